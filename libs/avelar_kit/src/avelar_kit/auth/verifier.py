@@ -1,0 +1,213 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import httpx
+import jwt
+from jwt import PyJWK
+from jwt.exceptions import PyJWKError, PyJWKSetError
+
+from avelar_kit.auth.principal import Principal
+
+logger = logging.getLogger("avelar_kit.auth")
+
+# One allow-list for the whole system: a token whose header names anything else (none, HS256
+# made with the public key, RS256...) is refused before any key is looked at.
+ALLOWED_ALGORITHMS: tuple[str, ...] = ("EdDSA",)
+REQUIRED_CLAIMS: tuple[str, ...] = ("exp", "iat", "iss", "aud", "sub", "jti", "typ")
+USER_CLAIMS: tuple[str, ...] = ("user_id", "account_id", "role", "enabled_modules")
+LEEWAY_SECONDS = 10
+
+
+class TokenError(Exception):
+    """The token is not acceptable. ``reason`` is a stable code; the message is for logs."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        self.reason = reason
+        super().__init__(message or reason)
+
+
+class JWKSSource(Protocol):
+    async def get_key(self, kid: str) -> PyJWK | None: ...
+
+
+def _keyset(jwks: Mapping[str, Any]) -> dict[str, PyJWK]:
+    keys: dict[str, PyJWK] = {}
+    for raw in jwks.get("keys", []):
+        try:
+            key = PyJWK.from_dict(dict(raw))
+        except (PyJWKError, PyJWKSetError, ValueError, TypeError):
+            continue
+        if key.key_id and key.algorithm_name in ALLOWED_ALGORITHMS:
+            keys[key.key_id] = key
+    return keys
+
+
+class LocalJWKS:
+    """Keys known in-process (AvAdmin verifying its own tokens, tests)."""
+
+    def __init__(self, jwks: Mapping[str, Any]) -> None:
+        self._keys = _keyset(jwks)
+
+    async def get_key(self, kid: str) -> PyJWK | None:
+        return self._keys.get(kid)
+
+
+class RemoteJWKS:
+    """JWKS fetched from AvAdmin and cached.
+
+    The cache is refreshed after ``ttl`` seconds; an unknown kid triggers a refetch at most once
+    per ``min_refetch_interval`` (so a flood of tokens with random kids cannot turn into a flood of
+    requests to AvAdmin). When AvAdmin is unreachable the last good key set stays in use, so
+    verification keeps working while AvAdmin is down.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        ttl: float = 600.0,
+        min_refetch_interval: float = 30.0,
+        timeout: float = 2.0,
+    ) -> None:
+        self.url = url
+        self._client = client
+        self.ttl = ttl
+        self.min_refetch_interval = min_refetch_interval
+        self.timeout = timeout
+        self._keys: dict[str, PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._last_attempt: float | None = None
+        self._lock = asyncio.Lock()
+        self.fetch_count = 0
+
+    async def _fetch(self) -> None:
+        self._last_attempt = time.monotonic()
+        self.fetch_count += 1
+        try:
+            if self._client is not None:
+                resp = await self._client.get(self.url, timeout=self.timeout)
+            else:
+                async with httpx.AsyncClient(timeout=self.timeout) as client:
+                    resp = await client.get(self.url)
+            resp.raise_for_status()
+            keys = _keyset(resp.json())
+        except (httpx.HTTPError, ValueError) as exc:
+            logger.warning("JWKS fetch failed (%s); keeping %d cached keys",
+                           type(exc).__name__, len(self._keys))
+            return
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    async def get_key(self, kid: str) -> PyJWK | None:
+        now = time.monotonic()
+        stale = self._fetched_at is None or now - self._fetched_at > self.ttl
+        unknown = kid not in self._keys
+        if stale or unknown:
+            async with self._lock:
+                now = time.monotonic()
+                stale = self._fetched_at is None or now - self._fetched_at > self.ttl
+                unknown = kid not in self._keys
+                may_refetch = (
+                    self._last_attempt is None
+                    or now - self._last_attempt >= self.min_refetch_interval
+                )
+                if (stale or unknown) and may_refetch:
+                    await self._fetch()
+        return self._keys.get(kid)
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        source: JWKSSource,
+        *,
+        issuer: str,
+        audience: str,
+        service_audience: str | None = None,
+    ) -> None:
+        """``audience`` is the audience of user access tokens; ``service_audience``, when set,
+        lets service tokens (client credentials, scope ``internal``) in as well."""
+        self.source = source
+        self.issuer = issuer
+        self.audience = audience
+        self.service_audience = service_audience
+
+    async def decode(
+        self, token: str, *, audience: str | None = None, expected_typ: str | None = "access"
+    ) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise TokenError("malformed", str(exc)) from exc
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise TokenError("algorithm_not_allowed", f"alg {alg!r} is not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise TokenError("missing_kid")
+        key = await self.source.get_key(kid)
+        if key is None:
+            raise TokenError("unknown_key", "no key with that kid")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=list(ALLOWED_ALGORITHMS),
+                audience=audience or self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": list(REQUIRED_CLAIMS), "verify_signature": True},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError("expired", "token expired") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise TokenError("wrong_audience", str(exc)) from exc
+        except jwt.InvalidIssuerError as exc:
+            raise TokenError("wrong_issuer", str(exc)) from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise TokenError("missing_claim", str(exc)) from exc
+        except jwt.InvalidSignatureError as exc:
+            raise TokenError("bad_signature", "signature verification failed") from exc
+        except jwt.InvalidTokenError as exc:
+            raise TokenError("invalid", str(exc)) from exc
+        if expected_typ is not None and claims.get("typ") != expected_typ:
+            raise TokenError("wrong_type", f"expected a {expected_typ} token")
+        return claims
+
+    async def verify(self, token: str) -> Principal:
+        """Verify an access token (user) or a service token and return the caller."""
+        try:
+            header_typ = jwt.decode(token, options={"verify_signature": False}).get("typ")
+        except jwt.InvalidTokenError as exc:
+            raise TokenError("malformed", str(exc)) from exc
+        if header_typ == "service":
+            if self.service_audience is None:
+                raise TokenError("wrong_type", "service tokens are not accepted here")
+            claims = await self.decode(
+                token, audience=self.service_audience, expected_typ="service"
+            )
+        else:
+            claims = await self.decode(token, expected_typ="access")
+            missing = [c for c in USER_CLAIMS if c not in claims]
+            if missing:
+                raise TokenError("missing_claim", f"missing {', '.join(missing)}")
+            try:
+                uuid.UUID(str(claims["user_id"]))
+                uuid.UUID(str(claims["account_id"]))
+            except ValueError as exc:
+                raise TokenError("invalid", "malformed ids") from exc
+            if not isinstance(claims["enabled_modules"], list):
+                raise TokenError("invalid", "enabled_modules must be a list")
+        return Principal.from_claims(claims)
+
+
+async def verify_jwt_token(token: str, verifier: TokenVerifier) -> Principal:
+    """The seed's shared ``verify_jwt_token``: every module calls this same code."""
+    return await verifier.verify(token)

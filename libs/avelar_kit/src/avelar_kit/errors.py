@@ -1,0 +1,212 @@
+"""One error family carrying its HTTP status, rendered once as RFC 9457 problem+json.
+
+Services raise these (never ``HTTPException``); ``install_error_handlers`` renders them and also
+turns validation errors, unknown routes and database constraint violations into problem+json, so
+that bad input always gets a clear 4xx and never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from avelar_kit.logging import current_request_id
+
+logger = logging.getLogger("avelar_kit.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    """Base of every error a service raises on purpose. Subclasses set status and code."""
+
+    status_code: ClassVar[int] = 400
+    code: str = "bad_request"
+    title: ClassVar[str] = "Requisição inválida"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        if code is not None:
+            self.code = code
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+        super().__init__(self.detail)
+
+
+class BadRequest(AppError):
+    status_code = 400
+    code = "bad_request"
+    title = "Requisição inválida"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+    title = "Autenticação necessária"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault("WWW-Authenticate", "Bearer")
+        super().__init__(detail, headers=headers, **kwargs)
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+    title = "Acesso negado"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+    title = "Recurso não encontrado"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+    title = "Conflito com o estado atual"
+
+
+class Unprocessable(AppError):
+    status_code = 422
+    code = "unprocessable"
+    title = "Dados inválidos"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    code = "too_many_requests"
+    title = "Muitas tentativas"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **kwargs: Any) -> None:
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers["Retry-After"] = str(max(1, int(retry_after)))
+        super().__init__(detail, headers=headers, **kwargs)
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "service_unavailable"
+    title = "Serviço temporariamente indisponível"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 30, **kwargs: Any) -> None:
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers["Retry-After"] = str(max(1, int(retry_after)))
+        super().__init__(detail, headers=headers, **kwargs)
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    request: Request | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://avelarsys.com.br/problems/{code.replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    rid = current_request_id()
+    if rid:
+        body["request_id"] = rid
+    if extra:
+        body.update(extra)
+    return JSONResponse(
+        body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON
+    )
+
+
+def _field_path(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+_HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "Requisição inválida"),
+    401: ("unauthorized", "Autenticação necessária"),
+    403: ("forbidden", "Acesso negado"),
+    404: ("not_found", "Recurso não encontrado"),
+    405: ("method_not_allowed", "Método não permitido"),
+    406: ("not_acceptable", "Formato não aceito"),
+    413: ("payload_too_large", "Conteúdo grande demais"),
+    415: ("unsupported_media_type", "Tipo de conteúdo não suportado"),
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return problem(
+            exc.status_code, exc.code, exc.title, exc.detail,
+            request=request, headers=exc.headers, extra=exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            msg = str(err.get("msg", "valor inválido"))
+            # Pydantic prefixes custom ValueErrors with "Value error, "; people don't need that.
+            msg = msg.removeprefix("Value error, ")
+            errors.append({"field": _field_path(err.get("loc", ())), "message": msg,
+                           "type": err.get("type")})
+        fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))
+        detail = f"Dados inválidos em: {fields}" if fields else "Dados inválidos"
+        return problem(422, "validation_error", "Dados inválidos", detail,
+                       request=request, extra={"errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "Erro HTTP"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "Recurso não encontrado"
+        if exc.status_code == 405 and detail == "Method Not Allowed":
+            detail = "Método não permitido para este endereço"
+        return problem(exc.status_code, code, title, detail, request=request,
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A safety net: services check their rules first; a constraint that still fires means
+        # a race or a rule nobody checked, which is the client's conflict, not our crash.
+        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        logger.warning("integrity error on %s: constraint=%s", request.url.path, constraint)
+        return problem(409, "conflict", "Conflito com o estado atual",
+                       "A operação viola uma regra de integridade dos dados",
+                       request=request, extra={"constraint": constraint} if constraint else None)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        logger.warning("data error on %s: %s", request.url.path, type(exc.orig).__name__)
+        return problem(422, "invalid_data", "Dados inválidos",
+                       "Um valor está fora do formato ou do intervalo aceito", request=request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem(500, "internal_error", "Erro interno",
+                       "Ocorreu um erro inesperado; tente novamente em instantes", request=request)

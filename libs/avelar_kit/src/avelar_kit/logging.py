@@ -1,0 +1,157 @@
+"""Per-module logs in the seed's format, ``[AvAdmin] INFO: message``, or JSON lines.
+
+Every line carries the request id of the request it belongs to. A redaction filter masks what
+looks like a CPF, a CNPJ or a token, so that personal data and secrets never reach a log line even
+when a message is careless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.config
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_request_id: ContextVar[str | None] = ContextVar("avelar_request_id", default=None)
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+# Masks: JWTs (three base64url parts), 11/14-digit documents with or without masks,
+# alphanumeric CNPJ, and password/secret key-value pairs.
+_REDACTIONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[token]"),
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/-]+=*"), r"\1[token]"),
+    (re.compile(r"\b\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}\b"), "[cnpj]"),
+    (re.compile(r"\b[0-9A-Z]{2}\.?[0-9A-Z]{3}\.?[0-9A-Z]{3}/?[0-9A-Z]{4}-?\d{2}\b"), "[cnpj]"),
+    (re.compile(r"\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b"), "[cpf]"),
+    (
+        re.compile(r"(?i)((?:password|senha|secret|client_secret|token)\s*[=:]\s*)\S+"),
+        r"\1[redacted]",
+    ),
+]
+
+
+def redact(text: str) -> str:
+    for pattern, repl in _REDACTIONS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def set_request_id(value: str | None) -> None:
+    _request_id.set(value)
+
+
+class _ContextFilter(logging.Filter):
+    def __init__(self, module: str) -> None:
+        super().__init__()
+        self.module = module
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.avelar_module = self.module
+        record.request_id = _request_id.get()
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """``[Module] LEVEL: message`` (the seed's format) plus ``request_id=`` when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = redact(record.getMessage())
+        line = f"[{getattr(record, 'avelar_module', '?')}] {record.levelname}: {msg}"
+        rid = getattr(record, "request_id", None)
+        if rid:
+            line += f" request_id={rid}"
+        if record.exc_info:
+            line += "\n" + redact(self.formatException(record.exc_info))
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "module": getattr(record, "avelar_module", None),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        rid = getattr(record, "request_id", None)
+        if rid:
+            data["request_id"] = rid
+        if record.exc_info:
+            data["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(data, ensure_ascii=False)
+
+
+def configure_logging(module: str, fmt: str = "text", level: str = "INFO") -> None:
+    """Configure root logging for a service process. Idempotent."""
+    formatter: logging.Formatter = JsonFormatter() if fmt == "json" else TextFormatter()
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter)
+    handler.addFilter(_ContextFilter(module))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_avelar", False):
+            root.removeHandler(old)
+    handler._avelar = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # uvicorn's own access log duplicates ours and has no request id.
+    logging.getLogger("uvicorn.access").disabled = True
+    for name in ("uvicorn", "uvicorn.error"):
+        lg = logging.getLogger(name)
+        lg.handlers = []
+        lg.propagate = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+class RequestIdMiddleware:
+    """Accepts a sane X-Request-ID or makes one, echoes it, and logs one access line per request."""
+
+    def __init__(self, app: ASGIApp, logger_name: str = "avelar.access") -> None:
+        self.app = app
+        self.logger = logging.getLogger(logger_name)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for key, value in scope.get("headers", []):
+            if key == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        rid = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = _request_id.set(rid)
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = (time.perf_counter() - start) * 1000
+            path = scope.get("path", "")
+            if path != "/health":
+                self.logger.info("%s %s %s %.1fms", scope.get("method"), path, status, elapsed)
+            _request_id.reset(token)

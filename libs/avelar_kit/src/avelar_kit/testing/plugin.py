@@ -1,0 +1,92 @@
+"""pytest plugin (loaded with ``-p avelar_kit.testing.plugin``).
+
+Session fixtures:
+- ``pg_url``: an asyncpg URL of a PostgreSQL server's ``postgres`` database: TEST_DATABASE_URL
+  when set, otherwise an embedded server started for this run.
+- ``redis_url``: TEST_REDIS_URL when set, otherwise an embedded Redis.
+A service's conftest builds its own database from its migrations with ``migrated_database``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+
+_state: dict[str, Any] = {}
+
+
+def _normalize_pg(url: str) -> str:
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        u = u.set(drivername="postgresql+asyncpg")
+    return u.render_as_string(hide_password=False)
+
+
+def _embedded_root() -> Path:
+    root = _state.get("root")
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix="avelar-test-"))
+        _state["root"] = root
+    return root
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    env = os.environ.get("TEST_DATABASE_URL")
+    if env:
+        yield _normalize_pg(env)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avelar_devstack.embedded import start_postgres
+
+        pg = start_postgres(_embedded_root() / "pg")
+    try:
+        yield pg.url()
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    env = os.environ.get("TEST_REDIS_URL")
+    if env:
+        yield env
+        return
+    from avelar_devstack.embedded import start_redis
+
+    r = start_redis(_embedded_root() / "redis")
+    try:
+        yield r.url()
+    finally:
+        r.stop()
+
+
+def migrated_database(pg_url: str, module: str, service_dir: Path) -> Iterator[str]:
+    """Create a fresh database for this run, migrate it to head, drop it afterwards."""
+    from avelar_devstack.embedded import drop_database, ensure_database, with_database
+
+    from avelar_kit.testing.database import unique_db_name, upgrade
+
+    url = with_database(pg_url, unique_db_name(module))
+    ensure_database(url)
+    try:
+        upgrade(service_dir, url)
+        yield url
+    finally:
+        drop_database(url)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    root = _state.pop("root", None)
+    if root is not None:
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from avelar_kit.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="AVADMIN_", extra="ignore")
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/avadmin"
+    # PEM of the Ed25519 signing key, or a file holding it. In development `make run` keeps one
+    # under .avelar/keys; production mounts it from a secret store. Never committed.
+    signing_key_pem: str | None = None
+    signing_key_file: Path | None = None
+    # Extra public keys (JWKS JSON) still accepted during a key rotation.
+    previous_jwks_file: Path | None = None
+
+    access_token_ttl: int = 15 * 60
+    refresh_token_ttl: int = 30 * 24 * 3600
+    service_token_ttl: int = 15 * 60
+
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 15 * 60
