@@ -1,0 +1,56 @@
+"""What the modules read from AvAdmin's internal API (see docs/avadmin-contract.md).
+
+Unknown fields are ignored so that AvAdmin can add fields without breaking released clients
+(tolerant reader); missing required fields fail loudly in the contract tests."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Tolerant(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class AvAdminUser(_Tolerant):
+    id: uuid.UUID
+    full_name: str
+    cpf: str
+    whatsapp: str
+    account_id: uuid.UUID
+    role: str
+    is_active: bool
+
+
+class PlanSummary(_Tolerant):
+    id: uuid.UUID | None = None
+    name: str
+    max_products: int
+    max_users: int
+    max_transactions: int | None = None
+
+
+class AvAdminAccount(_Tolerant):
+    id: uuid.UUID
+    company_name: str
+    cnpj: str
+    whatsapp: str
+    enabled_modules: list[str] = Field(default_factory=list)
+    status: str
+    plan: PlanSummary
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+class AvAdminPlan(_Tolerant):
+    id: uuid.UUID | None = None
+    name: str
+    max_products: int
+    max_users: int
+    max_transactions: int
+    features: list[str] = Field(default_factory=list)
+    status: str
