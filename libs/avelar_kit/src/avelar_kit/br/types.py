@@ -58,6 +58,10 @@ def _money_input(value: Any) -> Any:
     # style errors would be baked into the amount. Integers are exact, so they are accepted.
     if isinstance(value, float):
         raise ValueError('valor monetário não pode ser float; use uma string, ex.: "10.50"')
+    # bool is an int subclass; True as R$ 1,00 would only ever be a client bug. Anything else
+    # that is not str/int/Decimal is refused here so the message never suggests sending a float.
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValueError('valor monetário inválido; use uma string, ex.: "10.50"')
     if isinstance(value, str) and not _MONEY_STR_RE.fullmatch(value):
         raise ValueError('valor monetário inválido; use uma string, ex.: "10.50"')
     return value
