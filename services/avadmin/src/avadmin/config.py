@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from avelar_kit.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from avelar_kit.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

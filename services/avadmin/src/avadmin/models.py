@@ -9,8 +9,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, make_metadata, utcnow
-from avelar_kit.events.outbox import OutboxMixin
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -26,6 +24,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, make_metadata, utcnow
+from avelar_kit.events.outbox import OutboxMixin
 
 
 class Base(DeclarativeBase):

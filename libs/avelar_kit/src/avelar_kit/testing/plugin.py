@@ -85,6 +85,14 @@ def migrated_database(pg_url: str, module: str, service_dir: Path) -> Iterator[s
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import logging
+
+    # Handlers installed by configure_logging write to pytest's capture streams, which close
+    # now; libraries that log at interpreter exit (pgserver's atexit) must not hit them.
+    root_logger = logging.getLogger()
+    for handler in list(root_logger.handlers):
+        if getattr(handler, "_avelar", False):
+            root_logger.removeHandler(handler)
     root = _state.pop("root", None)
     if root is not None:
         import shutil

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from avadmin.models import Account, AccountStatus, AuditLog
+
+
+class AccountRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, account_id: uuid.UUID, *, with_plan: bool = True,
+                  for_update: bool = False) -> Account | None:
+        stmt = select(Account).where(Account.id == account_id)
+        if with_plan:
+            stmt = stmt.options(selectinload(Account.plan))
+        if for_update:
+            stmt = stmt.with_for_update(of=Account)
+        return await self.session.scalar(stmt)
+
+    async def cnpj_taken(self, cnpj: str, *, exclude: uuid.UUID | None = None) -> bool:
+        stmt = select(Account.id).where(Account.cnpj == cnpj)
+        if exclude is not None:
+            stmt = stmt.where(Account.id != exclude)
+        return await self.session.scalar(stmt) is not None
+
+    async def add(self, account: Account) -> Account:
+        self.session.add(account)
+        await self.session.flush()
+        return account
+
+    async def list(self, *, status: AccountStatus | None, search: str | None, limit: int,
+                   offset: int) -> tuple[Sequence[Account], int]:
+        stmt = select(Account).options(selectinload(Account.plan))
+        count = select(func.count()).select_from(Account)
+        if status is not None:
+            stmt = stmt.where(Account.status == status)
+            count = count.where(Account.status == status)
+        if search:
+            like = f"%{search.replace('%', '').replace('_', '')}%"
+            cond = Account.company_name.ilike(like) | Account.cnpj.ilike(like)
+            stmt = stmt.where(cond)
+            count = count.where(cond)
+        rows = (await self.session.scalars(
+            stmt.order_by(Account.created_at.desc(), Account.id).limit(limit).offset(offset)
+        )).all()
+        total = int(await self.session.scalar(count) or 0)
+        return rows, total
+
+    async def refresh_plan(self, account: Account) -> None:
+        await self.session.refresh(account, attribute_names=["plan"])
+
+    def audit(self, actor: str, action: str, account_id: uuid.UUID | None,
+              details: dict[str, object] | None = None) -> None:
+        self.session.add(AuditLog(actor=actor, action=action, account_id=account_id,
+                                  details=details or {}))

@@ -1,0 +1,95 @@
+"""A company's own data (its admins) and its lifecycle (platform operators)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from avadmin import events
+from avadmin.accounts.repository import AccountRepository
+from avadmin.accounts.schemas import AccountUpdate
+from avadmin.models import Account, AccountStatus
+from avadmin.plans.repository import PlanRepository
+from avelar_kit.errors import Conflict, NotFound, Unprocessable
+
+
+def _not_found() -> NotFound:
+    return NotFound("Empresa não encontrada", code="account_not_found")
+
+
+class AccountService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.accounts = AccountRepository(session)
+
+    async def get(self, account_id: uuid.UUID) -> Account:
+        account = await self.accounts.get(account_id)
+        if account is None:
+            raise _not_found()
+        return account
+
+    async def update(self, actor: str, account_id: uuid.UUID, data: AccountUpdate) -> Account:
+        account = await self.accounts.get(account_id, for_update=True)
+        if account is None:
+            raise _not_found()
+        changes = data.model_dump(exclude_unset=True, exclude_none=True)
+        if "cnpj" in changes and changes["cnpj"] != account.cnpj:
+            if await self.accounts.cnpj_taken(changes["cnpj"], exclude=account.id):
+                raise Conflict("Já existe uma empresa com este CNPJ", code="cnpj_taken")
+        if "enabled_modules" in changes:
+            outside = [m for m in changes["enabled_modules"] if m not in account.plan.modules]
+            if outside:
+                raise Unprocessable(
+                    f"O plano {account.plan.name} não inclui: {', '.join(outside)}",
+                    code="module_not_in_plan",
+                    extra={"errors": [{"field": "enabled_modules",
+                                       "message": "módulo fora do plano"}]})
+        for field, value in changes.items():
+            setattr(account, field, value)
+        await self.session.flush()
+        if changes:
+            events.account_updated(self.session, account)
+            self.accounts.audit(actor, "account.updated", account.id,
+                                {"fields": sorted(changes)})
+        return account
+
+    async def set_status(self, operator_id: uuid.UUID, account_id: uuid.UUID,
+                         status: AccountStatus, reason: str | None) -> Account:
+        account = await self.accounts.get(account_id, for_update=True)
+        if account is None:
+            raise _not_found()
+        if account.status == status:
+            return account  # idempotent: no second event
+        account.status = status
+        await self.session.flush()
+        if status == AccountStatus.suspended:
+            events.account_suspended(self.session, account)
+        else:
+            events.account_reactivated(self.session, account)
+        self.accounts.audit(f"operator:{operator_id}", f"account.{status.value}", account.id,
+                            {"reason": reason} if reason else {})
+        return account
+
+    async def change_plan(self, operator_id: uuid.UUID, account_id: uuid.UUID,
+                          plan_id: uuid.UUID) -> Account:
+        account = await self.accounts.get(account_id, for_update=True)
+        if account is None:
+            raise _not_found()
+        plan = await PlanRepository(self.session).get(plan_id)
+        if plan is None or not plan.is_active:
+            raise Unprocessable("Plano não encontrado ou inativo", code="plan_not_found")
+        if plan.id == account.plan_id:
+            return account
+        old = account.plan.name
+        account.plan_id = plan.id
+        modules_before = list(account.enabled_modules)
+        account.enabled_modules = [m for m in account.enabled_modules if m in plan.modules]
+        await self.session.flush()
+        await self.accounts.refresh_plan(account)
+        events.account_plan_changed(self.session, account, plan)
+        if account.enabled_modules != modules_before:
+            events.account_updated(self.session, account)
+        self.accounts.audit(f"operator:{operator_id}", "account.plan_changed", account.id,
+                            {"from": old, "to": plan.name})
+        return account

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from avadmin.models import LoginThrottle, Operator, RefreshToken, ServiceClient
+from avelar_kit.db.base import utcnow
+
+
+class RefreshTokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, jti: str, family_id: uuid.UUID, user_id: uuid.UUID, expires_at: datetime) -> None:
+        self.session.add(RefreshToken(jti=jti, family_id=family_id, user_id=user_id,
+                                      expires_at=expires_at))
+
+    async def get_for_update(self, jti: str) -> RefreshToken | None:
+        stmt = select(RefreshToken).where(RefreshToken.jti == jti).with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def revoke_family(self, family_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+    async def revoke_user(self, user_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+
+class LoginThrottleRepository:
+    """Counts failures per key in one atomic statement, so concurrent guesses all count."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def locked_until(self, key: str) -> datetime | None:
+        row = await self.session.get(LoginThrottle, key)
+        if row and row.locked_until and row.locked_until > utcnow():
+            return row.locked_until
+        return None
+
+    async def record_failure(self, key: str, max_failures: int, lockout: timedelta) -> int:
+        now = utcnow()
+        # A lock that has expired starts the count again.
+        stmt = (
+            insert(LoginThrottle).values(key=key, failures=1, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=[LoginThrottle.key],
+                set_={
+                    "failures": case(
+                        (LoginThrottle.locked_until.is_not(None)
+                         & (LoginThrottle.locked_until <= now), 1),
+                        else_=LoginThrottle.failures + 1,
+                    ),
+                    "locked_until": case(
+                        (LoginThrottle.locked_until <= now, None),
+                        else_=LoginThrottle.locked_until,
+                    ),
+                    "updated_at": now,
+                },
+            )
+            .returning(LoginThrottle.failures)
+        )
+        failures = int((await self.session.execute(stmt)).scalar_one())
+        if failures >= max_failures:
+            await self.session.execute(
+                update(LoginThrottle).where(LoginThrottle.key == key)
+                .values(locked_until=now + lockout)
+            )
+        return failures
+
+    async def reset(self, key: str) -> None:
+        await self.session.execute(
+            update(LoginThrottle).where(LoginThrottle.key == key)
+            .values(failures=0, locked_until=None, updated_at=utcnow())
+        )
+
+
+class ServiceClientRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, client_id: str) -> ServiceClient | None:
+        return await self.session.scalar(
+            select(ServiceClient).where(ServiceClient.client_id == client_id))
+
+    async def add(self, client: ServiceClient) -> None:
+        self.session.add(client)
+        await self.session.flush()
+
+
+class OperatorRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_by_email(self, email: str) -> Operator | None:
+        return await self.session.scalar(select(Operator).where(Operator.email == email))
+
+    async def get(self, operator_id: uuid.UUID) -> Operator | None:
+        return await self.session.get(Operator, operator_id)
+
+    async def add(self, operator: Operator) -> None:
+        self.session.add(operator)
+        await self.session.flush()

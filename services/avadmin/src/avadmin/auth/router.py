@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from avadmin.accounts.schemas import AccountOut
+from avadmin.auth.schemas import (
+    LoginIn,
+    OperatorLoginIn,
+    RefreshIn,
+    ServiceTokenIn,
+    ServiceTokenOut,
+    SignupIn,
+    SignupOut,
+    TokenPair,
+)
+from avadmin.auth.service import AuthService
+from avadmin.users.schemas import UserOut
+from avelar_kit.db.session import SessionDep
+from avelar_kit.errors import BadRequest, Unprocessable
+
+router = APIRouter(tags=["auth"])
+
+
+def get_auth_service(request: Request) -> AuthService:
+    service: AuthService = request.app.state.auth_service
+    return service
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+@router.get("/.well-known/jwks.json", include_in_schema=True, summary="Public signing keys")
+async def jwks(request: Request) -> JSONResponse:
+    """Public keys (by `kid`) with which the other modules verify AvAdmin's tokens."""
+    return JSONResponse(request.app.state.keyring.jwks(),
+                        headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.post("/api/auth/signup", status_code=status.HTTP_201_CREATED, response_model=SignupOut)
+async def signup(data: SignupIn, session: SessionDep, auth: AuthServiceDep) -> SignupOut:
+    """Create a company and its first admin user in one transaction, on the chosen plan.
+    The company's modules come from the plan."""
+    result = await auth.signup(session, data)
+    return SignupOut(
+        **result.tokens.model_dump(),
+        account=AccountOut.model_validate(result.account),
+        user=UserOut.model_validate(result.user),
+    )
+
+
+@router.post("/api/auth/login", response_model=TokenPair)
+async def login(data: LoginIn, session: SessionDep, auth: AuthServiceDep) -> TokenPair:
+    """Log in with CPF and password. An unknown CPF and a wrong password get the same answer;
+    after 5 failures on one CPF further attempts get 429 with Retry-After."""
+    return await auth.login(session, data.cpf, data.password)
+
+
+@router.post("/api/auth/refresh", response_model=TokenPair)
+async def refresh(data: RefreshIn, auth: AuthServiceDep) -> TokenPair:
+    """Exchange a refresh token for a new pair. Each refresh token works once; replaying a used
+    one revokes every token of that session."""
+    return await auth.refresh(data.refresh_token)
+
+
+@router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(data: RefreshIn, session: SessionDep, auth: AuthServiceDep) -> Response:
+    """End the session that the refresh token belongs to."""
+    await auth.logout(session, data.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _client_credentials(request: Request) -> ServiceTokenIn:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw: dict[str, Any]
+    try:
+        if ctype == "application/x-www-form-urlencoded":
+            raw = dict((await request.form()).items())
+        elif ctype in ("application/json", ""):
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise BadRequest("O corpo deve ser um objeto JSON", code="invalid_body")
+            raw = body
+        else:
+            raise BadRequest("Use JSON ou application/x-www-form-urlencoded",
+                             code="unsupported_media_type")
+    except ValueError as exc:
+        raise BadRequest("Corpo da requisição ilegível", code="invalid_body") from exc
+    try:
+        return ServiceTokenIn.model_validate(raw)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+        raise Unprocessable(f"Dados inválidos em: {', '.join(fields)}",
+                            code="validation_error") from exc
+
+
+@router.post("/api/auth/service-token", response_model=ServiceTokenOut,
+             openapi_extra={"requestBody": {"content": {
+                 "application/json": {"schema": ServiceTokenIn.model_json_schema()},
+                 "application/x-www-form-urlencoded": {
+                     "schema": ServiceTokenIn.model_json_schema()}}}})
+async def service_token(request: Request, session: SessionDep,
+                        auth: AuthServiceDep) -> ServiceTokenOut:
+    """Client credentials for the other modules: a token with scope `internal` for the
+    internal API."""
+    creds = await _client_credentials(request)
+    token, ttl = await auth.service_token(session, creds.client_id, creds.client_secret)
+    return ServiceTokenOut(access_token=token, expires_in=ttl)
+
+
+@router.post("/api/operator/login", response_model=ServiceTokenOut, tags=["operators"])
+async def operator_login(data: OperatorLoginIn, session: SessionDep,
+                         auth: AuthServiceDep) -> ServiceTokenOut:
+    """Log in as a platform operator (SaaS staff)."""
+    token, ttl = await auth.operator_login(session, data.email, data.password)
+    return ServiceTokenOut(access_token=token, expires_in=ttl, scope="operator")

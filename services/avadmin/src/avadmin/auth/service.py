@@ -1,0 +1,219 @@
+"""Sign-up, login (with brute-force throttling), refresh rotation, logout, client credentials."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from avadmin.accounts.repository import AccountRepository
+from avadmin.auth.repository import (
+    LoginThrottleRepository,
+    OperatorRepository,
+    RefreshTokenRepository,
+    ServiceClientRepository,
+)
+from avadmin.auth.schemas import SignupIn, TokenPair
+from avadmin.config import Settings
+from avadmin.models import (
+    Account,
+    AccountStatus,
+    BillingStatus,
+    BillingTransaction,
+    Role,
+    User,
+)
+from avadmin.plans.repository import PlanRepository
+from avadmin.security.passwords import hash_password, verify_password
+from avadmin.security.tokens import TokenIssuer
+from avadmin.users.repository import UserRepository
+from avelar_kit.auth.verifier import TokenError, TokenVerifier
+from avelar_kit.db.base import utcnow
+from avelar_kit.db.session import Database
+from avelar_kit.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, Unprocessable
+
+logger = logging.getLogger("avadmin.auth")
+
+INVALID_CREDENTIALS = "CPF ou senha incorretos"
+
+
+def _throttle_key(kind: str, identifier: str) -> str:
+    # The CPF itself is not stored in the throttle table.
+    return hashlib.sha256(f"{kind}:{identifier}".encode()).hexdigest()
+
+
+@dataclass
+class SignupResult:
+    account: Account
+    user: User
+    tokens: TokenPair
+
+
+class AuthService:
+    def __init__(self, db: Database, settings: Settings, issuer: TokenIssuer,
+                 verifier: TokenVerifier) -> None:
+        self.db = db
+        self.settings = settings
+        self.issuer = issuer
+        self.verifier = verifier
+
+    # --- tokens -------------------------------------------------------------------------------
+
+    def _pair(self, session: AsyncSession, user: User, account: Account,
+              family_id: uuid.UUID | None = None) -> TokenPair:
+        access, _ = self.issuer.access_token(user, account)
+        family = family_id or uuid.uuid4()
+        refresh, claims = self.issuer.refresh_token(user, str(family))
+        RefreshTokenRepository(session).add(
+            claims["jti"], family, user.id, datetime.fromtimestamp(claims["exp"], UTC))
+        return TokenPair(access_token=access, refresh_token=refresh,
+                         expires_in=self.settings.access_token_ttl)
+
+    # --- signup -------------------------------------------------------------------------------
+
+    async def signup(self, session: AsyncSession, data: SignupIn) -> SignupResult:
+        plans = PlanRepository(session)
+        plan = (await plans.get(data.plan_id) if data.plan_id
+                else await plans.get_by_name(data.plan_name or ""))
+        if plan is None or not plan.is_active:
+            raise Unprocessable("Plano não encontrado ou indisponível", code="plan_not_found")
+        accounts, users = AccountRepository(session), UserRepository(session)
+        if await accounts.cnpj_taken(data.company.cnpj):
+            raise Conflict("Já existe uma empresa com este CNPJ", code="cnpj_taken")
+        if await users.cpf_taken(data.admin.cpf):
+            raise Conflict("Já existe um usuário com este CPF", code="cpf_taken")
+        password_hash = await hash_password(data.admin.password)
+        account = await accounts.add(Account(
+            company_name=data.company.company_name, cnpj=data.company.cnpj,
+            whatsapp=data.company.whatsapp, responsible_name=data.company.responsible_name,
+            plan_id=plan.id, enabled_modules=list(plan.modules), status=AccountStatus.active,
+        ))
+        user = await users.add(User(
+            account_id=account.id, full_name=data.admin.full_name, cpf=data.admin.cpf,
+            whatsapp=data.admin.whatsapp, password_hash=password_hash, role=Role.admin,
+        ))
+        if plan.price > 0:
+            session.add(BillingTransaction(account_id=account.id, plan_id=plan.id,
+                                           amount=plan.price, status=BillingStatus.pending))
+        accounts.audit(f"user:{user.id}", "account.signup", account.id, {"plan": plan.name})
+        await accounts.refresh_plan(account)
+        tokens = self._pair(session, user, account)
+        await session.flush()
+        logger.info("signup: account %s on plan %s", account.id, plan.name)
+        return SignupResult(account=account, user=user, tokens=tokens)
+
+    # --- login --------------------------------------------------------------------------------
+
+    async def _check_lock(self, key: str) -> None:
+        async with self.db.sessionmaker() as s:
+            until = await LoginThrottleRepository(s).locked_until(key)
+        if until is not None:
+            retry = math.ceil((until - utcnow()).total_seconds())
+            raise TooManyRequests(
+                "Muitas tentativas de login. Aguarde alguns minutos e tente novamente.",
+                code="login_throttled", retry_after=retry)
+
+    async def _record_failure(self, key: str) -> None:
+        # Its own transaction: the failed request rolls back, the count must not.
+        async with self.db.sessionmaker() as s, s.begin():
+            await LoginThrottleRepository(s).record_failure(
+                key, self.settings.login_max_failures,
+                timedelta(seconds=self.settings.login_lockout_seconds))
+
+    async def login(self, session: AsyncSession, cpf: str, password: str) -> TokenPair:
+        key = _throttle_key("login", cpf)
+        await self._check_lock(key)
+        users = UserRepository(session)
+        user = await users.get_by_cpf_with_account(cpf)
+        ok = await verify_password(user.password_hash if user else None, password)
+        if not ok or user is None or not user.is_active:
+            await self._record_failure(key)
+            logger.info("login failed")
+            raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+        await LoginThrottleRepository(session).reset(key)
+        if user.account.status != AccountStatus.active:
+            raise Forbidden("A conta da empresa está suspensa. Fale com o suporte.",
+                            code="account_suspended")
+        logger.info("login ok: user %s", user.id)
+        return self._pair(session, user, user.account)
+
+    # --- refresh / logout ---------------------------------------------------------------------
+
+    async def _refresh_claims(self, token: str) -> dict[str, object]:
+        try:
+            return await self.verifier.decode(token, expected_typ="refresh")
+        except TokenError as exc:
+            raise Unauthorized("Sessão inválida ou expirada; faça login novamente",
+                               code="invalid_refresh_token") from exc
+
+    async def refresh(self, token: str) -> TokenPair:
+        """Rotation: a refresh token works once. Presenting a used one revokes its family.
+
+        Runs in its own transaction because the replay case must commit the revocation and
+        still answer 401."""
+        claims = await self._refresh_claims(token)
+        replayed = False
+        pair: TokenPair | None = None
+        async with self.db.sessionmaker() as session, session.begin():
+            tokens = RefreshTokenRepository(session)
+            row = await tokens.get_for_update(str(claims["jti"]))
+            if row is None or row.revoked_at is not None:
+                pass
+            elif row.used_at is not None:
+                replayed = True
+                await tokens.revoke_family(row.family_id)
+            else:
+                user = await UserRepository(session).get_with_account(row.user_id)
+                if (user is not None and user.is_active
+                        and user.account.status == AccountStatus.active):
+                    row.used_at = utcnow()
+                    pair = self._pair(session, user, user.account, row.family_id)
+        if replayed:
+            logger.warning("refresh token replay: family revoked")
+        if pair is None:
+            raise Unauthorized("Sessão inválida ou expirada; faça login novamente",
+                               code="invalid_refresh_token")
+        return pair
+
+    async def logout(self, session: AsyncSession, token: str) -> None:
+        try:
+            claims = await self.verifier.decode(token, expected_typ="refresh")
+        except TokenError:
+            return  # an unusable token is already as logged-out as it gets
+        tokens = RefreshTokenRepository(session)
+        row = await tokens.get_for_update(str(claims["jti"]))
+        if row is not None:
+            await tokens.revoke_family(row.family_id)
+
+    # --- client credentials and operators ----------------------------------------------------
+
+    async def service_token(self, session: AsyncSession, client_id: str,
+                            secret: str) -> tuple[str, int]:
+        key = _throttle_key("client", client_id)
+        await self._check_lock(key)
+        client = await ServiceClientRepository(session).get(client_id)
+        ok = await verify_password(client.secret_hash if client else None, secret)
+        if not ok or client is None or not client.is_active:
+            await self._record_failure(key)
+            raise Unauthorized("Credenciais de serviço inválidas", code="invalid_client")
+        token, _ = self.issuer.service_token(client.client_id)
+        return token, self.settings.service_token_ttl
+
+    async def operator_login(self, session: AsyncSession, email: str,
+                             password: str) -> tuple[str, int]:
+        email = email.strip().lower()
+        key = _throttle_key("operator", email)
+        await self._check_lock(key)
+        operator = await OperatorRepository(session).get_by_email(email)
+        ok = await verify_password(operator.password_hash if operator else None, password)
+        if not ok or operator is None or not operator.is_active:
+            await self._record_failure(key)
+            raise Unauthorized("E-mail ou senha incorretos", code="invalid_credentials")
+        token, _ = self.issuer.operator_token(str(operator.id))
+        return token, self.settings.access_token_ttl
+

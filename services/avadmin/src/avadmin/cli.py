@@ -1,0 +1,152 @@
+"""`avadmin` command line: migrate, seed, create-operator, create-service-client."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import secrets
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from avadmin.config import Settings
+from avadmin.models import Operator, ServiceClient
+from avadmin.security.passwords import hash_password
+from avadmin.seed import demo_accounts, seed_demo, seed_plans
+from avelar_kit.db.session import Database
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+def migrate(settings: Settings) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(SERVICE_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(SERVICE_DIR / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    command.upgrade(cfg, "head")
+
+
+async def _seed(settings: Settings, demo: bool, out: Path | None) -> None:
+    db = Database(settings.database_url, pool_size=2)
+    try:
+        async with db.sessionmaker() as session, session.begin():
+            if demo:
+                created = await seed_demo(session)
+            else:
+                await seed_plans(session)
+                created = []
+        async with db.sessionmaker() as session:
+            accounts = await demo_accounts(session)
+    finally:
+        await db.dispose()
+    for login in created:
+        print(f"  Demo login · {login.company}: CPF {login.cpf}  senha {login.password}")
+    if created and out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("".join(f"{c.company}\tCPF {c.cpf}\tsenha {c.password}\n"
+                               for c in created))
+        out.chmod(0o600)
+    if demo:
+        # Machine-readable for the other modules' demo data (no secrets in it).
+        print(json.dumps({"demo_accounts": [
+            {"account_id": a, "user_id": u, "company": n} for a, u, n in accounts]}))
+
+
+async def _create_operator(settings: Settings, email: str, name: str, password: str) -> None:
+    db = Database(settings.database_url, pool_size=2)
+    try:
+        async with db.sessionmaker() as session, session.begin():
+            email = email.strip().lower()
+            existing = await session.scalar(select(Operator).where(Operator.email == email))
+            if existing is not None:
+                existing.password_hash = await hash_password(password)
+                existing.full_name = name
+                existing.is_active = True
+            else:
+                session.add(Operator(email=email, full_name=name,
+                                     password_hash=await hash_password(password)))
+    finally:
+        await db.dispose()
+
+
+async def _create_client(settings: Settings, client_id: str, name: str, secret: str) -> None:
+    db = Database(settings.database_url, pool_size=2)
+    try:
+        async with db.sessionmaker() as session, session.begin():
+            existing = await session.scalar(
+                select(ServiceClient).where(ServiceClient.client_id == client_id))
+            if existing is not None:
+                existing.secret_hash = await hash_password(secret)
+                existing.is_active = True
+            else:
+                session.add(ServiceClient(client_id=client_id, name=name,
+                                          secret_hash=await hash_password(secret)))
+    finally:
+        await db.dispose()
+
+
+def _read_secret(from_stdin: bool, prompt: str) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="avadmin", description="AvAdmin administration")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("migrate", help="apply database migrations")
+    p_seed = sub.add_parser("seed", help="create the seed's plans (and demo companies)")
+    p_seed.add_argument("--demo", action="store_true", help="also create demo companies")
+    p_seed.add_argument("--credentials-file", type=Path,
+                        help="also write new demo logins here (mode 600)")
+    p_op = sub.add_parser("create-operator", help="create or reset a platform operator")
+    p_op.add_argument("--email", required=True)
+    p_op.add_argument("--name", required=True)
+    p_op.add_argument("--password-stdin", action="store_true")
+    p_cl = sub.add_parser("create-service-client",
+                          help="create or reset a module's client credentials")
+    p_cl.add_argument("client_id")
+    p_cl.add_argument("--name")
+    p_cl.add_argument("--secret-stdin", action="store_true",
+                      help="read the secret from stdin instead of generating one")
+    args = parser.parse_args(argv)
+    settings = Settings()
+
+    if args.cmd == "migrate":
+        migrate(settings)
+    elif args.cmd == "seed":
+        asyncio.run(_seed(settings, args.demo, args.credentials_file))
+    elif args.cmd == "create-operator":
+        password = _read_secret(args.password_stdin, "Senha do operador: ")
+        generated = password is None
+        if password is None:
+            password = secrets.token_urlsafe(12) + "9a"
+        if len(password) < 10:
+            print("a senha do operador deve ter pelo menos 10 caracteres", file=sys.stderr)
+            return 2
+        asyncio.run(_create_operator(settings, args.email, args.name, password))
+        print(f"operator {args.email.strip().lower()} ready"
+              + (f"; password: {password}" if generated else ""))
+    elif args.cmd == "create-service-client":
+        secret = (sys.stdin.readline().strip() if args.secret_stdin
+                  else secrets.token_urlsafe(32))
+        if len(secret) < 24:
+            print("client secret must have at least 24 characters", file=sys.stderr)
+            return 2
+        asyncio.run(_create_client(settings, args.client_id, args.name or args.client_id, secret))
+        if not args.secret_stdin:
+            print(json.dumps({"client_id": args.client_id, "client_secret": secret}))
+        else:
+            print(f"service client {args.client_id} ready")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

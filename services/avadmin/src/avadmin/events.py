@@ -1,0 +1,49 @@
+"""Events AvAdmin publishes (docs/avadmin-contract.md), written to the outbox in the same
+transaction as the change they describe."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from avadmin.models import Account, OutboxEvent, Plan, User
+from avelar_kit.events.outbox import record_event
+
+
+def plan_data(plan: Plan) -> dict[str, object]:
+    return {"id": str(plan.id), "name": plan.name, "max_products": plan.max_products,
+            "max_users": plan.max_users, "max_transactions": plan.max_transactions,
+            "features": list(plan.features)}
+
+
+def user_updated(session: AsyncSession, user: User) -> None:
+    record_event(session, OutboxEvent, "user.updated", {
+        "user_id": str(user.id), "account_id": str(user.account_id),
+        "full_name": user.full_name, "whatsapp": user.whatsapp, "role": user.role.value,
+        "is_active": user.is_active,
+    })
+
+
+def user_deactivated(session: AsyncSession, user: User) -> None:
+    record_event(session, OutboxEvent, "user.deactivated",
+                 {"user_id": str(user.id), "account_id": str(user.account_id)})
+
+
+def account_updated(session: AsyncSession, account: Account) -> None:
+    record_event(session, OutboxEvent, "account.updated", {
+        "account_id": str(account.id), "company_name": account.company_name,
+        "whatsapp": account.whatsapp, "enabled_modules": list(account.enabled_modules),
+        "status": account.status.value,
+    })
+
+
+def account_suspended(session: AsyncSession, account: Account) -> None:
+    record_event(session, OutboxEvent, "account.suspended", {"account_id": str(account.id)})
+
+
+def account_reactivated(session: AsyncSession, account: Account) -> None:
+    record_event(session, OutboxEvent, "account.reactivated", {"account_id": str(account.id)})
+
+
+def account_plan_changed(session: AsyncSession, account: Account, plan: Plan) -> None:
+    record_event(session, OutboxEvent, "account.plan_changed",
+                 {"account_id": str(account.id), "plan": plan_data(plan)})

@@ -1,0 +1,50 @@
+"""AvAdmin: the SaaS core and user authority of AvelarSys."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from avadmin.accounts.router import router as accounts_router
+from avadmin.auth.router import router as auth_router
+from avadmin.auth.service import AuthService
+from avadmin.config import Settings
+from avadmin.operators.router import router as operators_router
+from avadmin.plans.router import router as plans_router
+from avadmin.security.keys import KeyRing, load_keyring
+from avadmin.security.tokens import TokenIssuer
+from avadmin.users.router import router as users_router
+from avelar_kit.app import create_service_app
+from avelar_kit.auth.verifier import LocalJWKS, TokenVerifier
+from avelar_kit.settings import SERVICE_AUDIENCE
+
+DESCRIPTION = """
+Núcleo SaaS do AvelarSys: empresas (CNPJ), usuários (login por CPF e senha), planos e limites,
+módulos habilitados por empresa. Emite os tokens (EdDSA, chaves públicas em
+`/.well-known/jwks.json`) e serve a API interna aos outros módulos.
+
+Para experimentar: `POST /api/auth/login` com o CPF e a senha de demonstração que `make run`
+mostrou, copie o `access_token` e clique em **Authorize**.
+"""
+
+
+def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = None) -> FastAPI:
+    settings = settings or Settings()
+    ring = keyring or load_keyring(settings)
+
+    def verifier_factory(app: FastAPI) -> TokenVerifier:
+        return TokenVerifier(LocalJWKS(ring.jwks()), issuer=settings.token_issuer,
+                             audience=settings.token_audience, service_audience=SERVICE_AUDIENCE)
+
+    async def startup(app: FastAPI) -> None:
+        app.state.auth_service = AuthService(app.state.db, settings, app.state.issuer,
+                                             app.state.verifier)
+
+    app = create_service_app(
+        module="AvAdmin", settings=settings, verifier_factory=verifier_factory,
+        title="AvAdmin", description=DESCRIPTION, on_startup=[startup],
+    )
+    app.state.keyring = ring
+    app.state.issuer = TokenIssuer(ring, settings)
+    for router in (auth_router, plans_router, accounts_router, users_router, operators_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, Field
+
+from avadmin.accounts.schemas import AccountOut
+from avadmin.schemas_common import InputModel
+
+
+class AccountPage(BaseModel):
+    items: list[AccountOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class StatusChange(InputModel):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class PlanChange(InputModel):
+    plan_id: uuid.UUID

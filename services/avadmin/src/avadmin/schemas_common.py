@@ -1,0 +1,50 @@
+"""Input building blocks shared by AvAdmin's schemas."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+from avadmin.models import MODULES
+
+
+class InputModel(BaseModel):
+    """Unknown fields are refused: a typo in a field name is an error, not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+Name100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+
+
+def _password_policy(value: str) -> str:
+    if len(value) < 8:
+        raise ValueError("a senha deve ter pelo menos 8 caracteres")
+    if len(value) > 128:
+        raise ValueError("a senha deve ter no máximo 128 caracteres")
+    if not re.search(r"[A-Za-zÀ-ÿ]", value) or not re.search(r"[0-9]", value):
+        raise ValueError("a senha deve ter letras e números")
+    return value
+
+
+NewPassword = Annotated[str, AfterValidator(_password_policy)]
+# What a login accepts: bounded so that nobody makes us hash a megabyte.
+AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+def _modules(value: list[str]) -> list[str]:
+    unknown = [m for m in value if m not in MODULES]
+    if unknown:
+        raise ValueError(f"módulo desconhecido: {', '.join(unknown)}; válidos: "
+                         f"{', '.join(MODULES)}")
+    # Keep the canonical order and drop repeats.
+    return [m for m in MODULES if m in value]
+
+
+ModuleList = Annotated[list[str], AfterValidator(_modules)]

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from avadmin.config import Settings
+from avelar_kit.auth.signing import SigningKey
+
+
+class KeyRing:
+    """The current signing key plus public keys still accepted during a rotation."""
+
+    def __init__(self, current: SigningKey, previous_jwks: list[dict[str, str]] | None = None):
+        self.current = current
+        self.previous = previous_jwks or []
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        keys = [self.current.public_jwk()]
+        keys += [k for k in self.previous if k.get("kid") != self.current.kid]
+        return {"keys": keys}
+
+
+def load_keyring(settings: Settings) -> KeyRing:
+    if settings.signing_key_pem:
+        key = SigningKey.from_pem(settings.signing_key_pem.encode())
+    elif settings.signing_key_file:
+        key = SigningKey.load_or_create(Path(settings.signing_key_file))
+    else:
+        raise RuntimeError(
+            "AvAdmin needs a signing key: set AVADMIN_SIGNING_KEY_FILE or AVADMIN_SIGNING_KEY_PEM"
+        )
+    previous: list[dict[str, str]] = []
+    if settings.previous_jwks_file and Path(settings.previous_jwks_file).exists():
+        previous = json.loads(Path(settings.previous_jwks_file).read_text()).get("keys", [])
+    return KeyRing(key, previous)

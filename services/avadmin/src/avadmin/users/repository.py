@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from avadmin.models import Account, Role, User
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
+        stmt = select(User).where(User.id == user_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def get_by_cpf_with_account(self, cpf: str) -> User | None:
+        stmt = (select(User).where(User.cpf == cpf)
+                .options(selectinload(User.account).selectinload(Account.plan)))
+        return await self.session.scalar(stmt)
+
+    async def get_with_account(self, user_id: uuid.UUID) -> User | None:
+        stmt = (select(User).where(User.id == user_id)
+                .options(selectinload(User.account).selectinload(Account.plan)))
+        return await self.session.scalar(stmt)
+
+    async def cpf_taken(self, cpf: str) -> bool:
+        return await self.session.scalar(select(User.id).where(User.cpf == cpf)) is not None
+
+    async def list_by_account(self, account_id: uuid.UUID) -> Sequence[User]:
+        stmt = select(User).where(User.account_id == account_id).order_by(User.created_at, User.id)
+        return (await self.session.scalars(stmt)).all()
+
+    async def count_active(self, account_id: uuid.UUID) -> int:
+        stmt = select(func.count()).select_from(User).where(
+            User.account_id == account_id, User.is_active.is_(True))
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def count_active_admins(self, account_id: uuid.UUID) -> int:
+        stmt = select(func.count()).select_from(User).where(
+            User.account_id == account_id, User.is_active.is_(True), User.role == Role.admin)
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def add(self, user: User) -> User:
+        self.session.add(user)
+        await self.session.flush()
+        return user

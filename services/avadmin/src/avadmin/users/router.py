@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.responses import Response
+
+from avadmin.deps import ReaderPrincipal
+from avadmin.users.schemas import InternalUserOut, PasswordChange, UserCreate, UserOut, UserUpdate
+from avadmin.users.service import UserService
+from avelar_kit.auth.dependencies import UserPrincipal, require_admin
+from avelar_kit.auth.principal import Principal
+from avelar_kit.db.session import SessionDep
+
+router = APIRouter(tags=["users"])
+AdminPrincipal = Annotated[Principal, Depends(require_admin)]
+
+
+@router.get("/api/users/me", response_model=UserOut)
+async def me(principal: UserPrincipal, session: SessionDep) -> UserOut:
+    """The logged-in user."""
+    assert principal.user_id is not None
+    user = await UserService(session).get_visible(principal, principal.user_id)
+    return UserOut.model_validate(user)
+
+
+@router.post("/api/users/me/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(data: PasswordChange, principal: UserPrincipal,
+                          session: SessionDep) -> Response:
+    """Change one's own password. Every other session of the user ends."""
+    await UserService(session).change_password(principal, data.current_password,
+                                               data.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/api/users/{user_id}", response_model=InternalUserOut)
+async def get_user(user_id: uuid.UUID, principal: ReaderPrincipal,
+                   session: SessionDep) -> InternalUserOut:
+    """Internal API (the seed's fields). A service token reads any user; a user token only
+    users of its own company."""
+    user = await UserService(session).get_visible(principal, user_id)
+    return InternalUserOut.model_validate(user, from_attributes=True)
+
+
+@router.get("/api/accounts/{account_id}/users", response_model=list[UserOut])
+async def list_users(account_id: uuid.UUID, principal: ReaderPrincipal,
+                     session: SessionDep) -> list[UserOut]:
+    """Users of a company."""
+    users = await UserService(session).list_for_account(principal, account_id)
+    return [UserOut.model_validate(u) for u in users]
+
+
+@router.post("/api/accounts/{account_id}/users", response_model=UserOut,
+             status_code=status.HTTP_201_CREATED)
+async def create_user(account_id: uuid.UUID, data: UserCreate, admin: AdminPrincipal,
+                      session: SessionDep) -> UserOut:
+    """Add a user to the company (admins only), within the plan's max_users."""
+    user = await UserService(session).create(admin, account_id, data)
+    return UserOut.model_validate(user)
+
+
+@router.patch("/api/users/{user_id}", response_model=UserOut)
+async def update_user(user_id: uuid.UUID, data: UserUpdate, principal: UserPrincipal,
+                      session: SessionDep) -> UserOut:
+    """Edit a user: admins edit anyone of the company; a user edits its own name and WhatsApp."""
+    user = await UserService(session).update(principal, user_id, data)
+    return UserOut.model_validate(user)
+
+
+@router.post("/api/users/{user_id}/deactivate", response_model=UserOut)
+async def deactivate_user(user_id: uuid.UUID, admin: AdminPrincipal,
+                          session: SessionDep) -> UserOut:
+    """Deactivate a user: their sessions end and the other modules learn it by event."""
+    user = await UserService(session).deactivate(admin, user_id)
+    return UserOut.model_validate(user)
+
+
+@router.post("/api/users/{user_id}/activate", response_model=UserOut)
+async def activate_user(user_id: uuid.UUID, admin: AdminPrincipal,
+                        session: SessionDep) -> UserOut:
+    """Reactivate a user, within the plan's max_users."""
+    user = await UserService(session).activate(admin, user_id)
+    return UserOut.model_validate(user)

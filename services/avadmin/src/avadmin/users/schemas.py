@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from avadmin.models import Role
+from avadmin.schemas_common import AnyPassword, InputModel, Name100, NewPassword, OutputModel
+from avelar_kit.br.types import CPF, WhatsApp
+
+
+class UserOut(OutputModel):
+    id: uuid.UUID
+    account_id: uuid.UUID
+    full_name: str
+    cpf: str
+    whatsapp: str
+    role: Role
+    is_active: bool
+    whatsapp_verified: bool
+    created_at: datetime
+
+
+class UserCreate(InputModel):
+    full_name: Name100
+    cpf: CPF
+    whatsapp: WhatsApp
+    password: NewPassword
+    role: Role = Role.user
+
+
+class UserUpdate(InputModel):
+    full_name: Name100 | None = None
+    whatsapp: WhatsApp | None = None
+    role: Role | None = None
+
+
+class PasswordChange(InputModel):
+    current_password: AnyPassword
+    new_password: NewPassword
+
+
+class InternalUserOut(BaseModel):
+    """The seed's ``GET /api/users/{id}``: exactly these fields, never a password hash."""
+
+    id: uuid.UUID
+    full_name: str
+    cpf: str
+    whatsapp: str
+    account_id: uuid.UUID
+    role: Role
+    is_active: bool

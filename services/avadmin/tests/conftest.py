@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from avelar_kit.auth.signing import SigningKey
+from avelar_kit.testing.database import truncate_all
+from avelar_kit.testing.plugin import migrated_database
+
+from avadmin.config import Settings
+from avadmin.main import create_app
+from avadmin.security.keys import KeyRing
+from avadmin.seed import seed_plans
+
+SERVICE_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def avadmin_db_url(pg_url: str) -> Iterator[str]:
+    yield from migrated_database(pg_url, "avadmin", SERVICE_DIR)
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    return SigningKey.generate()
+
+
+@pytest.fixture(scope="session")
+def settings(avadmin_db_url: str, redis_url: str) -> Settings:
+    return Settings(database_url=avadmin_db_url, redis_url=redis_url)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, signing_key: SigningKey) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, keyring=KeyRing(signing_key))
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://avadmin.test") as c:
+        yield c
+    await truncate_all(app.state.db.engine)
+
+
+@pytest.fixture
+async def plans(app: FastAPI, client: httpx.AsyncClient) -> dict[str, Any]:
+    async with app.state.db.sessionmaker() as session, session.begin():
+        created = await seed_plans(session)
+    return {name: plan.id for name, plan in created.items()}
+
+
+# Valid documents for tests (check digits computed).
+CPFS = ["52998224725", "11144477735", "12345678909", "98765432100", "39053344705",
+        "71428793860", "24843803483", "86288366757", "15350946056", "04710633052"]
+CNPJS = ["11222333000181", "11444777000161", "12ABC34501DE35", "45997418000153",
+         "19131243000197"]
+
+
+def signup_body(cnpj: str = CNPJS[0], cpf: str = CPFS[0], plan: str = "Empresa",
+                password: str = "senhaSegura123") -> dict[str, Any]:
+    return {
+        "company": {"company_name": "Empresa Teste LTDA", "cnpj": cnpj,
+                    "whatsapp": "+55 11 98765-4321", "responsible_name": "Maria Teste"},
+        "admin": {"full_name": "Maria Teste", "cpf": cpf, "whatsapp": "(11) 98765-4321",
+                  "password": password},
+        "plan_name": plan,
+    }
+
+
+class Company:
+    def __init__(self, data: dict[str, Any], password: str) -> None:
+        self.data = data
+        self.account_id = uuid.UUID(data["account"]["id"])
+        self.user_id = uuid.UUID(data["user"]["id"])
+        self.cpf = data["user"]["cpf"]
+        self.password = password
+        self.access = data["access_token"]
+        self.refresh = data["refresh_token"]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access}"}
+
+
+@pytest.fixture
+def signup(client: httpx.AsyncClient, plans: dict[str, Any]) -> Any:
+    async def _signup(cnpj: str = CNPJS[0], cpf: str = CPFS[0], plan: str = "Empresa",
+                      password: str = "senhaSegura123") -> Company:
+        resp = await client.post("/api/auth/signup",
+                                 json=signup_body(cnpj, cpf, plan, password))
+        assert resp.status_code == 201, resp.text
+        return Company(resp.json(), password)
+
+    return _signup

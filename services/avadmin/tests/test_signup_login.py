@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from avadmin.models import Account, BillingTransaction, User
+
+from .conftest import CNPJS, CPFS, signup_body
+
+
+async def test_plans_are_public_and_money_is_a_string(client: httpx.AsyncClient,
+                                                      plans: dict[str, Any]) -> None:
+    resp = await client.get("/api/plans")
+    assert resp.status_code == 200
+    by_name = {p["name"]: p for p in resp.json()}
+    assert set(by_name) == {"Lojista", "Empresa", "Corporativo"}
+    assert by_name["Empresa"]["price"] == "249.90"
+    assert by_name["Empresa"]["max_users"] == 5
+    assert by_name["Lojista"]["modules"] == ["StockTech"]
+
+
+async def test_signup_creates_company_and_admin_with_plan_modules(
+    client: httpx.AsyncClient, signup: Any, app: Any
+) -> None:
+    company = await signup(plan="Lojista")
+    assert company.data["account"]["enabled_modules"] == ["StockTech"]
+    assert company.data["account"]["cnpj"] == CNPJS[0]
+    assert company.data["user"]["role"] == "admin"
+    assert company.data["user"]["whatsapp"] == "+5511987654321"
+    assert "password_hash" not in company.data["user"]
+    async with app.state.db.sessionmaker() as s:
+        bill = await s.scalar(select(BillingTransaction))
+        assert bill is not None and bill.amount == Decimal("99.90")
+        assert bill.status.value == "pending"
+
+
+async def test_signup_accepts_alphanumeric_cnpj_masked_and_lowercase(
+    client: httpx.AsyncClient, plans: Any
+) -> None:
+    resp = await client.post("/api/auth/signup",
+                             json=signup_body(cnpj="12.abc.345/01de-35", cpf="529.982.247-25"))
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["account"]["cnpj"] == "12ABC34501DE35"
+    assert resp.json()["user"]["cpf"] == "52998224725"
+
+
+async def test_duplicate_cnpj_or_cpf_is_409_and_writes_nothing(
+    client: httpx.AsyncClient, signup: Any, app: Any
+) -> None:
+    await signup()
+    dup_cnpj = await client.post("/api/auth/signup", json=signup_body(cnpj=CNPJS[0], cpf=CPFS[1]))
+    assert dup_cnpj.status_code == 409
+    assert dup_cnpj.json()["code"] == "cnpj_taken"
+    dup_cpf = await client.post("/api/auth/signup", json=signup_body(cnpj=CNPJS[1], cpf=CPFS[0]))
+    assert dup_cpf.status_code == 409
+    assert dup_cpf.json()["code"] == "cpf_taken"
+    async with app.state.db.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Account)) == 1
+        assert await s.scalar(select(func.count()).select_from(User)) == 1
+
+
+async def test_concurrent_signups_with_same_cnpj_create_one(
+    client: httpx.AsyncClient, plans: Any, app: Any
+) -> None:
+    bodies = [signup_body(cnpj=CNPJS[2], cpf=CPFS[i]) for i in range(4)]
+    results = await asyncio.gather(*(client.post("/api/auth/signup", json=b) for b in bodies))
+    codes = sorted(r.status_code for r in results)
+    assert codes == [201, 409, 409, 409], [r.text for r in results]
+    async with app.state.db.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Account)) == 1
+        assert await s.scalar(select(func.count()).select_from(User)) == 1
+
+
+async def test_login_returns_token_pair(client: httpx.AsyncClient, signup: Any) -> None:
+    company = await signup()
+    resp = await client.post("/api/auth/login",
+                             json={"cpf": "529.982.247-25", "password": company.password})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 900
+    me = await client.get("/api/users/me",
+                          headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["id"] == str(company.user_id)
+
+
+async def test_unknown_cpf_and_wrong_password_get_the_same_answer(
+    client: httpx.AsyncClient, signup: Any
+) -> None:
+    await signup()
+    wrong_pw = await client.post("/api/auth/login",
+                                 json={"cpf": CPFS[0], "password": "outraSenha999"})
+    unknown = await client.post("/api/auth/login",
+                                json={"cpf": CPFS[5], "password": "outraSenha999"})
+    assert wrong_pw.status_code == unknown.status_code == 401
+
+    def strip(body: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in body.items() if k != "request_id"}
+
+    assert strip(wrong_pw.json()) == strip(unknown.json())
+    assert wrong_pw.headers["content-type"] == "application/problem+json"
+
+
+async def test_five_failures_throttle_the_cpf_with_retry_after(
+    client: httpx.AsyncClient, signup: Any
+) -> None:
+    company = await signup()
+    for _ in range(5):
+        r = await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": "errada123"})
+        assert r.status_code == 401
+    # Even the right password is refused while the CPF is locked.
+    locked = await client.post("/api/auth/login",
+                               json={"cpf": CPFS[0], "password": company.password})
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "login_throttled"
+    assert 800 < int(locked.headers["Retry-After"]) <= 900
+    # Another CPF is not affected.
+    other = await client.post("/api/auth/login", json={"cpf": CPFS[1], "password": "errada123"})
+    assert other.status_code == 401
+
+
+async def test_concurrent_failures_all_count(client: httpx.AsyncClient, signup: Any) -> None:
+    await signup()
+    await asyncio.gather(*(client.post("/api/auth/login",
+                                       json={"cpf": CPFS[0], "password": "errada123"})
+                           for _ in range(5)))
+    r = await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": "errada123"})
+    assert r.status_code == 429
+
+
+async def test_success_resets_the_failure_count(client: httpx.AsyncClient, signup: Any) -> None:
+    company = await signup()
+    for _ in range(4):
+        await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": "errada123"})
+    ok = await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": company.password})
+    assert ok.status_code == 200
+    for _ in range(4):
+        r = await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": "errada123"})
+        assert r.status_code == 401
+
+
+async def test_deactivated_user_cannot_log_in(client: httpx.AsyncClient, signup: Any) -> None:
+    company = await signup()
+    created = await client.post(
+        f"/api/accounts/{company.account_id}/users", headers=company.headers,
+        json={"full_name": "José Vendas", "cpf": CPFS[3], "whatsapp": "11912345678",
+              "password": "vendas2024x"})
+    assert created.status_code == 201, created.text
+    uid = created.json()["id"]
+    assert (await client.post(f"/api/users/{uid}/deactivate",
+                              headers=company.headers)).status_code == 200
+    r = await client.post("/api/auth/login", json={"cpf": CPFS[3], "password": "vendas2024x"})
+    assert r.status_code == 401
+    assert r.json()["code"] == "invalid_credentials"
