@@ -1,0 +1,95 @@
+"""Everything a consuming module (StockTech, Lucrum, a partner's module) wires to AvAdmin, in
+one object: the cached client, the access rules, the event consumer that invalidates the cache,
+and the ``/health`` fields.
+
+    avadmin = AvAdminIntegration(module="StockTech", base_url=..., client_id=...,
+                                 client_secret=..., handled_model=HandledEvent)
+    app = create_service_app(..., on_startup=[avadmin.startup], on_shutdown=[avadmin.shutdown],
+                             health_extra=avadmin.health_check)
+    avadmin.install(app)
+
+After startup ``app.state.avadmin`` is the ``AvAdminClient`` (an ``AvAdminReader``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI
+
+from avelar_kit.access import AccessRules, WriteIntentMiddleware
+from avelar_kit.avadmin.client import AvAdminClient
+from avelar_kit.avadmin.events import AVADMIN_STREAM, cache_invalidation_handler
+from avelar_kit.avadmin.health import avadmin_health_check
+from avelar_kit.events.consumer import HandledEventMixin, Handler, StreamConsumer
+from avelar_kit.health import Check
+
+
+class AvAdminIntegration:
+    def __init__(
+        self,
+        *,
+        module: str,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        handled_model: type[HandledEventMixin] | None = None,
+        handlers: Mapping[str, Handler] | None = None,
+        stream: str = AVADMIN_STREAM,
+        group: str | None = None,
+        consumer_name: str | None = None,
+        access_rules: bool = True,
+        client_options: Mapping[str, Any] | None = None,
+        consumer_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``handled_model`` enables the event consumer (cache invalidation plus ``handlers``,
+        keyed by event type, run in the same transaction). ``group`` defaults to the module
+        name: each module has its own consumer group, each process its own consumer name."""
+        self.module = module
+        self.base_url = base_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.handled_model = handled_model
+        self.handlers = dict(handlers or {})
+        self.stream = stream
+        self.group = group or module.lower()
+        self.consumer_name = consumer_name or f"{socket.gethostname()}-{os.getpid()}"
+        self.access_rules = access_rules
+        self.client_options = dict(client_options or {})
+        self.consumer_options = dict(consumer_options or {})
+        self.client: AvAdminClient | None = None
+        self.consumer: StreamConsumer | None = None
+
+    def install(self, app: FastAPI) -> None:
+        """Before the app starts: mark reads and writes for the stale-data rule."""
+        app.add_middleware(WriteIntentMiddleware)
+
+    async def startup(self, app: FastAPI) -> None:
+        self.client = AvAdminClient(self.base_url, self.client_id, self.client_secret,
+                                    app.state.redis, module=self.module, **self.client_options)
+        app.state.avadmin = self.client
+        if self.access_rules:
+            app.state.principal_checks.append(AccessRules(self.client, self.module))
+        if self.handled_model is not None:
+            self.consumer = StreamConsumer(
+                app.state.redis, stream=self.stream, group=self.group,
+                consumer_name=self.consumer_name,
+                handler=cache_invalidation_handler(self.client, self.handlers),
+                sessionmaker=app.state.db.sessionmaker, handled_model=self.handled_model,
+                **self.consumer_options,
+            )
+            await self.consumer.start()
+
+    async def shutdown(self, app: FastAPI) -> None:
+        if self.consumer is not None:
+            await self.consumer.stop()
+            self.consumer = None
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+    def health_check(self, app: FastAPI) -> Check:
+        return avadmin_health_check(lambda: self.client)

@@ -1,0 +1,230 @@
+"""Stream consumer: each module reads with its own consumer group, handles every event once in
+effect, and acknowledges only after its database transaction commits.
+
+Exactly once in effect, over at-least-once delivery: the handler runs in a transaction that also
+inserts the event id into the module's handled-events table (primary key). A redelivered event
+finds its id there and changes nothing; an event whose transaction failed is not acknowledged
+and comes back. A consumer killed mid-batch leaves its messages pending; on restart it reads its
+own pending messages first, and any consumer claims (``XAUTOCLAIM``) messages that a dead
+consumer left pending for longer than ``claim_idle_ms``.
+
+The module declares its table with the mixin (and a migration)::
+
+    class HandledEvent(HandledEventMixin, Base):
+        __tablename__ = "handled_events"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, cast
+
+from pydantic import ValidationError
+from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import DateTime, String, func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from avelar_kit.db.base import utcnow
+from avelar_kit.events.envelope import STREAM_FIELD, EventEnvelope
+
+logger = logging.getLogger("avelar_kit.events")
+
+Handler = Callable[[EventEnvelope, AsyncSession], Awaitable[None]]
+
+
+class HandledEventMixin:
+    """Columns of a consumer's handled-events table: one row per event id ever handled."""
+
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    source: Mapped[str] = mapped_column(String(50), nullable=False)
+    handled_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, server_default=func.now()
+    )
+
+
+# Outages of Redis or of the module's own database: retried forever, never dead-lettered.
+_INFRA_ERRORS: tuple[type[BaseException], ...] = (
+    RedisError, OSError, OperationalError, InterfaceError,
+)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class StreamConsumer:
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        stream: str,
+        group: str,
+        consumer_name: str,
+        handler: Handler,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        handled_model: type[HandledEventMixin],
+        batch_size: int = 50,
+        block_ms: int = 1000,
+        claim_idle_ms: int = 60_000,
+        sweep_interval: float = 5.0,
+        max_attempts: int = 5,
+        start_id: str = "0",
+        dead_letter_stream: str | None = None,
+    ) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+        self.consumer_name = consumer_name
+        self.handler = handler
+        self.sessionmaker = sessionmaker
+        self.handled_model = handled_model
+        self.batch_size = batch_size
+        self.block_ms = block_ms
+        self.claim_idle_ms = claim_idle_ms
+        self.sweep_interval = sweep_interval
+        self.max_attempts = max_attempts
+        # "0": a group created after events were published still sees them (handlers are
+        # idempotent through the handled table, so replaying history is safe).
+        self.start_id = start_id
+        self.dead_letter_stream = dead_letter_stream or f"{stream}:dead"
+        self._attempts: dict[str, int] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.handled = 0
+        self.duplicates = 0
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id=self.start_id,
+                                           mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _handle(self, message_id: Any, fields: dict[Any, Any]) -> None:
+        mid = _text(message_id)
+        raw = fields.get(STREAM_FIELD.encode(), fields.get(STREAM_FIELD))
+        try:
+            event = EventEnvelope.model_validate_json(raw or b"")
+        except ValidationError:
+            logger.error("unreadable message %s on %s: dead-lettered", mid, self.stream)
+            await self._dead_letter(mid, fields, "unreadable")
+            return
+        m = cast(Any, self.handled_model)
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                inserted = await session.execute(
+                    insert(m)
+                    .values(event_id=event.id, event_type=event.type[:100],
+                            source=event.source[:50])
+                    .on_conflict_do_nothing(index_elements=[m.event_id])
+                    .returning(m.event_id)
+                )
+                first_time = inserted.first() is not None
+                if first_time:
+                    await self.handler(event, session)
+        except _INFRA_ERRORS:
+            raise  # not the event's fault: the loop backs off and the message stays pending
+        except Exception as exc:
+            attempts = self._attempts.get(mid, 0) + 1
+            self._attempts[mid] = attempts
+            logger.warning("event %s (%s) failed, attempt %d/%d: %s", event.id, event.type,
+                           attempts, self.max_attempts, type(exc).__name__)
+            if attempts >= self.max_attempts:
+                await self._dead_letter(mid, fields, type(exc).__name__)
+            return  # stays pending; the next sweep retries it
+        self._attempts.pop(mid, None)
+        await self.redis.xack(self.stream, self.group, mid)
+        if first_time:
+            self.handled += 1
+        else:
+            self.duplicates += 1
+            logger.info("event %s (%s) already handled: acknowledged, nothing changed",
+                        event.id, event.type)
+
+    async def _dead_letter(self, mid: str, fields: dict[Any, Any], reason: str) -> None:
+        payload = {_text(k): v for k, v in fields.items()}
+        payload.update({"group": self.group, "message_id": mid, "reason": reason})
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(self.dead_letter_stream, payload, maxlen=10_000, approximate=True)
+            pipe.xack(self.stream, self.group, mid)
+            await pipe.execute()
+        self._attempts.pop(mid, None)
+
+    async def _handle_all(self, response: Any) -> int:
+        n = 0
+        for _stream, messages in response or []:
+            for message_id, fields in messages:
+                if fields is None:  # trimmed away while pending
+                    await self.redis.xack(self.stream, self.group, message_id)
+                    continue
+                await self._handle(message_id, fields)
+                n += 1
+        return n
+
+    async def sweep(self) -> int:
+        """Retry this consumer's own pending messages, then claim those of dead consumers."""
+        n = await self._handle_all(await self.redis.xreadgroup(
+            self.group, self.consumer_name, {self.stream: "0"}, count=self.batch_size * 10))
+        cursor = "0-0"
+        while True:
+            result = await self.redis.xautoclaim(
+                self.stream, self.group, self.consumer_name, min_idle_time=self.claim_idle_ms,
+                start_id=cursor, count=self.batch_size)
+            cursor, claimed = _text(result[0]), result[1]
+            if claimed:
+                logger.info("claimed %d pending events from dead consumers", len(claimed))
+                n += await self._handle_all([(self.stream, claimed)])
+            if cursor == "0-0":
+                break
+        return n
+
+    async def poll(self, block_ms: int | None = None) -> int:
+        """Read and handle one batch of new messages."""
+        response = await self.redis.xreadgroup(
+            self.group, self.consumer_name, {self.stream: ">"}, count=self.batch_size,
+            block=self.block_ms if block_ms is None else block_ms)
+        return await self._handle_all(response)
+
+    async def run(self) -> None:
+        backoff = 0.5
+        last_sweep = 0.0
+        while True:
+            try:
+                if time.monotonic() - last_sweep >= self.sweep_interval:
+                    await self.ensure_group()  # also recreates a stream deleted under us
+                    await self.sweep()
+                    last_sweep = time.monotonic()
+                await self.poll()
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except _INFRA_ERRORS as exc:
+                logger.warning("consumer %s/%s: redis error (%s); retrying in %.1fs",
+                               self.group, self.consumer_name, type(exc).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(5.0, backoff * 2)
+
+    async def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(
+                self.run(), name=f"consumer:{self.stream}:{self.group}:{self.consumer_name}")
+            logger.info("consumer %s/%s reading %s", self.group, self.consumer_name, self.stream)
+
+    async def stop(self) -> None:
+        """Cancel the loop. A message being handled is rolled back and stays pending: it is
+        handled again (once) after the restart."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
