@@ -41,7 +41,9 @@ def start_postgres(datadir: Path, *, keep_running: bool = False) -> EmbeddedPost
     import pgserver  # imported here: only the embedded path needs it
 
     datadir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(datadir, cleanup_mode=None if keep_running else "stop")
+    server = pgserver.get_server(  # type: ignore[attr-defined]
+        datadir, cleanup_mode=None if keep_running else "stop"
+    )
     return EmbeddedPostgres(datadir=datadir, server=server)
 
 

@@ -1,0 +1,42 @@
+# AvelarSys: `make run` starts everything, `make test` checks everything.
+# Needs only Python 3.11, make and a C compiler: uv is bootstrapped through pip when missing.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+BOOTSTRAP := .avelar/bootstrap
+UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)
+export UV_PYTHON ?= $(PYTHON)
+export UV_LINK_MODE ?= copy
+
+.PHONY: install run test lint typecheck imports check-migrations bench clean help
+
+help:
+	@echo "make run    - start AvAdmin :8000, StockTech :8001, Lucrum :8002 with demo data"
+	@echo "make test   - linters, type checks, import contracts and the whole test suite"
+	@echo "make bench  - benchmarks (added latency of the AvAdmin client paths)"
+
+$(BOOTSTRAP)/bin/uv:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+install: $(if $(shell command -v uv 2>/dev/null),,$(BOOTSTRAP)/bin/uv)
+	$(UV) sync --frozen --all-packages
+
+run: install
+	$(UV) run --frozen avelar-devstack run
+
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen mypy -p avelar_kit -p avelar_devstack -p avadmin -p stocktech -p lucrum
+	$(UV) run --frozen lint-imports
+
+test: lint
+	$(UV) run --frozen pytest
+
+bench: install
+	$(UV) run --frozen python bench/avadmin_client.py
+
+clean:
+	rm -rf .avelar/pg .avelar/redis

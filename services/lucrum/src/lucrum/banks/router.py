@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from avelar_kit.auth import Principal, require_module
+from fastapi import APIRouter, Depends
+
+from lucrum.banks.data import BANKS, bank_label
+from lucrum.banks.schemas import BankOut
+
+router = APIRouter(prefix="/api/banks", tags=["banks"])
+
+LucrumUser = Annotated[Principal, Depends(require_module("Lucrum"))]
+
+
+@router.get("", response_model=list[BankOut])
+async def list_banks(_: LucrumUser) -> list[BankOut]:
+    """Brazilian banks by COMPE code, to pick from when registering a bank account."""
+    return [BankOut(code=c, name=n, label=bank_label(c)) for c, n in BANKS.items()]

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from avelar_kit.db import SessionDep
+from fastapi import APIRouter, Query, Response, status
+
+from lucrum.categories import repository as repo
+from lucrum.categories import service
+from lucrum.categories.models import CategoryKind
+from lucrum.categories.schemas import CategoryCreate, CategoryOut, CategoryUpdate
+from lucrum.dependencies import LucrumUser, company_of
+
+router = APIRouter(prefix="/api/categories", tags=["categories"])
+
+
+@router.get("", response_model=list[CategoryOut])
+async def list_categories(
+    session: SessionDep, principal: LucrumUser,
+    kind: Annotated[CategoryKind | None, Query()] = None,
+    include_inactive: bool = False,
+) -> list[CategoryOut]:
+    """The company's income and expense categories. A company starts with a default Brazilian
+    set (Vendas, Aluguel e condomínio, Impostos e taxas, ...) that it can rename or extend."""
+    company = company_of(principal)
+    await repo.ensure_defaults(session, company)
+    rows = await repo.list_for(session, company, kind=kind, include_inactive=include_inactive)
+    return [CategoryOut.model_validate(r) for r in rows]
+
+
+@router.post("", response_model=CategoryOut, status_code=status.HTTP_201_CREATED)
+async def create_category(
+    body: CategoryCreate, session: SessionDep, principal: LucrumUser
+) -> CategoryOut:
+    """Add a category (names are unique per kind, ignoring case)."""
+    return CategoryOut.model_validate(await service.create(session, company_of(principal), body))
+
+
+@router.get("/{category_id}", response_model=CategoryOut)
+async def get_category(
+    category_id: uuid.UUID, session: SessionDep, principal: LucrumUser
+) -> CategoryOut:
+    """One category."""
+    return CategoryOut.model_validate(await service.get(session, company_of(principal),
+                                                        category_id))
+
+
+@router.patch("/{category_id}", response_model=CategoryOut)
+async def update_category(
+    category_id: uuid.UUID, body: CategoryUpdate, session: SessionDep, principal: LucrumUser
+) -> CategoryOut:
+    """Rename or (de)activate a category; its transactions follow the new name."""
+    category = await service.update(session, company_of(principal), category_id, body)
+    return CategoryOut.model_validate(category)
+
+
+@router.delete("/{category_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_category(
+    category_id: uuid.UUID, session: SessionDep, principal: LucrumUser
+) -> Response:
+    """Delete a category; one already used by transactions is deactivated instead."""
+    await service.remove(session, company_of(principal), category_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,34 @@
+"""Typed dependencies shared by Lucrum's routers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from avelar_kit.auth import Principal, require_module
+from avelar_kit.avadmin import AvAdminReader
+from fastapi import Depends, Request
+
+from lucrum.codes import CodeGenerator
+
+# Every Lucrum route needs a user of a company that has the module enabled.
+LucrumUser = Annotated[Principal, Depends(require_module("Lucrum"))]
+
+
+def company_of(principal: Principal) -> uuid.UUID:
+    assert principal.account_id is not None  # guaranteed for user principals
+    return principal.account_id
+
+
+def _avadmin(request: Request) -> AvAdminReader:
+    reader: AvAdminReader = request.app.state.avadmin
+    return reader
+
+
+def _code_generator(request: Request) -> CodeGenerator:
+    gen: CodeGenerator = request.app.state.code_generator
+    return gen
+
+
+AvAdminDep = Annotated[AvAdminReader, Depends(_avadmin)]
+CodeGeneratorDep = Annotated[CodeGenerator, Depends(_code_generator)]

@@ -1,0 +1,59 @@
+"""The one place that changes a bank account's running balance.
+
+Every posting, edit and delete calls ``apply_deltas`` inside the request's database transaction,
+so the balance and the ledger commit (or roll back) together. Each change is a single
+``UPDATE ... SET balance = balance + :delta``: the row lock it takes serialises concurrent
+postings to the same account and no read-modify-write race can lose a cent. Several accounts
+are always updated in id order, so two operations touching the same pair (a transfer and its
+reversal, two edits moving money between the same accounts) lock in the same order and cannot
+deadlock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, case, func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lucrum.bank_accounts.models import BankAccount
+from lucrum.transactions.models import FinancialTransaction, TransactionType
+
+Delta = tuple[uuid.UUID, Decimal]
+
+
+def signed_amount() -> ColumnElement[Decimal]:
+    """The entry's effect on its account's balance: + for money in, - for money out."""
+    return case(
+        (FinancialTransaction.type.in_([TransactionType.income, TransactionType.transfer_in]),
+         FinancialTransaction.amount),
+        else_=-FinancialTransaction.amount,
+    )
+
+
+def effect(tx: FinancialTransaction) -> Delta:
+    return tx.bank_account_id, tx.amount * TransactionType(tx.type).sign
+
+
+def merge(*effects: Iterable[Delta]) -> dict[uuid.UUID, Decimal]:
+    totals: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
+    for group in effects:
+        for bank_account_id, delta in group:
+            totals[bank_account_id] += delta
+    return dict(totals)
+
+
+async def apply_deltas(session: AsyncSession, deltas: dict[uuid.UUID, Decimal]) -> None:
+    for bank_account_id in sorted(deltas):
+        delta = deltas[bank_account_id]
+        if not delta:
+            continue
+        await session.execute(
+            update(BankAccount)
+            .where(BankAccount.id == bank_account_id)
+            .values(balance=BankAccount.balance + delta, updated_at=func.now())
+            .execution_options(synchronize_session=False)
+        )

@@ -1,0 +1,21 @@
+"""Every table of Lucrum, gathered for Alembic (each domain package owns its own models)."""
+
+from lucrum.bank_accounts.models import AccountType, BankAccount
+from lucrum.categories.models import Category, CategoryKind
+from lucrum.db import Base
+from lucrum.events.models import HandledEvent
+from lucrum.transactions.models import FinancialTransaction, TransactionSource, TransactionType
+from lucrum.transfers.models import Transfer
+
+__all__ = [
+    "AccountType",
+    "BankAccount",
+    "Base",
+    "Category",
+    "CategoryKind",
+    "FinancialTransaction",
+    "HandledEvent",
+    "TransactionSource",
+    "TransactionType",
+    "Transfer",
+]

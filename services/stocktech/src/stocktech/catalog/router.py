@@ -1,0 +1,98 @@
+"""Categories and brands. Reading: any authenticated caller. Writing: platform operators.
+
+AvAdmin does not issue operator tokens to the other modules yet, so writes take a service token
+(client credentials, scope ``internal``), which the operators' console and the seed use.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from avelar_kit.auth.dependencies import CurrentPrincipal, ServicePrincipal
+from avelar_kit.db.session import SessionDep
+from fastapi import APIRouter, status
+
+from stocktech.catalog import service
+from stocktech.catalog.models import Brand, Category
+from stocktech.catalog.schemas import (
+    BrandCreate,
+    BrandOut,
+    BrandUpdate,
+    CategoryCreate,
+    CategoryOut,
+    CategoryUpdate,
+)
+
+router = APIRouter(prefix="/api", tags=["catalog"])
+
+
+def _fields(body: Any) -> dict[str, Any]:
+    data: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if "logo_url" in data and data["logo_url"] is not None:
+        data["logo_url"] = str(data["logo_url"])
+    return data
+
+
+@router.get("/categories", response_model=list[CategoryOut])
+async def list_categories(
+    session: SessionDep, principal: CurrentPrincipal, include_inactive: bool = False
+) -> Any:
+    """Active categories, by name. Services may ask for inactive ones too."""
+    return await service.list_items(session, Category,
+                                    include_inactive=include_inactive and principal.is_service)
+
+
+@router.get("/categories/{category_id}", response_model=CategoryOut)
+async def get_category(
+    session: SessionDep, principal: CurrentPrincipal, category_id: uuid.UUID
+) -> Any:
+    """One category."""
+    return await service.get_item(session, Category, category_id,
+                                  include_inactive=principal.is_service)
+
+
+@router.post("/categories", response_model=CategoryOut, status_code=status.HTTP_201_CREATED)
+async def create_category(
+    session: SessionDep, _operator: ServicePrincipal, body: CategoryCreate
+) -> Any:
+    """Create a category (operators). Names are unique regardless of case."""
+    return await service.create_item(session, Category, _fields(body))
+
+
+@router.patch("/categories/{category_id}", response_model=CategoryOut)
+async def update_category(
+    session: SessionDep, _operator: ServicePrincipal, category_id: uuid.UUID,
+    body: CategoryUpdate,
+) -> Any:
+    """Rename, describe, activate or deactivate a category (operators)."""
+    return await service.update_item(session, Category, category_id, _fields(body))
+
+
+@router.get("/brands", response_model=list[BrandOut])
+async def list_brands(
+    session: SessionDep, principal: CurrentPrincipal, include_inactive: bool = False
+) -> Any:
+    """Active brands, by name. Services may ask for inactive ones too."""
+    return await service.list_items(session, Brand,
+                                    include_inactive=include_inactive and principal.is_service)
+
+
+@router.get("/brands/{brand_id}", response_model=BrandOut)
+async def get_brand(session: SessionDep, principal: CurrentPrincipal, brand_id: uuid.UUID) -> Any:
+    """One brand."""
+    return await service.get_item(session, Brand, brand_id, include_inactive=principal.is_service)
+
+
+@router.post("/brands", response_model=BrandOut, status_code=status.HTTP_201_CREATED)
+async def create_brand(session: SessionDep, _operator: ServicePrincipal, body: BrandCreate) -> Any:
+    """Create a brand (operators). Names are unique regardless of case."""
+    return await service.create_item(session, Brand, _fields(body))
+
+
+@router.patch("/brands/{brand_id}", response_model=BrandOut)
+async def update_brand(
+    session: SessionDep, _operator: ServicePrincipal, brand_id: uuid.UUID, body: BrandUpdate
+) -> Any:
+    """Rename, change the logo, activate or deactivate a brand (operators)."""
+    return await service.update_item(session, Brand, brand_id, _fields(body))

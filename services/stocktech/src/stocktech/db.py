@@ -1,0 +1,10 @@
+"""StockTech's declarative base (its own metadata, the kit's naming convention)."""
+
+from __future__ import annotations
+
+from avelar_kit.db.base import make_metadata
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    metadata = make_metadata()

@@ -1,0 +1,21 @@
+"""Every StockTech table, imported in one place for Alembic and the tests."""
+
+from stocktech.accounts.models import KnownAccount, KnownUser
+from stocktech.catalog.models import Brand, Category
+from stocktech.db import Base
+from stocktech.events.models import OutboxEvent
+from stocktech.products.models import Product
+from stocktech.transactions.models import IdempotencyKey, Transaction, TransactionStatus
+
+__all__ = [
+    "Base",
+    "Brand",
+    "Category",
+    "IdempotencyKey",
+    "KnownAccount",
+    "KnownUser",
+    "OutboxEvent",
+    "Product",
+    "Transaction",
+    "TransactionStatus",
+]

@@ -1,0 +1,212 @@
+"""Every query over products."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, and_, func, literal_column, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from stocktech.accounts.models import KnownAccount
+from stocktech.catalog.models import Brand, Category
+from stocktech.products.models import Product
+from stocktech.products.schemas import ProductSort
+
+
+@dataclass(frozen=True, slots=True)
+class ProductView:
+    product: Product
+    company_name: str | None
+    seller_status: str
+    category_name: str | None
+    brand_name: str | None
+
+    @property
+    def on_sale(self) -> bool:
+        """Visible in the marketplace: active, from a company that is not suspended."""
+        return self.product.is_active and self.seller_status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class ListingFilters:
+    q: str | None = None
+    category_id: uuid.UUID | None = None
+    brand_id: uuid.UUID | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool | None = None
+    mine_of: uuid.UUID | None = None
+    sort: ProductSort = ProductSort.newest
+
+
+@dataclass(frozen=True, slots=True)
+class Reserved:
+    product_id: uuid.UUID
+    account_id: uuid.UUID
+    user_id: uuid.UUID
+    code: str
+    name: str
+    price: Decimal
+    stock_quantity: int
+
+
+# The same expression as the ix_products_search index, so that the planner can use it.
+_SEARCH_VECTOR = func.to_tsvector(
+    literal_column("'portuguese'::regconfig"),
+    Product.name + " " + func.coalesce(Product.description, ""),
+)
+
+_seller = aliased(KnownAccount, name="seller")
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _view_select() -> Select[Any]:
+    return (
+        select(Product, _seller.company_name, _seller.status, Category.name, Brand.name)
+        .join(_seller, _seller.account_id == Product.account_id)
+        .join(Category, Category.id == Product.category_id)
+        .join(Brand, Brand.id == Product.brand_id)
+    )
+
+
+def _view(row: Any) -> ProductView:
+    return ProductView(product=row[0], company_name=row[1], seller_status=row[2],
+                       category_name=row[3], brand_name=row[4])
+
+
+class ProductRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def view(self, product_id: uuid.UUID) -> ProductView | None:
+        row = (await self.session.execute(
+            _view_select().where(Product.id == product_id)
+        )).one_or_none()
+        return _view(row) if row is not None else None
+
+    async def view_by_code(self, code: str) -> ProductView | None:
+        row = (await self.session.execute(
+            _view_select().where(Product.code == code)
+        )).one_or_none()
+        return _view(row) if row is not None else None
+
+    async def listing(
+        self, filters: ListingFilters, *, offset: int, limit: int
+    ) -> tuple[list[ProductView], int]:
+        conditions: list[Any] = []
+        if filters.mine_of is not None:
+            conditions.append(Product.account_id == filters.mine_of)
+        else:
+            # The marketplace: the join to the local copy of AvAdmin's accounts hides suspended
+            # companies without asking AvAdmin anything.
+            conditions += [Product.is_active.is_(True), _seller.status == "active"]
+        if filters.q:
+            q = filters.q.strip()
+            conditions.append(or_(
+                _SEARCH_VECTOR.op("@@")(func.websearch_to_tsquery("portuguese", q)),
+                Product.name.ilike(f"%{_like_escape(q)}%", escape="\\"),
+                Product.code == q.upper(),
+            ))
+        if filters.category_id is not None:
+            conditions.append(Product.category_id == filters.category_id)
+        if filters.brand_id is not None:
+            conditions.append(Product.brand_id == filters.brand_id)
+        if filters.min_price is not None:
+            conditions.append(Product.price >= filters.min_price)
+        if filters.max_price is not None:
+            conditions.append(Product.price <= filters.max_price)
+        if filters.in_stock is True:
+            conditions.append(Product.stock_quantity > 0)
+        elif filters.in_stock is False:
+            conditions.append(Product.stock_quantity == 0)
+        where = and_(*conditions)
+
+        order: list[Any] = {
+            ProductSort.newest: [Product.created_at.desc()],
+            ProductSort.price_asc: [Product.price.asc()],
+            ProductSort.price_desc: [Product.price.desc()],
+            ProductSort.name: [func.lower(Product.name).asc()],
+        }[filters.sort]
+        # The id breaks ties, so that pages neither repeat nor skip rows.
+        stmt = _view_select().where(where).order_by(*order, Product.id).offset(offset).limit(limit)
+        rows = (await self.session.execute(stmt)).all()
+        total_stmt = (
+            select(func.count())
+            .select_from(Product)
+            .join(_seller, _seller.account_id == Product.account_id)
+            .where(where)
+        )
+        total = (await self.session.execute(total_stmt)).scalar_one()
+        return [_view(r) for r in rows], int(total)
+
+    async def count_active(self, account_id: uuid.UUID) -> int:
+        stmt = select(func.count()).select_from(Product).where(
+            Product.account_id == account_id, Product.is_active.is_(True)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def get_owned_for_update(
+        self, product_id: uuid.UUID, account_id: uuid.UUID
+    ) -> Product | None:
+        stmt = (
+            select(Product)
+            .where(Product.id == product_id, Product.account_id == account_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def insert(self, values: dict[str, Any]) -> Product:
+        """Insert in a savepoint, so that a unique violation on the code leaves the
+        surrounding transaction usable for another try."""
+        async with self.session.begin_nested():
+            product = Product(**values)
+            self.session.add(product)
+            await self.session.flush()
+        return product
+
+    async def reserve_stock(self, product_id: uuid.UUID, quantity: int) -> Reserved | None:
+        """Take ``quantity`` units in the statement that checks they exist: of any number of
+        concurrent buyers, only those the remaining stock covers get a row back. The CHECK
+        (stock_quantity >= 0) stands behind it."""
+        seller_active = (
+            select(KnownAccount.account_id)
+            .where(KnownAccount.account_id == Product.account_id,
+                   KnownAccount.status == "active")
+            .exists()
+        )
+        stmt = (
+            update(Product)
+            .where(
+                Product.id == product_id,
+                Product.is_active.is_(True),
+                Product.stock_quantity >= quantity,
+                seller_active,
+            )
+            .values(stock_quantity=Product.stock_quantity - quantity, updated_at=func.now())
+            .returning(Product.id, Product.account_id, Product.user_id, Product.code,
+                       Product.name, Product.price, Product.stock_quantity)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return Reserved(*row) if row is not None else None
+
+    async def restore_stock(self, product_id: uuid.UUID, quantity: int) -> None:
+        stmt = (
+            update(Product)
+            .where(Product.id == product_id)
+            .values(stock_quantity=Product.stock_quantity + quantity, updated_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(stmt)
+
+    async def stock_of(self, product_id: uuid.UUID) -> int | None:
+        stmt = select(Product.stock_quantity).where(Product.id == product_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from avelar_kit.br.types import NonNegativeMoney
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from stocktech.products.codes import normalize_code
+
+# products.price is NUMERIC(10,2).
+MAX_PRICE = Decimal("99999999.99")
+MAX_STOCK = 10_000_000
+MAX_IMAGES = 10
+MAX_SPEC_KEYS = 50
+MAX_SPEC_BYTES = 8 * 1024
+MAX_PAGE_SIZE = 100
+
+
+def _price(value: Decimal) -> Decimal:
+    if value > MAX_PRICE:
+        raise ValueError("preço deve ser no máximo 99.999.999,99")
+    return value
+
+
+def _image_url(value: AnyHttpUrl) -> str:
+    return str(value)
+
+
+def _specifications(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) > MAX_SPEC_KEYS:
+        raise ValueError(f"especificações: no máximo {MAX_SPEC_KEYS} itens")
+    for key in value:
+        if not key.strip() or len(key) > 100:
+            raise ValueError("especificações: cada nome deve ter de 1 a 100 caracteres")
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > MAX_SPEC_BYTES:
+        raise ValueError(f"especificações: no máximo {MAX_SPEC_BYTES // 1024} KB")
+    return value
+
+
+Price = Annotated[NonNegativeMoney, AfterValidator(_price)]
+ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
+                                              max_length=200)]
+ProductDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+StockQuantity = Annotated[int, Field(ge=0, le=MAX_STOCK)]
+ImageUrl = Annotated[AnyHttpUrl, Field(max_length=500), AfterValidator(_image_url)]
+Images = Annotated[list[ImageUrl], Field(max_length=MAX_IMAGES)]
+Specifications = Annotated[dict[str, Any], AfterValidator(_specifications)]
+ProductCode = Annotated[str, AfterValidator(normalize_code)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProductCreate(_In):
+    name: ProductName
+    description: ProductDescription | None = None
+    category_id: uuid.UUID
+    brand_id: uuid.UUID
+    price: Price
+    stock_quantity: StockQuantity
+    images: Images = Field(default_factory=list)
+    specifications: Specifications = Field(default_factory=dict)
+
+    @field_validator("images")
+    @classmethod
+    def _images_distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("imagens repetidas")
+        return value
+
+
+class ProductUpdate(_In):
+    """Only the fields sent change. ``is_active: true`` puts a product back on sale (counted
+    against the plan again)."""
+
+    name: ProductName | None = None
+    description: ProductDescription | None = None
+    category_id: uuid.UUID | None = None
+    brand_id: uuid.UUID | None = None
+    price: Price | None = None
+    stock_quantity: StockQuantity | None = None
+    images: Images | None = None
+    specifications: Specifications | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> ProductUpdate:
+        # Leaving a field out keeps it; sending null would erase something that must exist.
+        nulls = sorted(f for f in self.model_fields_set
+                       if f != "description" and getattr(self, f) is None)
+        if nulls:
+            raise ValueError(f"estes campos não podem ser nulos: {', '.join(nulls)}")
+        return self
+
+
+class Ref(BaseModel):
+    id: uuid.UUID
+    name: str | None
+
+
+class Seller(BaseModel):
+    account_id: uuid.UUID
+    company_name: str | None
+
+
+class ProductOut(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    description: str | None
+    category: Ref
+    brand: Ref
+    price: NonNegativeMoney
+    stock_quantity: int
+    images: list[str]
+    specifications: dict[str, Any]
+    is_active: bool
+    seller: Seller
+    # Only for the owning company: who listed it.
+    user_id: uuid.UUID | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPage(BaseModel):
+    items: list[ProductOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class ProductSort(enum.StrEnum):
+    newest = "newest"
+    price_asc = "price_asc"
+    price_desc = "price_desc"
+    name = "name"

@@ -1,0 +1,190 @@
+"""Product rules: who may see and change what, plan limits, codes."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from avelar_kit.avadmin.protocol import AvAdminReader
+from avelar_kit.errors import Forbidden, NotFound, Unprocessable
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stocktech.accounts.models import KnownAccount
+from stocktech.accounts.service import Actor, authorise_write
+from stocktech.catalog.models import Brand, Category
+from stocktech.products import codes
+from stocktech.products.repository import ListingFilters, ProductRepository, ProductView
+from stocktech.products.schemas import ProductCreate, ProductOut, ProductPage, ProductUpdate
+
+logger = logging.getLogger("stocktech.products")
+
+# One million codes: with a random pick a collision is rare, and each retry is a new draw.
+CODE_ATTEMPTS = 20
+CODE_CONSTRAINT = "uq_products_code"
+
+
+def constraint_name(exc: IntegrityError) -> str | None:
+    cause = getattr(exc.orig, "__cause__", None)
+    name = getattr(cause, "constraint_name", None)
+    return str(name) if name else None
+
+
+def _not_found() -> NotFound:
+    return NotFound("Produto não encontrado", code="product_not_found")
+
+
+def to_out(view: ProductView, viewer: uuid.UUID | None) -> ProductOut:
+    p = view.product
+    owner = viewer is not None and viewer == p.account_id
+    return ProductOut.model_validate({
+        "id": p.id, "code": p.code, "name": p.name, "description": p.description,
+        "category": {"id": p.category_id, "name": view.category_name},
+        "brand": {"id": p.brand_id, "name": view.brand_name},
+        "price": p.price, "stock_quantity": p.stock_quantity, "images": list(p.images),
+        "specifications": dict(p.specifications), "is_active": p.is_active,
+        "seller": {"account_id": p.account_id, "company_name": view.company_name},
+        "user_id": p.user_id if owner else None,
+        "created_at": p.created_at, "updated_at": p.updated_at,
+    })
+
+
+async def _check_taxonomy(
+    session: AsyncSession, category_id: uuid.UUID | None, brand_id: uuid.UUID | None
+) -> None:
+    if category_id is not None:
+        category = await session.get(Category, category_id)
+        if category is None or not category.is_active:
+            raise Unprocessable("Categoria inexistente ou desativada", code="invalid_category")
+    if brand_id is not None:
+        brand = await session.get(Brand, brand_id)
+        if brand is None or not brand.is_active:
+            raise Unprocessable("Marca inexistente ou desativada", code="invalid_brand")
+
+
+async def _check_product_limit(repo: ProductRepository, account: KnownAccount) -> None:
+    """Called with the company's row locked (authorise_write), so the count cannot change
+    under us: of two concurrent creates at the limit, the second sees the first."""
+    limit = account.max_products
+    if limit is None:
+        return
+    active = await repo.count_active(account.account_id)
+    if active >= limit:
+        plan = account.plan_name or "atual"
+        raise Forbidden(
+            f"Seu plano {plan} permite até {limit} produtos ativos e sua empresa já tem "
+            f"{active}. Desative um produto ou mude de plano.",
+            code="plan_limit_products",
+            extra={"limit": limit, "plan": account.plan_name, "current": active},
+        )
+
+
+async def create_product(
+    session: AsyncSession,
+    avadmin: AvAdminReader,
+    actor: Actor,
+    body: ProductCreate,
+    *,
+    event_precedence_seconds: int,
+) -> ProductOut:
+    await _check_taxonomy(session, body.category_id, body.brand_id)
+    account = await authorise_write(session, avadmin, actor,
+                                    event_precedence_seconds=event_precedence_seconds)
+    repo = ProductRepository(session)
+    await _check_product_limit(repo, account)
+    values: dict[str, Any] = body.model_dump()
+    values.update(account_id=actor.account_id, user_id=actor.user_id)
+    for attempt in range(1, CODE_ATTEMPTS + 1):
+        values["id"] = uuid.uuid4()
+        values["code"] = codes.generate_code()
+        try:
+            product = await repo.insert(values)
+        except IntegrityError as exc:
+            if constraint_name(exc) != CODE_CONSTRAINT:
+                raise
+            logger.info("product code %s taken, drawing another (attempt %d)",
+                        values["code"], attempt)
+            continue
+        break
+    else:  # pragma: no cover - a million codes would have to be nearly all taken
+        raise Unprocessable("Não foi possível gerar um código de produto; tente novamente",
+                            code="product_code_exhausted")
+    view = await repo.view(product.id)
+    assert view is not None
+    return to_out(view, actor.account_id)
+
+
+def _visible(view: ProductView | None, viewer: uuid.UUID) -> ProductView:
+    """The owner sees its products in any state; others only what is on sale. Anything else is
+    404, so that another company cannot even learn that a product exists."""
+    if view is None or (view.product.account_id != viewer and not view.on_sale):
+        raise _not_found()
+    return view
+
+
+async def get_product(session: AsyncSession, viewer: uuid.UUID, product_id: uuid.UUID
+                      ) -> ProductOut:
+    view = _visible(await ProductRepository(session).view(product_id), viewer)
+    return to_out(view, viewer)
+
+
+async def get_product_by_code(session: AsyncSession, viewer: uuid.UUID, code: str) -> ProductOut:
+    try:
+        normalized = codes.normalize_code(code)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), code="invalid_product_code") from None
+    view = _visible(await ProductRepository(session).view_by_code(normalized), viewer)
+    return to_out(view, viewer)
+
+
+async def list_products(
+    session: AsyncSession, viewer: uuid.UUID, filters: ListingFilters, *, page: int,
+    page_size: int,
+) -> ProductPage:
+    views, total = await ProductRepository(session).listing(
+        filters, offset=(page - 1) * page_size, limit=page_size
+    )
+    return ProductPage(items=[to_out(v, viewer) for v in views], total=total, page=page,
+                       page_size=page_size)
+
+
+async def update_product(
+    session: AsyncSession,
+    avadmin: AvAdminReader,
+    actor: Actor,
+    product_id: uuid.UUID,
+    body: ProductUpdate,
+    *,
+    event_precedence_seconds: int,
+) -> ProductOut:
+    repo = ProductRepository(session)
+    changes = body.model_dump(exclude_unset=True)
+    await _check_taxonomy(session, changes.get("category_id"), changes.get("brand_id"))
+    # Ownership first, without a lock, so that another company's id costs no AvAdmin call.
+    current = await repo.view(product_id)
+    if current is None or current.product.account_id != actor.account_id:
+        raise _not_found()
+    reactivating = changes.get("is_active") is True and not current.product.is_active
+    if reactivating:
+        # Locks the company's row before the product's, the order every writer follows.
+        account = await authorise_write(session, avadmin, actor,
+                                        event_precedence_seconds=event_precedence_seconds)
+        await _check_product_limit(repo, account)
+    product = await repo.get_owned_for_update(product_id, actor.account_id)
+    if product is None:
+        raise _not_found()
+    for key, value in changes.items():
+        setattr(product, key, value)
+    await session.flush()
+    view = await repo.view(product_id)
+    assert view is not None
+    return to_out(view, actor.account_id)
+
+
+async def deactivate_product(session: AsyncSession, actor: Actor, product_id: uuid.UUID) -> None:
+    product = await ProductRepository(session).get_owned_for_update(product_id, actor.account_id)
+    if product is None:
+        raise _not_found()
+    product.is_active = False
+    await session.flush()

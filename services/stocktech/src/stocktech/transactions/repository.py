@@ -1,0 +1,126 @@
+"""Every query over transactions and idempotency keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stocktech.transactions.models import IdempotencyKey, Transaction, TransactionStatus
+from stocktech.transactions.schemas import Role
+
+# Plan months follow the Brazilian calendar: a purchase at 22:00 on the 31st in São Paulo
+# belongs to that month, not to the next one as in UTC.
+_MONTH_START = text(
+    "(date_trunc('month', now() AT TIME ZONE 'America/Sao_Paulo') "
+    "AT TIME ZONE 'America/Sao_Paulo')"
+)
+
+
+class TransactionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, tx: Transaction) -> None:
+        self.session.add(tx)
+        await self.session.flush()
+
+    async def count_this_month_as_buyer(self, account_id: uuid.UUID) -> int:
+        stmt = select(func.count()).select_from(Transaction).where(
+            Transaction.buyer_account_id == account_id,
+            Transaction.created_at >= _MONTH_START,
+            Transaction.status != TransactionStatus.cancelled,
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def get_for_party(
+        self, tx_id: uuid.UUID, account_id: uuid.UUID
+    ) -> Transaction | None:
+        stmt = select(Transaction).where(
+            Transaction.id == tx_id,
+            or_(Transaction.buyer_account_id == account_id,
+                Transaction.seller_account_id == account_id),
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def transition(
+        self, tx_id: uuid.UUID, *, allowed: Any, values: dict[str, Any]
+    ) -> Transaction | None:
+        """Move a pending transaction to another status in one conditional UPDATE: of two
+        concurrent cancels (or a cancel and a complete), exactly one gets the row."""
+        stmt = (
+            update(Transaction)
+            .where(Transaction.id == tx_id, Transaction.status == TransactionStatus.pending,
+                   allowed)
+            .values(**values, updated_at=func.now())
+            .returning(Transaction)
+            .execution_options(populate_existing=True, synchronize_session=False)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def page(
+        self, account_id: uuid.UUID, *, role: Role | None, status: TransactionStatus | None,
+        offset: int, limit: int,
+    ) -> tuple[Sequence[Transaction], int]:
+        if role is Role.buyer:
+            cond: Any = Transaction.buyer_account_id == account_id
+        elif role is Role.seller:
+            cond = Transaction.seller_account_id == account_id
+        else:
+            cond = or_(Transaction.buyer_account_id == account_id,
+                       Transaction.seller_account_id == account_id)
+        conds = [cond]
+        if status is not None:
+            conds.append(Transaction.status == status)
+        stmt = (select(Transaction).where(*conds)
+                .order_by(Transaction.created_at.desc(), Transaction.id)
+                .offset(offset).limit(limit))
+        items = (await self.session.execute(stmt)).scalars().all()
+        total = (await self.session.execute(
+            select(func.count()).select_from(Transaction).where(*conds)
+        )).scalar_one()
+        return items, int(total)
+
+
+class IdempotencyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, account_id: uuid.UUID, key: str, request_hash: str) -> bool:
+        """True when this request owns the key. If another transaction holds it uncommitted,
+        this waits on the primary key until that one commits (False) or rolls back (True)."""
+        stmt = (
+            insert(IdempotencyKey)
+            .values(account_id=account_id, key=key, request_hash=request_hash)
+            .on_conflict_do_nothing(index_elements=["account_id", "key"])
+            .returning(IdempotencyKey.key)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def get(self, account_id: uuid.UUID, key: str) -> IdempotencyKey | None:
+        stmt = (
+            select(IdempotencyKey)
+            .where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def store_response(
+        self, account_id: uuid.UUID, key: str, status_code: int, response: dict[str, Any]
+    ) -> None:
+        await self.session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+            .values(status_code=status_code, response=response)
+        )
+
+    async def prune(self, older_than_hours: int) -> int:
+        result = await self.session.execute(
+            text("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => :h)"),
+            {"h": older_than_hours},
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
