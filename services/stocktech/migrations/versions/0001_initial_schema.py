@@ -41,6 +41,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_categories'))
     )
     op.create_index('uq_categories_name_lower', 'categories', [sa.literal_column('lower(name)')], unique=True)
+    op.create_table('handled_events',
+    sa.Column('event_id', sa.Uuid(), nullable=False),
+    sa.Column('event_type', sa.String(length=100), nullable=False),
+    sa.Column('source', sa.String(length=50), nullable=False),
+    sa.Column('handled_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_handled_events'))
+    )
     op.create_table('idempotency_keys',
     sa.Column('account_id', sa.Uuid(), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
@@ -169,6 +176,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_known_users_account_id'), table_name='known_users')
     op.drop_table('known_users')
     op.drop_table('known_accounts')
+    op.drop_table('handled_events')
     op.drop_index(op.f('ix_idempotency_keys_created_at'), table_name='idempotency_keys')
     op.drop_table('idempotency_keys')
     op.drop_index('uq_categories_name_lower', table_name='categories')

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from avelar_kit.db.base import make_metadata
 from sqlalchemy.orm import DeclarativeBase
+
+from avelar_kit.db.base import make_metadata
 
 
 class Base(DeclarativeBase):

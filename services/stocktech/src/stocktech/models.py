@@ -3,7 +3,7 @@
 from stocktech.accounts.models import KnownAccount, KnownUser
 from stocktech.catalog.models import Brand, Category
 from stocktech.db import Base
-from stocktech.events.models import OutboxEvent
+from stocktech.events.models import HandledEvent, OutboxEvent
 from stocktech.products.models import Product
 from stocktech.transactions.models import IdempotencyKey, Transaction, TransactionStatus
 
@@ -11,6 +11,7 @@ __all__ = [
     "Base",
     "Brand",
     "Category",
+    "HandledEvent",
     "IdempotencyKey",
     "KnownAccount",
     "KnownUser",

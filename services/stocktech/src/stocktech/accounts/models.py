@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from avelar_kit.db.base import utcnow
 from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from avelar_kit.db.base import utcnow
 from stocktech.db import Base
 
 

@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from avelar_kit.db.base import utcnow
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.db.base import utcnow
 from stocktech.accounts.models import KnownAccount, KnownUser
 
 
@@ -57,7 +57,7 @@ class AccountRepository:
             updated_at=utcnow(),
         )
         ex = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
+        upsert = stmt.on_conflict_do_update(
             index_elements=[t.c.account_id],
             set_={
                 "status": case((status_from_event, t.c.status), else_=ex.status),
@@ -72,9 +72,10 @@ class AccountRepository:
             },
         ).returning(KnownAccount)
         result = await self.session.execute(
-            stmt, execution_options={"populate_existing": True}
+            upsert, execution_options={"populate_existing": True}
         )
-        return result.scalar_one()
+        row: KnownAccount = result.scalar_one()
+        return row
 
     async def apply_event(
         self,

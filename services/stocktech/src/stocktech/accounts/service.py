@@ -7,14 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from avelar_kit.auth.dependencies import PrincipalCheck
 from avelar_kit.auth.principal import Principal
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.session import Database
 from avelar_kit.errors import Forbidden, ServiceUnavailable, Unauthorized
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from stocktech.accounts.models import KnownAccount
 from stocktech.accounts.repository import AccountRepository, AccountSnapshot
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey
 from sqlalchemy import Boolean, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey
 from stocktech.db import Base
 
 

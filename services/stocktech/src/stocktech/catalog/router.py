@@ -1,7 +1,7 @@
 """Categories and brands. Reading: any authenticated caller. Writing: platform operators.
 
-AvAdmin does not issue operator tokens to the other modules yet, so writes take a service token
-(client credentials, scope ``internal``), which the operators' console and the seed use.
+Writes take an AvAdmin operator token (``typ="operator"``) or an internal service token (client
+credentials), which scripts and the operators' tools use.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from avelar_kit.auth.dependencies import CurrentPrincipal, ServicePrincipal
-from avelar_kit.db.session import SessionDep
 from fastapi import APIRouter, status
 
+from avelar_kit.auth.dependencies import CurrentPrincipal
+from avelar_kit.db.session import SessionDep
 from stocktech.catalog import service
 from stocktech.catalog.models import Brand, Category
 from stocktech.catalog.schemas import (
@@ -23,6 +23,7 @@ from stocktech.catalog.schemas import (
     CategoryOut,
     CategoryUpdate,
 )
+from stocktech.deps import TaxonomyManager
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -54,7 +55,7 @@ async def get_category(
 
 @router.post("/categories", response_model=CategoryOut, status_code=status.HTTP_201_CREATED)
 async def create_category(
-    session: SessionDep, _operator: ServicePrincipal, body: CategoryCreate
+    session: SessionDep, _operator: TaxonomyManager, body: CategoryCreate
 ) -> Any:
     """Create a category (operators). Names are unique regardless of case."""
     return await service.create_item(session, Category, _fields(body))
@@ -62,7 +63,7 @@ async def create_category(
 
 @router.patch("/categories/{category_id}", response_model=CategoryOut)
 async def update_category(
-    session: SessionDep, _operator: ServicePrincipal, category_id: uuid.UUID,
+    session: SessionDep, _operator: TaxonomyManager, category_id: uuid.UUID,
     body: CategoryUpdate,
 ) -> Any:
     """Rename, describe, activate or deactivate a category (operators)."""
@@ -85,14 +86,14 @@ async def get_brand(session: SessionDep, principal: CurrentPrincipal, brand_id: 
 
 
 @router.post("/brands", response_model=BrandOut, status_code=status.HTTP_201_CREATED)
-async def create_brand(session: SessionDep, _operator: ServicePrincipal, body: BrandCreate) -> Any:
+async def create_brand(session: SessionDep, _operator: TaxonomyManager, body: BrandCreate) -> Any:
     """Create a brand (operators). Names are unique regardless of case."""
     return await service.create_item(session, Brand, _fields(body))
 
 
 @router.patch("/brands/{brand_id}", response_model=BrandOut)
 async def update_brand(
-    session: SessionDep, _operator: ServicePrincipal, brand_id: uuid.UUID, body: BrandUpdate
+    session: SessionDep, _operator: TaxonomyManager, brand_id: uuid.UUID, body: BrandUpdate
 ) -> Any:
     """Rename, change the logo, activate or deactivate a brand (operators)."""
     return await service.update_item(session, Brand, brand_id, _fields(body))

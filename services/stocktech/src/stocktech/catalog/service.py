@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from avelar_kit.errors import Conflict, NotFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.errors import Conflict, NotFound
 from stocktech.catalog.models import Brand, Category
 from stocktech.catalog.repository import TaxonomyRepository
 

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from avelar_kit.db.base import utcnow
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.db.base import utcnow
 from stocktech.accounts.repository import AccountRepository
 
 logger = logging.getLogger("stocktech.events")

@@ -5,7 +5,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -22,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
 from stocktech.db import Base
 
 # The check letter rule of products/codes.py, repeated in SQL so that no path can store a code
@@ -32,9 +32,11 @@ CODE_CHECK_SQL = (
     "ELSE false END"
 )
 
-# Full-text search over name and description, Portuguese stemming (core PostgreSQL, no contrib).
+# Full-text search over name and description, Portuguese stemming (core PostgreSQL, no
+# contrib), written as PostgreSQL prints it back so that `alembic check` sees no difference.
 SEARCH_VECTOR_SQL = (
-    "to_tsvector('portuguese'::regconfig, (name::text || ' '::text) || COALESCE(description, ''::text))"
+    "to_tsvector('portuguese'::regconfig, "
+    "(name::text || ' '::text) || COALESCE(description, ''::text))"
 )
 
 

@@ -67,7 +67,7 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _view_select() -> Select[Any]:
+def _view_select() -> Select[Product, str | None, str, str, str]:
     return (
         select(Product, _seller.company_name, _seller.status, Category.name, Brand.name)
         .join(_seller, _seller.account_id == Product.account_id)
@@ -128,12 +128,13 @@ class ProductRepository:
             conditions.append(Product.stock_quantity == 0)
         where = and_(*conditions)
 
-        order: list[Any] = {
+        orders: dict[ProductSort, list[Any]] = {
             ProductSort.newest: [Product.created_at.desc()],
             ProductSort.price_asc: [Product.price.asc()],
             ProductSort.price_desc: [Product.price.desc()],
             ProductSort.name: [func.lower(Product.name).asc()],
-        }[filters.sort]
+        }
+        order = orders[filters.sort]
         # The id breaks ties, so that pages neither repeat nor skip rows.
         stmt = _view_select().where(where).order_by(*order, Product.id).offset(offset).limit(limit)
         rows = (await self.session.execute(stmt)).all()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Query, Response, status
+
 from avelar_kit.br.types import NonNegativeMoney
 from avelar_kit.db.session import SessionDep
 from avelar_kit.errors import Unprocessable
-from fastapi import APIRouter, Query, Response, status
-
 from stocktech.deps import ActorDep, AvAdminDep, SettingsDep
 from stocktech.products import service
 from stocktech.products.repository import ListingFilters

@@ -7,7 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from avelar_kit.br.types import NonNegativeMoney
 from pydantic import (
     AfterValidator,
     AnyHttpUrl,
@@ -19,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from avelar_kit.br.types import NonNegativeMoney
 from stocktech.products.codes import normalize_code
 
 # products.price is NUMERIC(10,2).

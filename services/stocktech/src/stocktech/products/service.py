@@ -6,15 +6,16 @@ import logging
 import uuid
 from typing import Any
 
-from avelar_kit.avadmin.protocol import AvAdminReader
-from avelar_kit.errors import Forbidden, NotFound, Unprocessable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.avadmin.protocol import AvAdminReader
+from avelar_kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from stocktech.accounts.models import KnownAccount
 from stocktech.accounts.service import Actor, authorise_write
 from stocktech.catalog.models import Brand, Category
 from stocktech.products import codes
+from stocktech.products.models import Product
 from stocktech.products.repository import ListingFilters, ProductRepository, ProductView
 from stocktech.products.schemas import ProductCreate, ProductOut, ProductPage, ProductUpdate
 
@@ -80,6 +81,24 @@ async def _check_product_limit(repo: ProductRepository, account: KnownAccount) -
         )
 
 
+async def insert_with_code(repo: ProductRepository, values: dict[str, Any]) -> Product:
+    """Insert a product under a fresh random code. Two concurrent inserts that draw the same code
+    meet on the unique index: the second waits for the first, gets the violation inside its
+    savepoint, and draws again."""
+    for attempt in range(1, CODE_ATTEMPTS + 1):
+        row = dict(values, id=uuid.uuid4(), code=codes.generate_code())
+        try:
+            return await repo.insert(row)
+        except IntegrityError as exc:
+            if constraint_name(exc) != CODE_CONSTRAINT:
+                raise
+            logger.info("product code %s taken, drawing another (attempt %d)", row["code"],
+                        attempt)
+    # A million codes would have to be nearly all taken.
+    raise Conflict("Não foi possível gerar um código de produto; tente novamente",
+                   code="product_code_exhausted")
+
+
 async def create_product(
     session: AsyncSession,
     avadmin: AvAdminReader,
@@ -95,21 +114,7 @@ async def create_product(
     await _check_product_limit(repo, account)
     values: dict[str, Any] = body.model_dump()
     values.update(account_id=actor.account_id, user_id=actor.user_id)
-    for attempt in range(1, CODE_ATTEMPTS + 1):
-        values["id"] = uuid.uuid4()
-        values["code"] = codes.generate_code()
-        try:
-            product = await repo.insert(values)
-        except IntegrityError as exc:
-            if constraint_name(exc) != CODE_CONSTRAINT:
-                raise
-            logger.info("product code %s taken, drawing another (attempt %d)",
-                        values["code"], attempt)
-            continue
-        break
-    else:  # pragma: no cover - a million codes would have to be nearly all taken
-        raise Unprocessable("Não foi possível gerar um código de produto; tente novamente",
-                            code="product_code_exhausted")
+    product = await insert_with_code(repo, values)
     view = await repo.view(product.id)
     assert view is not None
     return to_out(view, actor.account_id)

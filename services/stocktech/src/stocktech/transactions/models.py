@@ -6,7 +6,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
 from stocktech.db import Base
 
 

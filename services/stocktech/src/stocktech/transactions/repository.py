@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -119,8 +119,7 @@ class IdempotencyRepository:
         )
 
     async def prune(self, older_than_hours: int) -> int:
-        result = await self.session.execute(
-            text("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => :h)"),
-            {"h": older_than_hours},
-        )
+        cutoff = func.now() - func.make_interval(0, 0, 0, 0, older_than_hours)
+        stmt = delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)
+        result = await self.session.execute(stmt)
         return int(getattr(result, "rowcount", 0) or 0)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from avelar_kit.db.session import SessionDep
 from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
 
+from avelar_kit.db.session import SessionDep
 from stocktech.deps import ActorDep, AvAdminDep, SettingsDep
 from stocktech.transactions import service
 from stocktech.transactions.models import TransactionStatus

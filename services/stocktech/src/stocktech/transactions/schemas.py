@@ -5,9 +5,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from avelar_kit.br.types import NonNegativeMoney
 from pydantic import BaseModel, ConfigDict, Field
 
+from avelar_kit.br.types import NonNegativeMoney
 from stocktech.transactions.models import TransactionStatus
 
 MAX_QUANTITY = 100_000

@@ -10,13 +10,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from sqlalchemy import or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.db.base import utcnow
 from avelar_kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from avelar_kit.events.outbox import record_event
-from sqlalchemy import or_
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from stocktech.accounts.models import KnownAccount
 from stocktech.accounts.repository import AccountRepository
 from stocktech.accounts.service import Actor, authorise_write

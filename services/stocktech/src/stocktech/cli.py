@@ -1,0 +1,98 @@
+"""`stocktech` command line: migrate, seed, serve."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from avelar_kit.db.session import Database
+from stocktech.config import Settings
+from stocktech.seed import DEMO_PRODUCTS, seed_demo_products, seed_taxonomy
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+def migrate(settings: Settings) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(SERVICE_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(SERVICE_DIR / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    command.upgrade(cfg, "head")
+
+
+def _demo_accounts(args: argparse.Namespace) -> list[tuple[uuid.UUID, uuid.UUID, str | None]]:
+    accounts: list[tuple[uuid.UUID, uuid.UUID, str | None]] = []
+    if args.demo_account_id:
+        user = args.demo_user_id or args.demo_account_id
+        accounts.append((uuid.UUID(args.demo_account_id), uuid.UUID(user), args.demo_company))
+    if args.demo_accounts_json:
+        raw = (sys.stdin.read() if args.demo_accounts_json == "-"
+               else Path(args.demo_accounts_json).read_text())
+        # The JSON line `avadmin seed --demo` prints; other lines around it are ignored.
+        doc: dict[str, Any] = {}
+        for line in raw.splitlines():
+            line = line.strip()
+            if line.startswith("{") and "demo_accounts" in line:
+                doc = json.loads(line)
+        for item in doc.get("demo_accounts", []):
+            accounts.append((uuid.UUID(item["account_id"]), uuid.UUID(item["user_id"]),
+                             item.get("company")))
+    return accounts
+
+
+async def _seed(settings: Settings, accounts: list[tuple[uuid.UUID, uuid.UUID, str | None]]
+                ) -> None:
+    db = Database(settings.database_url, pool_size=2)
+    try:
+        async with db.sessionmaker() as session, session.begin():
+            cats, brands = await seed_taxonomy(session)
+            print(f"categorias novas: {cats}, marcas novas: {brands}")
+            # Spread the demo catalogue over the demo companies, so that each has something
+            # to sell to the others.
+            for i, (account_id, user_id, company) in enumerate(accounts):
+                share = DEMO_PRODUCTS[i::len(accounts)]
+                n = await seed_demo_products(session, account_id, user_id,
+                                             company_name=company, products=share)
+                print(f"produtos de demonstração para {company or account_id}: {n}")
+    finally:
+        await db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stocktech", description="StockTech administration")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("migrate", help="apply database migrations")
+    p_seed = sub.add_parser("seed", help="categories and brands (and demo products)")
+    p_seed.add_argument("--demo-account-id", help="AvAdmin account id of a demo company")
+    p_seed.add_argument("--demo-user-id", help="AvAdmin user id listing its products")
+    p_seed.add_argument("--demo-company", help="the demo company's name")
+    p_seed.add_argument("--demo-accounts-json", metavar="FILE",
+                        help="output of `avadmin seed --demo` ('-' for stdin)")
+    p_serve = sub.add_parser("serve", help="run the API with uvicorn")
+    p_serve.add_argument("--host")
+    p_serve.add_argument("--port", type=int)
+    p_serve.add_argument("--reload", action="store_true")
+    args = parser.parse_args(argv)
+    settings = Settings()
+
+    if args.cmd == "migrate":
+        migrate(settings)
+    elif args.cmd == "seed":
+        asyncio.run(_seed(settings, _demo_accounts(args)))
+    elif args.cmd == "serve":
+        import uvicorn
+
+        uvicorn.run("stocktech.main:create_app", factory=True, host=args.host or settings.host,
+                    port=args.port or settings.port, reload=args.reload, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

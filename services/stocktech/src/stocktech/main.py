@@ -1,0 +1,117 @@
+"""StockTech: the AvelarSys B2B marketplace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from avelar_kit.access import AccessRules, WriteIntentMiddleware
+from avelar_kit.app import create_service_app
+from avelar_kit.auth.verifier import RemoteJWKS, TokenVerifier
+from avelar_kit.avadmin.integration import AvAdminIntegration
+from avelar_kit.avadmin.protocol import AvAdminReader
+from avelar_kit.events.consumer import Handler
+from avelar_kit.events.envelope import EventEnvelope
+from avelar_kit.events.relay import OutboxRelay
+from avelar_kit.health import Check
+from avelar_kit.settings import SERVICE_AUDIENCE
+from stocktech.accounts.service import principal_check
+from stocktech.catalog.router import router as catalog_router
+from stocktech.config import Settings
+from stocktech.deps import MODULE
+from stocktech.events.handlers import HANDLERS, handle_event
+from stocktech.events.models import HandledEvent, OutboxEvent
+from stocktech.products.router import router as products_router
+from stocktech.transactions.router import router as transactions_router
+
+DESCRIPTION = """
+Marketplace B2B do AvelarSys: empresas anunciam peças e aparelhos, outras empresas compram, e
+as duas conversam pelo WhatsApp.
+
+Autentique-se com o `access_token` de um usuário obtido no AvAdmin (`POST /api/auth/login`) e
+clique em **Authorize**. A empresa precisa ter o módulo StockTech habilitado.
+"""
+
+
+async def _apply(event: EventEnvelope, session: AsyncSession) -> None:
+    await handle_event(session, event.model_dump(mode="json"))
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    avadmin: AvAdminReader | None = None,
+    verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    """The StockTech app. ``avadmin`` and ``verifier`` replace the real AvAdmin client and
+    JWKS verifier (tests); without them both talk to AvAdmin at ``settings.avadmin_url``."""
+    settings = settings or Settings()
+    integration: AvAdminIntegration | None = None
+    if avadmin is None:
+        secret = settings.avadmin_client_secret
+        handlers: dict[str, Handler] = dict.fromkeys(HANDLERS, _apply)
+        integration = AvAdminIntegration(
+            module=MODULE,
+            base_url=settings.avadmin_url,
+            client_id=settings.avadmin_client_id,
+            client_secret=secret.get_secret_value() if secret is not None else "",
+            handled_model=HandledEvent if settings.events_enabled else None,
+            handlers=handlers,
+            stream=settings.avadmin_events_stream,
+            group=settings.consumer_group,
+        )
+
+    def verifier_factory(app: FastAPI) -> TokenVerifier:
+        if verifier is not None:
+            return verifier
+        return TokenVerifier(
+            RemoteJWKS(f"{settings.avadmin_url.rstrip('/')}/.well-known/jwks.json"),
+            issuer=settings.token_issuer, audience=settings.token_audience,
+            service_audience=SERVICE_AUDIENCE,
+        )
+
+    async def startup(app: FastAPI) -> None:
+        if integration is not None:
+            await integration.startup(app)  # app.state.avadmin, access rules, consumer
+        else:
+            app.state.avadmin = avadmin
+            app.state.principal_checks.append(AccessRules(avadmin, MODULE))  # type: ignore[arg-type]
+        # Local, event-fed standing (no AvAdmin call): a suspension or deactivation applies at
+        # once even where the AvAdmin client's cache could still answer "active".
+        app.state.principal_checks.append(principal_check(lambda: app.state.db))
+        app.state.relay = None
+        if settings.events_enabled:
+            relay = OutboxRelay(app.state.db.sessionmaker, app.state.redis, model=OutboxEvent,
+                                source=MODULE, stream=settings.events_stream)
+            await relay.start()
+            app.state.relay = relay
+
+    async def shutdown(app: FastAPI) -> None:
+        relay: OutboxRelay | None = getattr(app.state, "relay", None)
+        if relay is not None:
+            await relay.stop()
+        if integration is not None:
+            await integration.shutdown(app)
+
+    def health_extra(app: FastAPI) -> Check:
+        if integration is not None:
+            return integration.health_check(app)
+
+        async def injected() -> dict[str, Any]:
+            return {"avadmin_api": "not_checked"}
+
+        return injected
+
+    app = create_service_app(
+        module=MODULE, settings=settings, verifier_factory=verifier_factory, title="StockTech",
+        description=DESCRIPTION, on_startup=[startup], on_shutdown=[shutdown],
+        health_extra=health_extra,
+    )
+    # Marks reads and writes: the AvAdmin client serves reads from its last known copy while
+    # AvAdmin is down, but authorises writes only with fresh enough data.
+    app.add_middleware(WriteIntentMiddleware)
+    for router in (catalog_router, products_router, transactions_router):
+        app.include_router(router)
+    return app
