@@ -60,6 +60,7 @@ def upgrade() -> None:
     op.create_table('handled_events',
     sa.Column('event_id', sa.Uuid(), nullable=False),
     sa.Column('event_type', sa.String(length=100), nullable=False),
+    sa.Column('source', sa.String(length=50), nullable=False),
     sa.Column('handled_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('event_id', name=op.f('pk_handled_events'))
     )

@@ -1,0 +1,43 @@
+"""Wiring of ``handle_event`` to the kit's Redis Stream consumer."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from avelar_kit.avadmin import AvAdminReader
+from avelar_kit.errors import ServiceUnavailable
+from avelar_kit.events import EventEnvelope, Handler, StreamConsumer
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lucrum.config import Settings
+from lucrum.events.handlers import handle_event
+from lucrum.events.models import HandledEvent
+
+
+class AvAdminUnreachable(ConnectionError):
+    """AvAdmin could not say whether a company has Lucrum. A ConnectionError on purpose: the
+    kit's consumer retries infrastructure errors forever (the message stays pending, the loop
+    backs off) instead of counting them towards dead-lettering, and a sale must not end in the
+    dead-letter stream because AvAdmin was down for a minute."""
+
+
+def stocktech_handler(reader: AvAdminReader) -> Handler:
+    async def handle(event: EventEnvelope, session: AsyncSession) -> None:
+        try:
+            await handle_event(session, event.model_dump(mode="json"), avadmin=reader,
+                               record_handled=False)
+        except ServiceUnavailable as exc:
+            raise AvAdminUnreachable(str(exc)) from exc
+
+    return handle
+
+
+def stocktech_consumer(app: FastAPI, settings: Settings) -> StreamConsumer:
+    return StreamConsumer(
+        app.state.redis, stream=settings.stocktech_events_stream, group=settings.consumer_group,
+        consumer_name=f"{socket.gethostname()}-{os.getpid()}",
+        handler=stocktech_handler(app.state.avadmin), sessionmaker=app.state.db.sessionmaker,
+        handled_model=HandledEvent,
+    )

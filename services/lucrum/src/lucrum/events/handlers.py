@@ -1,0 +1,154 @@
+"""Events Lucrum consumes. ``handle_event`` is a plain function of a session and an envelope,
+so the stream consumer and the tests drive exactly the same code.
+
+A StockTech sale becomes an income on the seller's default bank account and an expense on the
+buyer's, for each side whose company has Lucrum enabled and a default account. Exactly once:
+the event id goes into ``handled_events`` in the same transaction as the postings (a redelivery
+finds it and does nothing), and each posting carries ``source_ref`` =
+``stocktech:<transaction_id>:sale|purchase`` under a unique (company, source_ref) constraint,
+so even a second event about the same sale with a different id cannot post it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from avelar_kit.avadmin import AvAdminReader
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lucrum import clock, ledger
+from lucrum.bank_accounts import repository as bank_repo
+from lucrum.categories import repository as categories_repo
+from lucrum.categories.defaults import PURCHASES, SALES
+from lucrum.categories.models import CategoryKind
+from lucrum.codes import CodeGenerator, random_code
+from lucrum.events.models import HandledEvent
+from lucrum.events.schemas import Envelope, StockTechSale
+from lucrum.transactions.models import FinancialTransaction, TransactionSource, TransactionType
+from lucrum.transactions.service import CODE_CONSTRAINT, constraint_of
+
+logger = logging.getLogger("lucrum.events")
+
+SALE_COMPLETED = "stocktech.transaction.completed"
+MODULE = "Lucrum"
+CODE_ATTEMPTS = 12
+
+
+class InvalidEvent(ValueError):
+    """The event cannot be read; retrying will not help (the consumer dead-letters it)."""
+
+
+async def _mark_handled(session: AsyncSession, envelope: Envelope) -> bool:
+    """Record the event id; False when it was already handled. A concurrent delivery of the
+    same event waits here for the first one to commit, then sees the conflict."""
+    result = await session.execute(
+        insert(HandledEvent).values(event_id=envelope.id, event_type=envelope.type[:100],
+                                    source=(envelope.source or "unknown")[:50])
+        .on_conflict_do_nothing(index_elements=[HandledEvent.event_id])
+        .returning(HandledEvent.event_id)
+    )
+    return result.first() is not None
+
+
+async def _post_side(
+    session: AsyncSession, avadmin: AvAdminReader, sale: StockTechSale, *,
+    company: uuid.UUID, kind: TransactionType, codes: CodeGenerator,
+) -> FinancialTransaction | None:
+    side = "sale" if kind == TransactionType.income else "purchase"
+    account = await avadmin.get_account(company)
+    if account is None or MODULE not in account.enabled_modules:
+        logger.info("stocktech %s %s: company without Lucrum, not posted", side,
+                    sale.transaction_id)
+        return None
+    bank = await bank_repo.default_for(session, company)
+    if bank is None:
+        logger.info("stocktech %s %s: company has no default bank account, not posted", side,
+                    sale.transaction_id)
+        return None
+    await categories_repo.ensure_defaults(session, company)
+    category = await categories_repo.find_by_name(
+        session, company,
+        CategoryKind.income if kind == TransactionType.income else CategoryKind.expense,
+        SALES if kind == TransactionType.income else PURCHASES,
+    )
+    label = f"{sale.quantity}x {sale.product_name}"
+    if sale.product_code:
+        label += f" ({sale.product_code})"
+    description = (f"Venda StockTech: {label}" if kind == TransactionType.income
+                   else f"Compra StockTech: {label}")[:500]
+    source_ref = f"stocktech:{sale.transaction_id}:{side}"
+    for _ in range(CODE_ATTEMPTS):
+        # ON CONFLICT on the source reference only: a code collision still raises, and is
+        # retried below; a second posting of the same sale side is silently a no-op.
+        try:
+            async with session.begin_nested():
+                result = await session.execute(
+                    insert(FinancialTransaction).values(
+                        id=uuid.uuid4(), account_id=company, bank_account_id=bank.id,
+                        code=codes(), description=description, amount=sale.total_amount,
+                        type=kind, category_id=category.id if category else None,
+                        transaction_date=clock.local_date(sale.completed_at),
+                        source=TransactionSource.stocktech, source_ref=source_ref,
+                    )
+                    .on_conflict_do_nothing(constraint="uq_financial_transactions_source_ref")
+                    .returning(FinancialTransaction)
+                )
+                tx = result.scalar_one_or_none()
+        except IntegrityError as exc:
+            if constraint_of(exc) == CODE_CONSTRAINT:
+                continue
+            raise
+        if tx is None:
+            logger.info("stocktech %s %s already posted", side, sale.transaction_id)
+        return tx
+    raise RuntimeError("could not generate a unique transaction code")
+
+
+async def handle_event(
+    session: AsyncSession, envelope: dict[str, Any], *, avadmin: AvAdminReader,
+    codes: CodeGenerator = random_code, record_handled: bool = True,
+) -> list[FinancialTransaction]:
+    """Apply one event in the caller's transaction (the caller commits). Returns the entries it
+    posted (empty for events of other types, repeats, and companies without Lucrum).
+
+    Raises ``InvalidEvent`` for an unreadable event and lets ``ServiceUnavailable`` (AvAdmin
+    down, no cached answer) through so that the event is retried later, not lost.
+    ``record_handled=False`` when the caller (the kit's ``StreamConsumer``) has already recorded
+    the event id in this transaction.
+    """
+    try:
+        env = Envelope.model_validate(envelope)
+    except ValidationError as exc:
+        raise InvalidEvent("malformed envelope") from exc
+    if env.type != SALE_COMPLETED:
+        return []
+    try:
+        sale = StockTechSale.model_validate(env.data)
+    except ValidationError as exc:
+        raise InvalidEvent(f"malformed {SALE_COMPLETED} data") from exc
+    if record_handled and not await _mark_handled(session, env):
+        logger.info("event %s already handled", env.id)
+        return []
+    posted: list[FinancialTransaction] = []
+    for company, kind in ((sale.seller_account_id, TransactionType.income),
+                          (sale.buyer_account_id, TransactionType.expense)):
+        tx = await _post_side(session, avadmin, sale, company=company, kind=kind, codes=codes)
+        if tx is not None:
+            posted.append(tx)
+    # Both balances at the end, in id order: a sale from X to Y and one from Y to X handled at
+    # the same time lock the two accounts in the same order and cannot deadlock.
+    await ledger.apply_deltas(session, ledger.merge([ledger.effect(tx) for tx in posted]))
+    return posted
+
+
+async def already_handled(session: AsyncSession, event_id: uuid.UUID) -> bool:
+    result = await session.execute(
+        select(HandledEvent.event_id).where(HandledEvent.event_id == event_id)
+    )
+    return result.first() is not None

@@ -1,0 +1,180 @@
+"""CSV statements as Brazilian banks and spreadsheets export them.
+
+- Encoding: UTF-8 (with or without BOM), else Windows-1252 (a superset of ISO-8859-1 for
+  everything printable), else ISO-8859-1, which decodes any byte.
+- Separator: ``;`` (Excel pt-BR), tab, or ``,`` (then amounts with comma decimals are quoted).
+- Amounts: ``1.234,56``, ``-1234,56``, ``1234.56``, ``R$ 10,00``, or whole cents (``123456``
+  meaning R$ 1.234,56) when the column is named *centavos*/*cents* or the caller says so; an
+  integer is never silently read as cents, since ``1500`` could be R$ 15,00 or R$ 1.500,00.
+- Direction: the amount's sign, or a type column (C/D, crédito/débito, entrada/saída), or
+  separate credit and debit columns.
+- Header row required; "SALDO ..." lines are balances, not entries, and are reported as skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from avelar_kit.br import parse_brl_amount
+
+from lucrum.imports.parsed import (
+    Entry,
+    ParseResult,
+    Rejection,
+    StatementFormatError,
+    clean_text,
+    derived_id,
+    fold,
+)
+
+AmountFormat = Literal["auto", "decimal", "cents"]
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "date": ("data", "date", "data lancamento", "data do lancamento", "data de lancamento",
+             "dt lancamento", "data movimento", "data da transacao", "dia"),
+    "description": ("descricao", "historico", "lancamento", "description", "memo", "detalhes",
+                    "descricao do lancamento", "historico do lancamento", "titulo"),
+    "amount": ("valor", "amount", "valor (r$)", "valor r$", "quantia", "valor lancamento",
+               "valor_centavos", "valor em centavos", "valor (centavos)", "amount_cents",
+               "centavos"),
+    "credit": ("credito", "entrada", "credito (r$)", "entradas", "creditos"),
+    "debit": ("debito", "saida", "debito (r$)", "saidas", "debitos"),
+    "type": ("tipo", "d/c", "c/d", "natureza", "tipo lancamento", "dc", "cd"),
+    "id": ("id", "identificador", "documento", "n documento", "no documento", "num documento",
+           "numero documento", "fitid", "codigo", "id transacao", "id da transacao"),
+}
+_DEBIT = {"d", "debito", "saida", "despesa", "-", "db"}
+_CREDIT = {"c", "credito", "entrada", "receita", "+", "cr"}
+_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
+
+
+def decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _dialect(first_line: str) -> str:
+    counts = {sep: first_line.count(sep) for sep in (";", "\t", ",")}
+    best = max(counts, key=lambda s: counts[s])
+    return best if counts[best] else ";"
+
+
+def _map_header(header: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for index, raw in enumerate(header):
+        name = re.sub(r"[º°.]", "", fold(raw)).strip()
+        for key, aliases in _COLUMNS.items():
+            if key not in found and name in aliases:
+                found[key] = index
+    return found
+
+
+def _parse_date(value: str) -> date:
+    text = value.strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a calendar day)
+        except ValueError:
+            continue
+    raise ValueError(f"data inválida: {text[:20]!r}")
+
+
+def _parse_amount(value: str, cents: bool) -> Decimal:
+    text = value.strip()
+    if cents:
+        compact = text.replace(" ", "")
+        if not re.fullmatch(r"[-+]?\d+", compact):
+            raise ValueError(f"valor em centavos inválido: {text[:20]!r}")
+        return (Decimal(compact) / 100).quantize(Decimal("0.01"))
+    return parse_brl_amount(text)
+
+
+def _direction(value: str) -> int:
+    folded = fold(value).strip()
+    if folded in _DEBIT:
+        return -1
+    if folded in _CREDIT:
+        return 1
+    raise ValueError(f"tipo desconhecido: {value[:20]!r} (use C ou D)")
+
+
+def parse_csv(data: bytes, amount_format: AmountFormat = "auto") -> ParseResult:
+    text = decode(data)
+    lines = text.splitlines()
+    first = next((ln for ln in lines if ln.strip()), "")
+    if not first:
+        raise StatementFormatError("Arquivo CSV vazio")
+    reader = csv.reader(io.StringIO(text), delimiter=_dialect(first))
+    header: list[str] | None = None
+    columns: dict[str, int] = {}
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            header = row
+            break
+    if header is not None:
+        columns = _map_header(header)
+    has_amount = "amount" in columns or ("credit" in columns and "debit" in columns)
+    if header is None or "date" not in columns or "description" not in columns or not has_amount:
+        raise StatementFormatError(
+            "Cabeçalho do CSV não reconhecido: são necessárias as colunas data, descrição e "
+            "valor (ou crédito e débito)"
+        )
+    cents = amount_format == "cents" or (
+        amount_format == "auto" and "amount" in columns
+        and any(w in fold(header[columns["amount"]]) for w in ("centavos", "cents"))
+    )
+    result = ParseResult(format="csv")
+    occurrences: Counter[tuple[date, Decimal, str]] = Counter()
+
+    def cell(row: list[str], key: str) -> str:
+        index = columns.get(key)
+        return row[index].strip() if index is not None and index < len(row) else ""
+
+    for row in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in row):
+            continue
+        description = clean_text(cell(row, "description"))
+        if fold(description).startswith("saldo"):
+            result.rejected.append(Rejection("linha de saldo, não é lançamento", line=line))
+            continue
+        try:
+            when = _parse_date(cell(row, "date"))
+            if "amount" in columns:
+                amount = _parse_amount(cell(row, "amount"), cents)
+                if cell(row, "type"):
+                    amount = abs(amount) * _direction(cell(row, "type"))
+            else:
+                credit, debit = cell(row, "credit"), cell(row, "debit")
+                if bool(credit) == bool(debit):
+                    raise ValueError("preencha crédito ou débito (um dos dois)")
+                amount = (abs(_parse_amount(credit, cents)) if credit
+                          else -abs(_parse_amount(debit, cents)))
+            if amount == 0:
+                raise ValueError("valor zero")
+            if not description:
+                raise ValueError("descrição vazia")
+        except ValueError as exc:
+            result.rejected.append(Rejection(str(exc), line=line))
+            continue
+        bank_id = cell(row, "id")
+        if bank_id:
+            external_id = f"csv:id:{bank_id[:200]}"
+        else:
+            key = (when, amount, fold(description))
+            occurrences[key] += 1
+            external_id = derived_id("csv", when, amount, description, occurrences[key])
+        result.add(Entry(external_id, when, amount, description[:500]), line=line)
+    return result
