@@ -10,14 +10,13 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from avelar_kit.auth.signing import SigningKey
-from avelar_kit.testing.database import truncate_all
-from avelar_kit.testing.plugin import migrated_database
-
 from avadmin.config import Settings
 from avadmin.main import create_app
 from avadmin.security.keys import KeyRing
 from avadmin.seed import seed_plans
+from avelar_kit.auth.signing import SigningKey
+from avelar_kit.testing.database import truncate_all
+from avelar_kit.testing.plugin import migrated_database
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 

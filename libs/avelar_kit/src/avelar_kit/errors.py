@@ -14,7 +14,9 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from avelar_kit.logging import current_request_id
@@ -204,6 +206,19 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.warning("data error on %s: %s", request.url.path, type(exc.orig).__name__)
         return problem(422, "invalid_data", "Dados inválidos",
                        "Um valor está fora do formato ou do intervalo aceito", request=request)
+
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # A dependency (database, Redis) that cannot be reached is a temporary outage of this
+        # service, not a bug: 503 with Retry-After tells clients to come back.
+        logger.error("dependency unavailable on %s %s: %s", request.method, request.url.path,
+                     type(exc).__name__)
+        return problem(503, "service_unavailable", "Serviço temporariamente indisponível",
+                       "Um componente do serviço está fora do ar; tente novamente em instantes",
+                       request=request, headers={"Retry-After": "5"})
+
+    for exc_type in (OperationalError, InterfaceError, ConnectionError, TimeoutError,
+                     RedisConnectionError, RedisTimeoutError):
+        app.add_exception_handler(exc_type, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -72,7 +72,6 @@ def redis_url() -> Iterator[str]:
 def migrated_database(pg_url: str, module: str, service_dir: Path) -> Iterator[str]:
     """Create a fresh database for this run, migrate it to head, drop it afterwards."""
     from avelar_devstack.embedded import drop_database, ensure_database, with_database
-
     from avelar_kit.testing.database import unique_db_name, upgrade
 
     url = with_database(pg_url, unique_db_name(module))

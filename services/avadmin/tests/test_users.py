@@ -1,0 +1,174 @@
+"""Users of a company: admins manage them; max_users holds, also under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from avadmin.models import OutboxEvent, User
+
+from .conftest import CPFS
+
+
+def new_user(cpf: str, role: str = "user", password: str = "vendas2024x") -> dict[str, Any]:
+    return {"full_name": "Carlos Vendedor", "cpf": cpf, "whatsapp": "11912345678",
+            "password": password, "role": role}
+
+
+async def test_admin_creates_and_lists_users(client: httpx.AsyncClient, signup: Any) -> None:
+    a = await signup()
+    resp = await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                             json=new_user("111.444.777-35"))
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["cpf"] == "11144477735"
+    assert resp.json()["role"] == "user"
+    listed = await client.get(f"/api/accounts/{a.account_id}/users", headers=a.headers)
+    assert [u["cpf"] for u in listed.json()] == [CPFS[0], "11144477735"]
+    login = await client.post("/api/auth/login",
+                              json={"cpf": "11144477735", "password": "vendas2024x"})
+    assert login.status_code == 200
+
+
+async def test_plain_user_cannot_manage_users(client: httpx.AsyncClient, signup: Any) -> None:
+    a = await signup()
+    await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                      json=new_user(CPFS[1]))
+    token = (await client.post("/api/auth/login", json={"cpf": CPFS[1],
+                                                        "password": "vendas2024x"})).json()
+    h = {"Authorization": f"Bearer {token['access_token']}"}
+    resp = await client.post(f"/api/accounts/{a.account_id}/users", headers=h,
+                             json=new_user(CPFS[2]))
+    assert resp.status_code == 403
+    assert resp.json()["code"] == "admin_required"
+    deact = await client.post(f"/api/users/{a.user_id}/deactivate", headers=h)
+    assert deact.status_code == 403
+    # A user may edit its own name, not its own role.
+    me = (await client.get("/api/users/me", headers=h)).json()
+    ok = await client.patch(f"/api/users/{me['id']}", headers=h, json={"full_name": "Carlos S."})
+    assert ok.status_code == 200
+    assert ok.json()["full_name"] == "Carlos S."
+    role = await client.patch(f"/api/users/{me['id']}", headers=h, json={"role": "admin"})
+    assert role.status_code == 403
+
+
+async def test_max_users_at_the_boundary_names_the_limit(client: httpx.AsyncClient,
+                                                         signup: Any) -> None:
+    a = await signup(plan="Lojista")  # max_users = 2, the admin is one
+    first = await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                              json=new_user(CPFS[1]))
+    assert first.status_code == 201
+    over = await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                             json=new_user(CPFS[2]))
+    assert over.status_code == 409
+    body = over.json()
+    assert body["code"] == "plan_limit_reached"
+    assert body["limit"] == "max_users"
+    assert body["max_users"] == 2
+    assert "Lojista" in body["detail"] and "2" in body["detail"]
+
+
+async def test_max_users_under_concurrency_exactly_one_succeeds(
+    client: httpx.AsyncClient, signup: Any, app: Any
+) -> None:
+    a = await signup(plan="Lojista")  # room for exactly one more
+    results = await asyncio.gather(*(
+        client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                    json=new_user(CPFS[i])) for i in range(1, 6)))
+    codes = sorted(r.status_code for r in results)
+    assert codes == [201, 409, 409, 409, 409], [r.text for r in results]
+    async with app.state.db.sessionmaker() as s:
+        count = await s.scalar(select(func.count()).select_from(User)
+                               .where(User.account_id == a.account_id))
+    assert count == 2
+
+
+async def test_deactivation_frees_a_seat_and_reactivation_needs_one(
+    client: httpx.AsyncClient, signup: Any
+) -> None:
+    a = await signup(plan="Lojista")
+    u1 = (await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                            json=new_user(CPFS[1]))).json()
+    assert (await client.post(f"/api/users/{u1['id']}/deactivate",
+                              headers=a.headers)).json()["is_active"] is False
+    u2 = await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                           json=new_user(CPFS[2]))
+    assert u2.status_code == 201
+    again = await client.post(f"/api/users/{u1['id']}/activate", headers=a.headers)
+    assert again.status_code == 409
+    assert again.json()["code"] == "plan_limit_reached"
+
+
+async def test_last_admin_cannot_be_removed_and_self_deactivation_refused(
+    client: httpx.AsyncClient, signup: Any
+) -> None:
+    a = await signup()
+    demote = await client.patch(f"/api/users/{a.user_id}", headers=a.headers,
+                                json={"role": "user"})
+    assert demote.status_code == 409
+    assert demote.json()["code"] == "last_admin"
+    self_off = await client.post(f"/api/users/{a.user_id}/deactivate", headers=a.headers)
+    assert self_off.status_code == 409
+
+
+async def test_duplicate_cpf_across_companies_is_409(client: httpx.AsyncClient,
+                                                     signup: Any) -> None:
+    a = await signup()
+    resp = await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                             json=new_user(CPFS[0]))
+    assert resp.status_code == 409
+    assert resp.json()["code"] == "cpf_taken"
+
+
+async def test_admin_cannot_create_users_in_another_company(client: httpx.AsyncClient,
+                                                           signup: Any) -> None:
+    from .conftest import CNPJS
+
+    a = await signup()
+    b = await signup(cnpj=CNPJS[1], cpf=CPFS[1])
+    resp = await client.post(f"/api/accounts/{b.account_id}/users", headers=a.headers,
+                             json=new_user(CPFS[2]))
+    assert resp.status_code == 404
+    patch = await client.patch(f"/api/users/{b.user_id}", headers=a.headers,
+                               json={"full_name": "Hacker"})
+    assert patch.status_code == 404
+
+
+async def test_password_change_revokes_sessions(client: httpx.AsyncClient, signup: Any) -> None:
+    a = await signup()
+    wrong = await client.post("/api/users/me/password", headers=a.headers,
+                              json={"current_password": "nada12345", "new_password": "nova12345"})
+    assert wrong.status_code == 401
+    weak = await client.post("/api/users/me/password", headers=a.headers,
+                             json={"current_password": a.password, "new_password": "curta"})
+    assert weak.status_code == 422
+    assert weak.json()["errors"][0]["field"] == "new_password"
+    ok = await client.post("/api/users/me/password", headers=a.headers,
+                           json={"current_password": a.password, "new_password": "novaSenha2025"})
+    assert ok.status_code == 204
+    assert (await client.post("/api/auth/refresh",
+                              json={"refresh_token": a.refresh})).status_code == 401
+    old = await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": a.password})
+    assert old.status_code == 401
+    new = await client.post("/api/auth/login", json={"cpf": CPFS[0],
+                                                     "password": "novaSenha2025"})
+    assert new.status_code == 200
+
+
+async def test_user_events_are_written_with_the_change(client: httpx.AsyncClient, signup: Any,
+                                                       app: Any) -> None:
+    a = await signup()
+    u = (await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                           json=new_user(CPFS[1]))).json()
+    await client.post(f"/api/users/{u['id']}/deactivate", headers=a.headers)
+    async with app.state.db.sessionmaker() as s:
+        events = (await s.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))).all()
+    types = [e.event_type for e in events]
+    assert types == ["user.updated", "user.deactivated"]
+    assert events[1].payload == {"user_id": u["id"], "account_id": str(a.account_id)}
+    # A refused change writes no event.
+    await client.post(f"/api/users/{a.user_id}/deactivate", headers=a.headers)
+    async with app.state.db.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(OutboxEvent)) == 2
