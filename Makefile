@@ -2,7 +2,7 @@
 # Needs only Python 3.11, make and a C compiler: uv is bootstrapped through pip when missing.
 
 SHELL := /bin/bash
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 UV_VERSION := 0.13.9
 BOOTSTRAP := .avelar/bootstrap
 UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)

@@ -158,3 +158,18 @@ async def test_deactivated_user_cannot_log_in(client: httpx.AsyncClient, signup:
     r = await client.post("/api/auth/login", json={"cpf": CPFS[3], "password": "vendas2024x"})
     assert r.status_code == 401
     assert r.json()["code"] == "invalid_credentials"
+
+
+async def test_passwords_are_argon2id_at_least_owasp(client: httpx.AsyncClient, signup: Any,
+                                                     app: Any) -> None:
+    from argon2 import extract_parameters
+
+    await signup()
+    async with app.state.db.sessionmaker() as s:
+        stored = await s.scalar(select(User.password_hash))
+    assert stored is not None and stored.startswith("$argon2id$")
+    params = extract_parameters(stored)
+    # OWASP minimum for argon2id: m=19 MiB, t=2, p=1.
+    assert params.memory_cost >= 19 * 1024
+    assert params.time_cost >= 2
+    assert params.parallelism >= 1
