@@ -33,7 +33,9 @@ def signing_key() -> SigningKey:
 
 @pytest.fixture(scope="session")
 def settings(avadmin_db_url: str, redis_url: str) -> Settings:
-    return Settings(database_url=avadmin_db_url, redis_url=redis_url)
+    # A stream of its own, so that parallel runs on a shared Redis never read each other's events.
+    return Settings(database_url=avadmin_db_url, redis_url=redis_url,
+                    events_stream=f"avelar:test:{uuid.uuid4().hex[:8]}:events:avadmin")
 
 
 @pytest.fixture(scope="session")

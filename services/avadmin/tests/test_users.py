@@ -172,3 +172,31 @@ async def test_user_events_are_written_with_the_change(client: httpx.AsyncClient
     await client.post(f"/api/users/{a.user_id}/deactivate", headers=a.headers)
     async with app.state.db.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(OutboxEvent)) == 2
+
+
+async def test_relay_publishes_outbox_events_to_the_stream(client: httpx.AsyncClient,
+                                                           signup: Any, app: Any) -> None:
+    import json
+
+    a = await signup()
+    u = (await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                           json=new_user(CPFS[1]))).json()
+    await client.post(f"/api/users/{u['id']}/deactivate", headers=a.headers)
+    stream = app.state.settings.events_stream
+    redis = app.state.redis
+    for _ in range(50):
+        entries = await redis.xrange(stream)
+        found = [json.loads(f[b"event"]) for _, f in entries]
+        if any(e["type"] == "user.deactivated" and e["data"]["user_id"] == u["id"]
+               for e in found):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("user.deactivated never reached the stream")
+    event = next(e for e in found if e["type"] == "user.deactivated")
+    assert event["source"] == "AvAdmin"
+    assert event["schema_version"] == 1
+    async with app.state.db.sessionmaker() as s:
+        pending = await s.scalar(select(func.count()).select_from(OutboxEvent)
+                                 .where(OutboxEvent.published_at.is_(None)))
+    assert pending == 0

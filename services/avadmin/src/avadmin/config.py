@@ -22,5 +22,9 @@ class Settings(ServiceSettings):
     refresh_token_ttl: int = 30 * 24 * 3600
     service_token_ttl: int = 15 * 60
 
+    # Outbox relay: publishes AvAdmin's domain events to this Redis Stream.
+    events_relay_enabled: bool = True
+    events_stream: str = "avelar:events:avadmin"
+
     login_max_failures: int = 5
     login_lockout_seconds: int = 15 * 60

@@ -8,6 +8,7 @@ from avadmin.accounts.router import router as accounts_router
 from avadmin.auth.router import router as auth_router
 from avadmin.auth.service import AuthService
 from avadmin.config import Settings
+from avadmin.models import OutboxEvent
 from avadmin.operators.router import router as operators_router
 from avadmin.plans.router import router as plans_router
 from avadmin.security.keys import KeyRing, load_keyring
@@ -15,6 +16,7 @@ from avadmin.security.tokens import TokenIssuer
 from avadmin.users.router import router as users_router
 from avelar_kit.app import create_service_app
 from avelar_kit.auth.verifier import LocalJWKS, TokenVerifier
+from avelar_kit.events.relay import OutboxRelay
 from avelar_kit.settings import SERVICE_AUDIENCE
 
 DESCRIPTION = """
@@ -38,10 +40,21 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
     async def startup(app: FastAPI) -> None:
         app.state.auth_service = AuthService(app.state.db, settings, app.state.issuer,
                                              app.state.verifier)
+        app.state.relay = None
+        if settings.events_relay_enabled:
+            app.state.relay = OutboxRelay(app.state.db.sessionmaker, app.state.redis,
+                                          model=OutboxEvent, source="AvAdmin",
+                                          stream=settings.events_stream)
+            await app.state.relay.start()
+
+    async def shutdown(app: FastAPI) -> None:
+        if app.state.relay is not None:
+            await app.state.relay.stop()
 
     app = create_service_app(
         module="AvAdmin", settings=settings, verifier_factory=verifier_factory,
         title="AvAdmin", description=DESCRIPTION, on_startup=[startup],
+        on_shutdown=[shutdown],
     )
     app.state.keyring = ring
     app.state.issuer = TokenIssuer(ring, settings)
