@@ -11,12 +11,15 @@ deadlock.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
 
+from avelar_kit.errors import Unprocessable
 from sqlalchemy import ColumnElement, case, func, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lucrum.bank_accounts.models import BankAccount
@@ -46,14 +49,39 @@ def merge(*effects: Iterable[Delta]) -> dict[uuid.UUID, Decimal]:
     return dict(totals)
 
 
+NUMERIC_OUT_OF_RANGE = "22003"
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if state:
+            return str(state)
+    return None
+
+
+@contextlib.asynccontextmanager
+async def balance_guard() -> AsyncIterator[None]:
+    """A balance beyond NUMERIC(15,2) is the client's problem (422), not a crash; the request's
+    transaction rolls back, so nothing of the operation is written."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if _sqlstate(exc) == NUMERIC_OUT_OF_RANGE:
+            raise Unprocessable("O saldo da conta passaria do limite de R$ 9.999.999.999.999,99",
+                                code="balance_out_of_range") from exc
+        raise
+
+
 async def apply_deltas(session: AsyncSession, deltas: dict[uuid.UUID, Decimal]) -> None:
     for bank_account_id in sorted(deltas):
         delta = deltas[bank_account_id]
         if not delta:
             continue
-        await session.execute(
-            update(BankAccount)
-            .where(BankAccount.id == bank_account_id)
-            .values(balance=BankAccount.balance + delta, updated_at=func.now())
-            .execution_options(synchronize_session=False)
-        )
+        async with balance_guard():
+            await session.execute(
+                update(BankAccount)
+                .where(BankAccount.id == bank_account_id)
+                .values(balance=BankAccount.balance + delta, updated_at=func.now())
+                .execution_options(synchronize_session=False)
+            )

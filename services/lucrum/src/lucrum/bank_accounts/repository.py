@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lucrum.bank_accounts.models import BankAccount
-from lucrum.ledger import signed_amount
+from lucrum.ledger import balance_guard, signed_amount
 from lucrum.transactions.models import FinancialTransaction
 from lucrum.transfers.models import Transfer
 
@@ -91,14 +91,15 @@ async def set_opening_balance(
 ) -> None:
     # One statement: the balance moves by exactly the change in the opening balance, computed
     # from the row as it is under the lock, not from a value read earlier.
-    await session.execute(
-        update(BankAccount)
-        .where(BankAccount.id == bank_account_id)
-        .values(opening_balance=new_opening,
-                balance=BankAccount.balance + (new_opening - BankAccount.opening_balance),
-                updated_at=func.now())
-        .execution_options(synchronize_session=False)
-    )
+    async with balance_guard():
+        await session.execute(
+            update(BankAccount)
+            .where(BankAccount.id == bank_account_id)
+            .values(opening_balance=new_opening,
+                    balance=BankAccount.balance + (new_opening - BankAccount.opening_balance),
+                    updated_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def ledger_sums(

@@ -27,7 +27,7 @@ async def for_posting(
     """A category a new or edited transaction may use: this company's, active, same kind."""
     category = await repo.get(session, company, category_id)
     if category is None:
-        raise Unprocessable("Categoria não encontrada", code="category_not_found")
+        raise CategoryNotFound("Categoria não encontrada")
     if not category.is_active:
         raise Unprocessable("A categoria está desativada", code="category_inactive")
     if category.kind != kind:
