@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     field_validator,
     model_validator,
 )
@@ -36,8 +37,11 @@ def _price(value: Decimal) -> Decimal:
     return value
 
 
-def _image_url(value: AnyHttpUrl) -> str:
-    return str(value)
+_URL = TypeAdapter(Annotated[AnyHttpUrl, Field(max_length=500)])
+
+
+def _image_url(value: str) -> str:
+    return str(_URL.validate_python(value))
 
 
 def _specifications(value: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +61,7 @@ ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length
                                               max_length=200)]
 ProductDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 StockQuantity = Annotated[int, Field(ge=0, le=MAX_STOCK)]
-ImageUrl = Annotated[AnyHttpUrl, Field(max_length=500), AfterValidator(_image_url)]
+ImageUrl = Annotated[str, AfterValidator(_image_url)]
 Images = Annotated[list[ImageUrl], Field(max_length=MAX_IMAGES)]
 Specifications = Annotated[dict[str, Any], AfterValidator(_specifications)]
 ProductCode = Annotated[str, AfterValidator(normalize_code)]

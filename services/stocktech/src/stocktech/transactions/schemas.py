@@ -17,7 +17,7 @@ class PurchaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: uuid.UUID
-    quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY)]
+    quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY, strict=True)]
 
 
 class TransactionOut(BaseModel):
