@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
+from fastapi import FastAPI
+
 from avelar_kit.avadmin.events import cache_invalidation_handler
 from avelar_kit.events.consumer import StreamConsumer
 from avelar_kit.events.relay import OutboxRelay
-from fastapi import FastAPI
-
 from stocktech.accounts.models import KnownAccount
 from stocktech.events.handlers import HANDLERS
 from stocktech.events.models import HandledEvent, OutboxEvent

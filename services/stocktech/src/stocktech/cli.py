@@ -32,6 +32,10 @@ def _demo_accounts(args: argparse.Namespace) -> list[tuple[uuid.UUID, uuid.UUID,
     if args.demo_account_id:
         user = args.demo_user_id or args.demo_account_id
         accounts.append((uuid.UUID(args.demo_account_id), uuid.UUID(user), args.demo_company))
+    if args.demo_accounts:
+        for item in json.loads(args.demo_accounts):
+            accounts.append((uuid.UUID(item["account_id"]), uuid.UUID(item["user_id"]),
+                             item.get("company")))
     if args.demo_accounts_json:
         raw = (sys.stdin.read() if args.demo_accounts_json == "-"
                else Path(args.demo_accounts_json).read_text())
@@ -73,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     p_seed.add_argument("--demo-account-id", help="AvAdmin account id of a demo company")
     p_seed.add_argument("--demo-user-id", help="AvAdmin user id listing its products")
     p_seed.add_argument("--demo-company", help="the demo company's name")
+    p_seed.add_argument("--demo-accounts", metavar="JSON",
+                        help='the JSON list `avadmin seed --demo` prints: '
+                        '[{"account_id", "user_id", "company"}]')
     p_seed.add_argument("--demo-accounts-json", metavar="FILE",
                         help="output of `avadmin seed --demo` ('-' for stdin)")
     p_serve = sub.add_parser("serve", help="run the API with uvicorn")

@@ -1,23 +1,36 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from avelar_kit.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="STOCKTECH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="STOCKTECH_", extra="ignore",
+                                      populate_by_name=True)
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/stocktech"
     host: str = "127.0.0.1"
     port: int = 8001
 
     # AvAdmin: tokens are verified against its JWKS; the internal API is read with a service
-    # token obtained by client credentials (docs/avadmin-contract.md).
-    avadmin_url: str = "http://127.0.0.1:8000"
-    avadmin_client_id: str = "stocktech"
-    avadmin_client_secret: SecretStr | None = None
+    # token obtained by client credentials (docs/avadmin-contract.md). The second names are the
+    # ones `make run` (avelar_devstack) sets.
+    avadmin_url: str = Field(
+        default="http://127.0.0.1:8000",
+        validation_alias=AliasChoices("STOCKTECH_AVADMIN_URL", "STOCKTECH_AVADMIN_API_URL"),
+    )
+    avadmin_client_id: str = Field(
+        default="stocktech",
+        validation_alias=AliasChoices("STOCKTECH_AVADMIN_CLIENT_ID",
+                                      "STOCKTECH_SERVICE_CLIENT_ID"),
+    )
+    avadmin_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("STOCKTECH_AVADMIN_CLIENT_SECRET",
+                                      "STOCKTECH_SERVICE_CLIENT_SECRET"),
+    )
 
     # Background workers (outbox relay, AvAdmin event consumer). Tests drive the handlers
     # directly and turn these off.
