@@ -9,11 +9,12 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
 from avelar_kit.testing.database import truncate_all
 from avelar_kit.testing.fake_avadmin import FakeAvAdmin
 from avelar_kit.testing.plugin import migrated_database
 from avelar_kit.testing.tokens import TokenFactory
-from fastapi import FastAPI
 from lucrum.codes import random_code
 from lucrum.config import Settings
 from lucrum.main import create_app

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+
 from lucrum.codes import check_letter, is_valid_code, make_code, normalize_code, random_code
 
 
@@ -39,7 +40,9 @@ def test_check_letter_catches_single_digit_errors_and_adjacent_swaps() -> None:
 
 def test_normalize_accepts_typed_forms_and_refuses_bad_ones() -> None:
     assert normalize_code("lc 1234.5678-a") == "LC12345678A"
-    for bad in ("LC12345678B", "LC1234567A", "XX12345678A", "LC123456789A", "", "LC１２３４５６７８A"):
+    bad_codes = ("LC12345678B", "LC1234567A", "XX12345678A", "LC123456789A", "",
+                 "LC１２３４５６７８A")
+    for bad in bad_codes:
         with pytest.raises(ValueError, match="código inválido"):
             normalize_code(bad)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from lucrum.imports.csv_reader import parse_csv
 from lucrum.imports.ofx import parse_ofx
 

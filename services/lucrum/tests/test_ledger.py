@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from lucrum.bank_accounts import repository as bank_repo
 from sqlalchemy import text
+
+from lucrum.bank_accounts import repository as bank_repo
 
 
 def signed(tx: dict[str, Any]) -> Decimal:

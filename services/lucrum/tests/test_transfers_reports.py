@@ -204,7 +204,8 @@ async def test_csv_export_neutralises_formulas(
 async def test_list_filters_and_pagination(
     client: httpx.AsyncClient, company: Any, api: Any
 ) -> None:
-    a, b = await _books(client, company, api)
+    _, b = await _books(client, company, api)
+
     async def count(**params: Any) -> int:
         resp = await client.get("/api/financial-transactions", headers=company.headers,
                                 params=params)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from avelar_kit.settings import ServiceSettings
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
+
+from avelar_kit.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

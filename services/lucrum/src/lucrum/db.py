@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from decimal import Decimal
 
-from avelar_kit.db.base import make_metadata
 from sqlalchemy import Enum, Numeric
 from sqlalchemy.orm import DeclarativeBase
+
+from avelar_kit.db.base import make_metadata
 
 
 class Base(DeclarativeBase):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from avelar_kit.auth import Principal, require_module
-from avelar_kit.avadmin import AvAdminReader
 from fastapi import Depends, Request
 
+from avelar_kit.auth import Principal, require_module
+from avelar_kit.avadmin import AvAdminReader
 from lucrum.codes import CodeGenerator
 
 # Every Lucrum route needs a user of a company that has the module enabled.

@@ -17,11 +17,11 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
 
-from avelar_kit.errors import Unprocessable
 from sqlalchemy import ColumnElement, case, func, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.errors import Unprocessable
 from lucrum.bank_accounts.models import BankAccount
 from lucrum.transactions.models import FinancialTransaction, TransactionType
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
+
 from avelar_kit.access import AccessRules, WriteIntentMiddleware
 from avelar_kit.app import create_service_app
 from avelar_kit.auth.verifier import RemoteJWKS, TokenVerifier
@@ -11,8 +13,6 @@ from avelar_kit.avadmin.integration import AvAdminIntegration
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.events import StreamConsumer
 from avelar_kit.health import Check
-from fastapi import FastAPI
-
 from lucrum.bank_accounts.router import router as bank_accounts_router
 from lucrum.banks.router import router as banks_router
 from lucrum.categories.router import router as categories_router

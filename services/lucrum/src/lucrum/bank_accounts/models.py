@@ -5,7 +5,6 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -18,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
 from lucrum.db import MONEY, ZERO, Base, pg_enum
 
 

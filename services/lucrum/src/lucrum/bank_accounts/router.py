@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from avelar_kit.db import SessionDep
 from fastapi import APIRouter, Query, Response, status
 
-from lucrum.bank_accounts import service
+from avelar_kit.db import SessionDep
 from lucrum.bank_accounts import repository as repo
+from lucrum.bank_accounts import service
 from lucrum.bank_accounts.schemas import (
     BankAccountCreate,
     BankAccountOut,

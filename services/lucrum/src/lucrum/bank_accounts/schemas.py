@@ -5,9 +5,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from avelar_kit.br import Money
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from avelar_kit.br import Money
 from lucrum.bank_accounts.models import AccountType, BankAccount
 from lucrum.banks.data import BANKS, bank_label, bank_name
 from lucrum.db import ZERO

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import uuid
 
-from avelar_kit.errors import Conflict, NotFound, Unprocessable
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.errors import Conflict, NotFound, Unprocessable
 from lucrum.bank_accounts import repository as repo
 from lucrum.bank_accounts.models import BankAccount
 from lucrum.bank_accounts.schemas import BankAccountCreate, BankAccountUpdate, ReconcileOut

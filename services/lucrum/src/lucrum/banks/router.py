@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from avelar_kit.auth import Principal, require_module
 from fastapi import APIRouter, Depends
 
+from avelar_kit.auth import Principal, require_module
 from lucrum.banks.data import BANKS, bank_label
 from lucrum.banks.schemas import BankOut
 

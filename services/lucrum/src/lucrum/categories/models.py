@@ -3,10 +3,10 @@ from __future__ import annotations
 import enum
 import uuid
 
-from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey
 from sqlalchemy import Boolean, CheckConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey
 from lucrum.db import Base, pg_enum
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from avelar_kit.db import SessionDep
 from fastapi import APIRouter, Query, Response, status
 
+from avelar_kit.db import SessionDep
 from lucrum.categories import repository as repo
 from lucrum.categories import service
 from lucrum.categories.models import CategoryKind

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import uuid
 
-from avelar_kit.errors import Conflict, NotFound, Unprocessable
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.errors import Conflict, NotFound, Unprocessable
 from lucrum.categories import repository as repo
 from lucrum.categories.models import Category, CategoryKind
 from lucrum.categories.schemas import CategoryCreate, CategoryUpdate

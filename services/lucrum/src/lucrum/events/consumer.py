@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import socket
 
-from avelar_kit.avadmin import AvAdminReader
-from avelar_kit.errors import ServiceUnavailable
-from avelar_kit.events import EventEnvelope, Handler, StreamConsumer
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.avadmin import AvAdminReader
+from avelar_kit.errors import ServiceUnavailable
+from avelar_kit.events import EventEnvelope, Handler, StreamConsumer
 from lucrum.config import Settings
 from lucrum.events.handlers import handle_event
 from lucrum.events.models import HandledEvent

@@ -15,13 +15,13 @@ import logging
 import uuid
 from typing import Any
 
-from avelar_kit.avadmin import AvAdminReader
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.avadmin import AvAdminReader
 from lucrum import clock, ledger
 from lucrum.bank_accounts import repository as bank_repo
 from lucrum.categories import repository as categories_repo

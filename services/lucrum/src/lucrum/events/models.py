@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from avelar_kit.events.consumer import HandledEventMixin
-
 from lucrum.db import Base
 
 

@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Literal
 
 from avelar_kit.br import parse_brl_amount
-
 from lucrum.imports.parsed import (
     Entry,
     ParseResult,

@@ -27,14 +27,6 @@ class Rejection:
     line: int | None = None
     fitid: str | None = None
 
-    def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"reason": self.reason}
-        if self.line is not None:
-            out["line"] = self.line
-        if self.fitid is not None:
-            out["fitid"] = self.fitid
-        return out
-
 
 @dataclass(slots=True)
 class ParseResult:

@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from avelar_kit.db import SessionDep
-from avelar_kit.errors import AppError, Unprocessable
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 
+from avelar_kit.db import SessionDep
+from avelar_kit.errors import AppError, Unprocessable
 from lucrum.dependencies import CodeGeneratorDep, LucrumUser, company_of
 from lucrum.imports import service
 from lucrum.imports.csv_reader import AmountFormat

@@ -6,11 +6,11 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from avelar_kit.errors import ServiceUnavailable, Unprocessable
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.errors import ServiceUnavailable, Unprocessable
 from lucrum import ledger
 from lucrum.bank_accounts import service as bank_accounts
 from lucrum.codes import CodeGenerator
@@ -64,7 +64,7 @@ async def _insert_chunk(
             .returning(FinancialTransaction.external_id)
         )
         for (external_id,) in result.all():
-            inserted.append(pending.pop(external_id))
+            inserted.append(pending.pop(str(external_id)))
         if not pending:
             break
         existing = await session.execute(
@@ -74,7 +74,7 @@ async def _insert_chunk(
             )
         )
         for (external_id,) in existing.all():
-            pending.pop(external_id, None)
+            pending.pop(str(external_id), None)
             duplicates += 1
     if pending:
         raise ServiceUnavailable("Não foi possível gerar códigos únicos; tente novamente",
@@ -102,5 +102,6 @@ async def import_statement(
     return ImportResult(
         format="ofx" if parsed.format == "ofx" else "csv",
         imported=len(imported), skipped_duplicates=duplicates,
-        rejected=[RejectedLine(**r.as_dict()) for r in parsed.rejected],  # type: ignore[arg-type]
+        rejected=[RejectedLine(line=r.line, fitid=r.fitid, reason=r.reason)
+                  for r in parsed.rejected],
     )

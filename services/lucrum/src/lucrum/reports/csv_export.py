@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
@@ -36,7 +37,7 @@ def decimal_br(value: Decimal) -> str:
 
 
 def render(
-    rows: Iterable[tuple[FinancialTransaction, str | None]], account_names: Mapping[object, str]
+    rows: Iterable[tuple[FinancialTransaction, str | None]], account_names: Mapping[uuid.UUID, str]
 ) -> str:
     buffer = io.StringIO()
     buffer.write(BOM)
@@ -49,7 +50,7 @@ def render(
 
 
 def _row(tx: FinancialTransaction, kind: TransactionType, category: str | None,
-         account_names: Mapping[object, str]) -> Sequence[str]:
+         account_names: Mapping[uuid.UUID, str]) -> Sequence[str]:
     return (
         tx.code,
         tx.transaction_date.strftime("%d/%m/%Y"),

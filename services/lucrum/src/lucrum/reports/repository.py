@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import ColumnElement, Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lucrum.bank_accounts.models import BankAccount
@@ -15,20 +16,20 @@ from lucrum.transactions.models import FinancialTransaction, TransactionType
 _REAL = (TransactionType.income, TransactionType.expense)
 
 
-def _income() -> object:
+def _income() -> ColumnElement[Any]:
     return func.coalesce(func.sum(FinancialTransaction.amount).filter(
         FinancialTransaction.type == TransactionType.income), 0)
 
 
-def _expense() -> object:
+def _expense() -> ColumnElement[Any]:
     return func.coalesce(func.sum(FinancialTransaction.amount).filter(
         FinancialTransaction.type == TransactionType.expense), 0)
 
 
 def _base(company: uuid.UUID, date_from: date, date_to: date,
-          bank_account_id: uuid.UUID | None) -> list[object]:
+          bank_account_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
     # Transfers are movements between the company's own accounts: never income nor expense.
-    conds: list[object] = [
+    conds: list[ColumnElement[bool]] = [
         FinancialTransaction.account_id == company,
         FinancialTransaction.type.in_(_REAL),
         FinancialTransaction.transaction_date >= date_from,
@@ -44,7 +45,7 @@ async def by_month(
     bank_account_id: uuid.UUID | None,
 ) -> list[tuple[date, Decimal, Decimal]]:
     month = cast(func.date_trunc("month", FinancialTransaction.transaction_date), Date)
-    stmt = (select(month, _income(), _expense())  # type: ignore[call-overload]
+    stmt = (select(month, _income(), _expense())
             .where(*_base(company, date_from, date_to, bank_account_id))
             .group_by(month).order_by(month))
     return [(r[0], Decimal(r[1]), Decimal(r[2])) for r in (await session.execute(stmt)).all()]
@@ -54,7 +55,7 @@ async def by_category(
     session: AsyncSession, company: uuid.UUID, date_from: date, date_to: date,
     bank_account_id: uuid.UUID | None,
 ) -> list[tuple[uuid.UUID | None, str | None, Decimal, Decimal]]:
-    stmt = (select(FinancialTransaction.category_id, Category.name,  # type: ignore[call-overload]
+    stmt = (select(FinancialTransaction.category_id, Category.name,
                    _income(), _expense())
             .outerjoin(Category, Category.id == FinancialTransaction.category_id)
             .where(*_base(company, date_from, date_to, bank_account_id))

@@ -4,9 +4,9 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from avelar_kit.db import SessionDep
 from fastapi import APIRouter, Query, Response
 
+from avelar_kit.db import SessionDep
 from lucrum import clock
 from lucrum.bank_accounts import repository as bank_repo
 from lucrum.dependencies import LucrumUser, company_of

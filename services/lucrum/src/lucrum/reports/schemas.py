@@ -4,8 +4,9 @@ import uuid
 from datetime import date
 from enum import StrEnum
 
-from avelar_kit.br import Money
 from pydantic import BaseModel, Field
+
+from avelar_kit.br import Money
 
 
 class GroupBy(StrEnum):

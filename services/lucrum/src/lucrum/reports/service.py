@@ -4,9 +4,9 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from avelar_kit.errors import Unprocessable
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.errors import Unprocessable
 from lucrum.bank_accounts import repository as bank_repo
 from lucrum.bank_accounts import service as bank_accounts
 from lucrum.reports import repository as repo

@@ -4,9 +4,9 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from avelar_kit.errors import Unprocessable
 from fastapi import Depends, Query
 
+from avelar_kit.errors import Unprocessable
 from lucrum.transactions.models import TransactionType
 from lucrum.transactions.schemas import TransactionFilters
 

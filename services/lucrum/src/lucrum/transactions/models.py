@@ -5,7 +5,6 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
 from sqlalchemy import (
     CheckConstraint,
     Date,
@@ -19,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
 from lucrum.db import MONEY, Base, pg_enum
 
 

@@ -35,7 +35,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filtered(company: uuid.UUID, f: TransactionFilters) -> Select[tuple[FinancialTransaction]]:
+def filtered(company: uuid.UUID, f: TransactionFilters) -> Select[FinancialTransaction]:
     stmt = select(FinancialTransaction).where(FinancialTransaction.account_id == company)
     if f.date_from is not None:
         stmt = stmt.where(FinancialTransaction.transaction_date >= f.date_from)

@@ -5,9 +5,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
-from avelar_kit.br import PositiveMoney
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from avelar_kit.br import PositiveMoney
 from lucrum.transactions.models import FinancialTransaction, TransactionSource, TransactionType
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,

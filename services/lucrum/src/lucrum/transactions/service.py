@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from avelar_kit.avadmin import AvAdminReader
-from avelar_kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.avadmin import AvAdminReader
+from avelar_kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from lucrum import clock, ledger
 from lucrum.bank_accounts import service as bank_accounts
 from lucrum.categories import repository as categories_repo

@@ -4,10 +4,10 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey
 from lucrum.db import MONEY, Base
 
 

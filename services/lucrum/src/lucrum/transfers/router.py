@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from avelar_kit.db import SessionDep
 from fastapi import APIRouter, Query, Response, status
 
+from avelar_kit.db import SessionDep
 from lucrum.dependencies import CodeGeneratorDep, LucrumUser, company_of
 from lucrum.transactions.schemas import Page
 from lucrum.transfers import service

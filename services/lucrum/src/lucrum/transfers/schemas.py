@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from avelar_kit.br import PositiveMoney
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from avelar_kit.br import PositiveMoney
 from lucrum.transactions.schemas import Description
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from avelar_kit.errors import NotFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.errors import NotFound
 from lucrum import clock, ledger
 from lucrum.bank_accounts import service as bank_accounts
 from lucrum.codes import CodeGenerator
