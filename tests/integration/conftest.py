@@ -156,8 +156,8 @@ async def relay(avadmin_db_url: str, redis_url: str) -> AsyncIterator[Any]:
     """The outbox relay over AvAdmin's database (in this process: AvAdmin may run its own as
     well; SKIP LOCKED lets both share the rows)."""
     import redis.asyncio as aioredis
-    from avadmin.models import OutboxEvent
 
+    from avadmin.models import OutboxEvent
     from avelar_kit.db.session import Database
     from avelar_kit.events import OutboxRelay
 
@@ -220,7 +220,7 @@ class Proxy:
         self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="critical",
                                                    lifespan="off"))
         self.task = asyncio.create_task(self.server.serve(sockets=[sock]))
-        while not self.server.started:
+        while not self.server.started:  # noqa: ASYNC110 (uvicorn exposes a flag, no event)
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
@@ -326,7 +326,8 @@ class AvAdminApi:
     async def add_user(self, company: Company) -> tuple[uuid.UUID, str]:
         cpf = new_cpf()
         async with httpx.AsyncClient(base_url=self.url, timeout=10) as c:
-            resp = await c.post(f"/api/accounts/{company.account_id}/users", headers=company.headers,
+            resp = await c.post(f"/api/accounts/{company.account_id}/users",
+                                headers=company.headers,
                                 json={"full_name": "Carlos Teste", "cpf": cpf,
                                       "whatsapp": "(11) 91234-5678", "password": "senhaSegura123",
                                       "role": "user"})

@@ -7,8 +7,6 @@ import asyncio
 import time
 from typing import Any
 
-from avelar_kit.avadmin.client import AvAdminClient
-
 
 async def test_cached_lookup_makes_no_call_then_exactly_one_after_ttl(
     partner_app: Any, proxy: Any, api: Any

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.avadmin.events import AccountPlanChanged
 from avelar_kit.events import EventEnvelope
-
 from partner_module.models import AccountLimits
 
 

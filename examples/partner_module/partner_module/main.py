@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from avelar_kit.app import create_service_app
 from avelar_kit.auth import RemoteJWKS, TokenVerifier
 from avelar_kit.avadmin.integration import AvAdminIntegration
-
 from partner_module.config import Settings
 from partner_module.events import on_plan_changed
 from partner_module.models import HandledEvent

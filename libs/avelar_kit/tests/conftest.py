@@ -128,7 +128,7 @@ class StubAvAdmin:
                                 timeout_graceful_shutdown=0)
         self.server = uvicorn.Server(config)
         self.task = asyncio.create_task(self.server.serve(sockets=[sock]))
-        while not self.server.started:
+        while not self.server.started:  # noqa: ASYNC110 (uvicorn exposes a flag, no event)
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:

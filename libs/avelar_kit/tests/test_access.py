@@ -133,7 +133,7 @@ async def test_avadmin_down_unknown_user_503_known_user_served_stale_write_refus
 
 
 async def test_health_reports_avadmin_and_breaker(stub: Any, module_app: Any) -> None:
-    app, client = module_app
+    _, client = module_app
     body = (await client.get("/health")).json()
     assert body["avadmin_api"] == "reachable" and body["avadmin_breaker"] == "closed"
     assert body["status"] == "healthy"

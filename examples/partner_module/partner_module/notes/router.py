@@ -11,7 +11,6 @@ from avelar_kit.auth import UserPrincipal
 from avelar_kit.avadmin import AvAdminReader
 from avelar_kit.db import SessionDep
 from avelar_kit.errors import NotFound
-
 from partner_module.models import AccountLimits, Note
 
 router = APIRouter(prefix="/api/partner", tags=["notes"])
