@@ -61,6 +61,10 @@ def create_app(
             handlers=handlers,
             stream=settings.avadmin_events_stream,
             group=settings.consumer_group,
+            # The app's Redis client times out reads after 1 s (create_service_app); a blocking
+            # XREADGROUP must return before that, or every idle poll ends in a TimeoutError and
+            # the consumer backs off for seconds.
+            consumer_options={"block_ms": 500},
         )
 
     def verifier_factory(app: FastAPI) -> TokenVerifier:
