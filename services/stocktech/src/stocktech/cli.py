@@ -1,4 +1,4 @@
-"""`stocktech` command line: migrate, seed, serve."""
+"""`stocktech` command line: migrate, seed, prune-idempotency, serve."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from avelar_kit.db.session import Database
 from stocktech.config import Settings
 from stocktech.seed import DEMO_PRODUCTS, seed_demo_products, seed_taxonomy
+from stocktech.transactions.repository import IdempotencyRepository
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -69,6 +70,16 @@ async def _seed(settings: Settings, accounts: list[tuple[uuid.UUID, uuid.UUID, s
         await db.dispose()
 
 
+async def _prune(settings: Settings) -> int:
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        async with db.sessionmaker() as session, session.begin():
+            return await IdempotencyRepository(session).prune(
+                settings.idempotency_retention_hours)
+    finally:
+        await db.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stocktech", description="StockTech administration")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -82,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                         '[{"account_id", "user_id", "company"}]')
     p_seed.add_argument("--demo-accounts-json", metavar="FILE",
                         help="output of `avadmin seed --demo` ('-' for stdin)")
+    sub.add_parser("prune-idempotency",
+                   help="forget Idempotency-Keys older than STOCKTECH_IDEMPOTENCY_RETENTION_HOURS")
     p_serve = sub.add_parser("serve", help="run the API with uvicorn")
     p_serve.add_argument("--host")
     p_serve.add_argument("--port", type=int)
@@ -93,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings)
     elif args.cmd == "seed":
         asyncio.run(_seed(settings, _demo_accounts(args)))
+    elif args.cmd == "prune-idempotency":
+        print(f"chaves removidas: {asyncio.run(_prune(settings))}")
     elif args.cmd == "serve":
         import uvicorn
 
