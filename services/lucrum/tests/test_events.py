@@ -140,6 +140,8 @@ async def test_other_and_malformed_events(
     seller, buyer = make_company(), make_company()
     other = sale_event(seller, buyer) | {"type": "stocktech.product.created"}
     assert await deliver(app, avadmin, other) == 0
+    free = sale_event(seller, buyer, total="0.00")
+    assert await deliver(app, avadmin, free) == 0  # a product given away: nothing to post
     broken = sale_event(seller, buyer)
     broken["data"]["total_amount"] = "-5.00"
     with pytest.raises(InvalidEvent):
@@ -227,3 +229,21 @@ def test_completed_at_without_timezone_is_utc() -> None:
 
     assert str(local_date(datetime(2025, 1, 1, 2, 0))) == "2024-12-31"  # noqa: DTZ001
     assert str(local_date(datetime(2025, 1, 1, 3, 0, tzinfo=UTC))) == "2025-01-01"
+
+
+def test_stocktech_documented_example_is_readable() -> None:
+    """docs/stocktech-events.md is the contract with StockTech: its example must parse."""
+    from pathlib import Path
+
+    from lucrum.events.schemas import StockTechSale
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "stocktech-events.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in doc.split("```json")[1:]]
+    example = json.loads(blocks[-1])
+    sale = StockTechSale.model_validate(example)
+    assert str(sale.total_amount) == example["total_amount"]
+    assert str(sale.seller_account_id) == example["seller_account_id"]
+    envelope = json.loads(blocks[0].replace('"data": {...}', '"data": {}')
+                          .replace("<uuid>", str(uuid.uuid4()))
+                          .replace("<iso8601>", "2026-01-01T00:00:00+00:00"))
+    assert envelope["type"] == "stocktech.transaction.completed"

@@ -18,7 +18,7 @@ from lucrum.banks.router import router as banks_router
 from lucrum.categories.router import router as categories_router
 from lucrum.codes import CodeGenerator, random_code
 from lucrum.config import Settings
-from lucrum.events.consumer import stocktech_consumer
+from lucrum.events.consumer import CONSUMER_BLOCK_MS, stocktech_consumer
 from lucrum.events.models import HandledEvent
 from lucrum.imports.router import router as imports_router
 from lucrum.reports.router import router as reports_router
@@ -64,6 +64,7 @@ def create_app(
             handled_model=HandledEvent if settings.events_enabled else None,
             stream=settings.avadmin_events_stream,
             group=settings.consumer_group,
+            consumer_options={"block_ms": CONSUMER_BLOCK_MS},
         )
 
     def verifier_factory(app: FastAPI) -> TokenVerifier:

@@ -15,6 +15,10 @@ from lucrum.config import Settings
 from lucrum.events.handlers import handle_event
 from lucrum.events.models import HandledEvent
 
+# The app's Redis client has a 1 s socket timeout (avelar_kit.app); an XREADGROUP blocking as
+# long as that times out on every idle poll. Half of it keeps idle polls quiet.
+CONSUMER_BLOCK_MS = 500
+
 
 class AvAdminUnreachable(ConnectionError):
     """AvAdmin could not say whether a company has Lucrum. A ConnectionError on purpose: the
@@ -39,5 +43,5 @@ def stocktech_consumer(app: FastAPI, settings: Settings) -> StreamConsumer:
         app.state.redis, stream=settings.stocktech_events_stream, group=settings.consumer_group,
         consumer_name=f"{socket.gethostname()}-{os.getpid()}",
         handler=stocktech_handler(app.state.avadmin), sessionmaker=app.state.db.sessionmaker,
-        handled_model=HandledEvent,
+        handled_model=HandledEvent, block_ms=CONSUMER_BLOCK_MS,
     )

@@ -135,6 +135,9 @@ async def handle_event(
     if record_handled and not await _mark_handled(session, env):
         logger.info("event %s already handled", env.id)
         return []
+    if sale.total_amount == 0:
+        logger.info("stocktech sale %s has a zero total: nothing to post", sale.transaction_id)
+        return []
     posted: list[FinancialTransaction] = []
     for company, kind in ((sale.seller_account_id, TransactionType.income),
                           (sale.buyer_account_id, TransactionType.expense)):

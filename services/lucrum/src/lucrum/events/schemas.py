@@ -32,7 +32,8 @@ class StockTechSale(BaseModel):
     product_name: str = "Produto"
     quantity: int = Field(gt=0)
     unit_price: Decimal | None = None
-    total_amount: Decimal = Field(gt=ZERO, max_digits=15, decimal_places=2)
+    # Zero is legal (a product given away): nothing to post, but not an error either.
+    total_amount: Decimal = Field(ge=ZERO, max_digits=15, decimal_places=2)
     seller_account_id: uuid.UUID
     seller_user_id: uuid.UUID | None = None
     buyer_account_id: uuid.UUID
