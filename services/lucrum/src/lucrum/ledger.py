@@ -82,6 +82,6 @@ async def apply_deltas(session: AsyncSession, deltas: dict[uuid.UUID, Decimal]) 
             await session.execute(
                 update(BankAccount)
                 .where(BankAccount.id == bank_account_id)
-                .values(balance=BankAccount.balance + delta, updated_at=func.now())
+                .values(balance=BankAccount.balance + delta, updated_at=func.clock_timestamp())
                 .execution_options(synchronize_session=False)
             )

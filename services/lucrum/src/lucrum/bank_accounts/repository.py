@@ -50,7 +50,7 @@ async def clear_default(
 ) -> None:
     stmt = (update(BankAccount)
             .where(BankAccount.account_id == company, BankAccount.is_default)
-            .values(is_default=False, updated_at=func.now())
+            .values(is_default=False, updated_at=func.clock_timestamp())
             .execution_options(synchronize_session=False))
     if except_id is not None:
         stmt = stmt.where(BankAccount.id != except_id)
@@ -97,7 +97,7 @@ async def set_opening_balance(
             .where(BankAccount.id == bank_account_id)
             .values(opening_balance=new_opening,
                     balance=BankAccount.balance + (new_opening - BankAccount.opening_balance),
-                    updated_at=func.now())
+                    updated_at=func.clock_timestamp())
             .execution_options(synchronize_session=False)
         )
 
