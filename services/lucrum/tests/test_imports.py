@@ -184,5 +184,26 @@ async def test_bad_uploads(client: httpx.AsyncClient, company: Any, api: Any) ->
     resp = await _import(client, company, acc["id"], "grande.csv", big)
     assert resp.status_code == 413
     assert resp.json()["code"] == "payload_too_large"
+
+    # The same without Content-Length (chunked): the body is cut off while it streams in.
+    boundary = "lucrumteste"
+    sent = 0
+
+    async def chunks() -> Any:
+        nonlocal sent
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+               f"filename=\"grande.csv\"\r\n\r\n").encode()
+        for _ in range(4):  # ~20 MB offered
+            for start in range(0, len(big), 256 * 1024):
+                sent += 256 * 1024
+                yield big[start:start + 256 * 1024]
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    resp = await client.post(
+        f"/api/bank-accounts/{acc['id']}/import", content=chunks(),
+        headers=company.headers | {"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert "content-length" not in resp.request.headers
+    assert resp.status_code == 413
+    assert sent < 2 * len(big), "the upload should have been cut off near the limit"
     assert (await client.get("/api/financial-transactions",
                              headers=company.headers)).json()["total"] == 0

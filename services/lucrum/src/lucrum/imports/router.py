@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
+from starlette.types import Message
 
 from avelar_kit.db import SessionDep
 from avelar_kit.errors import AppError, Unprocessable
@@ -23,6 +24,23 @@ class PayloadTooLarge(AppError):
     status_code = 413
     code = "payload_too_large"
     title = "Conteúdo grande demais"
+
+
+def _bounded(request: Request, max_bytes: int, error: AppError) -> Request:
+    """The same request, whose body stops being read past ``max_bytes``: a chunked upload
+    (no Content-Length) cannot stream gigabytes into the multipart parser's temporary file."""
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_bytes:
+                raise error
+        return message
+
+    return Request(request.scope, receive)
 
 
 _UPLOAD_SCHEMA: dict[str, Any] = {
@@ -56,10 +74,13 @@ async def import_statement(
     creates nothing twice. The answer counts what was imported, skipped and rejected (with
     why). Files above the configured size (5 MB by default) get 413."""
     limit: int = request.app.state.settings.import_max_bytes
+    too_large = PayloadTooLarge(f"O arquivo passa do limite de {limit // (1024 * 1024)} MB")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + _FORM_OVERHEAD:
-        raise PayloadTooLarge(f"O arquivo passa do limite de {limit // (1024 * 1024)} MB")
-    async with request.form(max_files=1, max_fields=5) as form:
+        raise too_large
+    async with _bounded(request, limit + _FORM_OVERHEAD, too_large).form(
+        max_files=1, max_fields=5
+    ) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise Unprocessable("Envie o extrato no campo 'file' (multipart/form-data)",
@@ -68,7 +89,7 @@ async def import_statement(
         filename = upload.filename
         raw_format = form.get("amount_format") or "auto"
     if len(data) > limit:
-        raise PayloadTooLarge(f"O arquivo passa do limite de {limit // (1024 * 1024)} MB")
+        raise too_large
     if not data.strip():
         raise Unprocessable("O arquivo está vazio", code="empty_file")
     if raw_format not in ("auto", "decimal", "cents"):
