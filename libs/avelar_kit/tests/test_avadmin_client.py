@@ -252,7 +252,11 @@ async def test_redis_down_degrades_to_direct_calls(stub: Any) -> None:
     import redis.asyncio as aioredis
 
     _, uid = stub.add_company()
-    dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
+                          retry=Retry(NoBackoff(), 0))
     client = AvAdminClient(stub.url, "stocktech", "s3cret-s3cret-s3cret-s3cret", dead,
                            module="X")
     try:
