@@ -74,7 +74,7 @@ class StreamConsumer:
         sessionmaker: async_sessionmaker[AsyncSession],
         handled_model: type[HandledEventMixin],
         batch_size: int = 50,
-        block_ms: int = 1000,
+        block_ms: int = 500,  # below the app Redis client's 1 s socket timeout
         claim_idle_ms: int = 60_000,
         sweep_interval: float = 5.0,
         max_attempts: int = 5,
