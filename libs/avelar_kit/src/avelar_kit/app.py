@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from fastapi import FastAPI
 
 from avelar_kit.auth.verifier import TokenVerifier
@@ -42,9 +44,11 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings.database_url, pool_size=settings.db_pool_size,
                                 max_overflow=settings.db_max_overflow)
+        # One quick retry, no backoff: with Redis down a cache call must fail fast so that the
+        # fallback answers, instead of stalling the request through redis-py's default backoff.
         app.state.redis = aioredis.Redis.from_url(
             settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0,
-            health_check_interval=30,
+            health_check_interval=30, retry=Retry(NoBackoff(), 1),
         )
         app.state.verifier = verifier_factory(app)
         app.state.principal_checks = []
