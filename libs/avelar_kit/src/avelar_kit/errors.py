@@ -16,7 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from avelar_kit.logging import current_request_id
@@ -192,7 +198,7 @@ def install_error_handlers(app: FastAPI) -> None:
                        headers=getattr(exc, "headers", None))
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, exc: DBAPIError) -> JSONResponse:
         # A safety net: services check their rules first; a constraint that still fires means
         # a race or a rule nobody checked, which is the client's conflict, not our crash.
         constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
@@ -202,10 +208,25 @@ def install_error_handlers(app: FastAPI) -> None:
                        request=request, extra={"constraint": constraint} if constraint else None)
 
     @app.exception_handler(DataError)
-    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+    async def _data_error(request: Request, exc: DBAPIError) -> JSONResponse:
         logger.warning("data error on %s: %s", request.url.path, type(exc.orig).__name__)
         return problem(422, "invalid_data", "Dados inválidos",
                        "Um valor está fora do formato ou do intervalo aceito", request=request)
+
+    @app.exception_handler(DBAPIError)
+    async def _dbapi_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # asyncpg errors reach SQLAlchemy's async adapter as a generic DBAPIError; sort them by
+        # SQLSTATE class: 22 data exception (overflow, bad value) -> 422, 23 integrity -> 409,
+        # 08 connection / 57 operator intervention -> 503. Anything else is our bug.
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or
+                       getattr(getattr(exc.orig, "__cause__", None), "sqlstate", "") or "")
+        if sqlstate.startswith("22"):
+            return await _data_error(request, exc)
+        if sqlstate.startswith("23"):
+            return await _integrity(request, exc)
+        if sqlstate.startswith(("08", "57")):
+            return await _unavailable(request, exc)
+        return await _unexpected(request, exc)
 
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         # A dependency (database, Redis) that cannot be reached is a temporary outage of this
