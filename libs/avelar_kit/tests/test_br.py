@@ -7,6 +7,10 @@ import string
 from decimal import Decimal
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
 from avelar_kit.br import (
     CNPJ,
     CPF,
@@ -30,9 +34,6 @@ from avelar_kit.br import (
     quantize_brl,
     whatsapp_wa_me_digits,
 )
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
 
 # deadline=None: the first example pays for imports (phonenumbers metadata, pydantic schema
 # building) and would make the run flaky on a slow CI machine.

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+from fastapi import FastAPI
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from fastapi import FastAPI
 
 from avelar_kit.auth.verifier import TokenVerifier
 from avelar_kit.db.session import Database
