@@ -266,3 +266,47 @@ async def test_redis_down_degrades_to_direct_calls(stub: Any) -> None:
     finally:
         await client.aclose()
         await dead.aclose()
+
+
+async def test_a_lookup_after_an_invalidation_does_not_join_an_older_fetch(
+    stub: Any, make_client: Any
+) -> None:
+    """The single flight must not hand an answer AvAdmin gave before the event to a caller that
+    read the cache after it: that caller would cache the old answer under the new version, and a
+    deactivated user would stay active for the whole TTL."""
+    _, uid = stub.add_company()
+    client: AvAdminClient = make_client()
+    await client._service_token()
+    stub.delay = 0.3
+    before_event = asyncio.create_task(client.get_user(uid))
+    await asyncio.sleep(0.1)  # its request reached AvAdmin while the user was still active
+    stub.users[str(uid)]["is_active"] = False
+    await client.invalidate_user(uid)
+    after_event = await client.get_user(uid)
+    assert after_event is not None and not after_event.is_active
+    await before_event
+    stub.delay = 0
+    cached = await client.get_user(uid)
+    assert cached is not None and not cached.is_active
+    assert len(stub.data_requests()) == 2  # the later lookup made its own call
+
+
+async def test_a_cancelled_probe_does_not_close_the_breaker(stub: Any, make_client: Any) -> None:
+    """A probe whose caller went away (client disconnect, shutdown) proved nothing about AvAdmin:
+    the circuit stays open instead of letting the whole load through."""
+    client: AvAdminClient = make_client(breaker_threshold=2, breaker_reset_timeout=0.3)
+    await client._service_token()
+    stub.mode = "error500"
+    for _ in range(2):
+        with pytest.raises(ServiceUnavailable):
+            await client.get_user(uuid.uuid4())
+    await asyncio.sleep(0.35)
+    stub.delay = 1.0
+    probe = asyncio.create_task(client.get_user(uuid.uuid4()))
+    await asyncio.sleep(0.1)
+    assert client.breaker._probe_in_flight
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    assert client.breaker_state == "open"
+    assert not client.breaker._probe_in_flight

@@ -11,6 +11,7 @@ through and treats the others as if the circuit were still open until the probe 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -85,21 +86,40 @@ class CircuitBreaker:
         """Run the block through the breaker. Only ``UpstreamFailure`` counts as a failure; any
         other exception passes through and counts as a success of the transport (a 4xx is an
         answer, not an outage). Raises ``BreakerOpen`` without running the block when open."""
-        state = self.state
+        brk = await self._factory.get_breaker(self.name, exclude=[
+            (BaseException, self._not_a_failure),
+        ])
+        # No await from the gate to purgatory's enter, so both see the same state (checking
+        # before the await above let a second probe through when the reset time passed during
+        # it).
         probing = False
-        if state == "half_open":
+        if self.state == "half_open":
             if self._probe_in_flight:
                 raise BreakerOpen(self.name, 1.0)
             self._probe_in_flight = probing = True
         try:
-            brk = await self._factory.get_breaker(self.name, exclude=[
-                (BaseException, lambda exc: not isinstance(exc, UpstreamFailure)),
-            ])
             try:
                 async with brk:
+                    if not probing and self._half_opened():
+                        # The reset time passed between the gate and the enter (no other
+                        # coroutine ran): purgatory made this call the probe.
+                        self._probe_in_flight = probing = True
                     yield
             except OpenedState as exc:
                 raise BreakerOpen(self.name, self.retry_after()) from exc
         finally:
             if probing:
                 self._probe_in_flight = False
+
+    def _half_opened(self) -> bool:
+        ctx = self._context()
+        return ctx is not None and ctx.state == "half-opened"
+
+    def _not_a_failure(self, exc: BaseException) -> bool:
+        """purgatory counts whatever is "not a failure" as a success, and a success while
+        half-opened closes the circuit. A probe cancelled before AvAdmin answered (the caller
+        went away) proved nothing, so it reopens the circuit instead; in the closed state a
+        cancellation is not AvAdmin's fault and does not count."""
+        if isinstance(exc, UpstreamFailure):
+            return False
+        return not (isinstance(exc, asyncio.CancelledError) and self._half_opened())

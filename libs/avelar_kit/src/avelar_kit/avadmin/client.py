@@ -99,7 +99,8 @@ class AvAdminClient:
         self._token_renew_at = 0.0
         self._token_lock = asyncio.Lock()
         self._token_renew_margin = token_renew_margin
-        self._inflight: dict[tuple[Kind, uuid.UUID], asyncio.Future[dict[str, Any] | None]] = {}
+        self._inflight: dict[tuple[Kind, uuid.UUID, str],
+                             asyncio.Future[dict[str, Any] | None]] = {}
         self._stale_logged: dict[tuple[Kind, uuid.UUID], float] = {}
         # Requests actually sent to AvAdmin (token requests included); for tests and metrics.
         self.upstream_calls = 0
@@ -161,7 +162,7 @@ class AvAdminClient:
             if parsed is not _UNREADABLE:
                 return parsed  # type: ignore[return-value]
         try:
-            data = await self._fetch_once(kind, ident, path, model)
+            data = await self._fetch_once(kind, ident, version, path, model)
         except (BreakerOpen, UpstreamFailure, AvAdminAuthError, AvAdminContractError) as exc:
             return await self._fallback(kind, ident, model, for_write, exc)
         await self.cache.store(kind, ident, data, version)
@@ -177,10 +178,14 @@ class AvAdminClient:
             return _UNREADABLE
 
     async def _fetch_once(
-        self, kind: Kind, ident: uuid.UUID, path: str, model: type[BaseModel]
+        self, kind: Kind, ident: uuid.UUID, version: str, path: str, model: type[BaseModel]
     ) -> dict[str, Any] | None:
-        """Single flight: concurrent misses for the same id share one call to AvAdmin."""
-        key = (kind, ident)
+        """Single flight: concurrent misses for the same id share one call to AvAdmin.
+
+        Only misses that read the same cache version share it: a lookup made after an
+        invalidation must not get (and cache under the new version) an answer AvAdmin gave
+        before the event."""
+        key = (kind, ident, version)
         pending = self._inflight.get(key)
         if pending is not None:
             try:
