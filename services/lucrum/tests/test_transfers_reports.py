@@ -225,3 +225,49 @@ async def test_list_filters_and_pagination(
     resp = await client.get("/api/financial-transactions", headers=company.headers,
                             params={"from": "2025-03-01", "to": "2025-01-01"})
     assert resp.status_code == 422
+
+
+async def test_reports_at_the_edges_of_the_calendar(
+    client: httpx.AsyncClient, company: Any, api: Any
+) -> None:
+    acc = await api.bank_account(company)
+    await api.post_tx(company, acc["id"], "10.00", transaction_date="2025-01-15")
+    for start, end, months in (("9999-11-01", "9999-12-31", ["9999-11", "9999-12"]),
+                               ("0001-01-01", "0001-02-28", ["0001-01", "0001-02"])):
+        resp = await client.get("/api/reports/cash-flow", headers=company.headers,
+                                params={"from": start, "to": end})
+        assert resp.status_code == 200, resp.text
+        assert [r["period"] for r in resp.json()["rows"]] == months
+        assert resp.json()["totals"]["income"] == "0.00"
+    for day in ("0001-01-01", "9999-12-31"):
+        resp = await client.get("/api/reports/balances", headers=company.headers,
+                                params={"date": day})
+        assert resp.status_code == 200, resp.text
+
+
+async def test_report_totals_beyond_one_columns_range_are_answered(
+    client: httpx.AsyncClient, company: Any, api: Any
+) -> None:
+    # Each value fits NUMERIC(15,2); their sums do not, and must still be reported, not 500.
+    big = "9000000000000.00"
+    a = await api.bank_account(company, opening_balance=big)
+    b = await api.bank_account(company, opening_balance=big, bank_code="237")
+    for acc in (a, b):
+        await api.post_tx(company, acc["id"], big, "expense", transaction_date="2025-01-10")
+        await api.post_tx(company, acc["id"], big, "expense", transaction_date="2025-01-11")
+    resp = await client.get("/api/reports/balances", headers=company.headers,
+                            params={"date": "2024-12-31"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["total"] == "18000000000000.00"
+    for group_by in ("month", "category"):
+        resp = await client.get("/api/reports/cash-flow", headers=company.headers, params={
+            "from": "2025-01-01", "to": "2025-01-31", "group_by": group_by})
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["totals"] == {"income": "0.00", "expense": "36000000000000.00",
+                                         "net": "-36000000000000.00"}
+    drift = await api.drift(company)
+    assert drift["ok"] is True
+    assert {r["ledger_sum"] for r in drift["accounts"]} == {"-18000000000000.00"}
+    resp = await client.get(f"/api/bank-accounts/{a['id']}/reconcile", headers=company.headers)
+    assert resp.status_code == 200, resp.text
+    assert (resp.json()["ledger_sum"], resp.json()["drift"]) == ("-18000000000000.00", "0.00")

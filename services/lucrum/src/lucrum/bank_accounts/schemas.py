@@ -11,6 +11,7 @@ from avelar_kit.br import Money
 from lucrum.bank_accounts.models import AccountType, BankAccount
 from lucrum.banks.data import BANKS, bank_label, bank_name
 from lucrum.db import ZERO
+from lucrum.money import MoneyTotal
 
 
 def _bank_code(value: str) -> str:
@@ -104,9 +105,9 @@ class BankAccountOut(BaseModel):
 class ReconcileOut(BaseModel):
     bank_account_id: uuid.UUID
     opening_balance: Money
-    ledger_sum: Money
-    computed_balance: Money
+    ledger_sum: MoneyTotal
+    computed_balance: MoneyTotal
     balance: Money
-    drift: Money = Field(description="balance - computed_balance; sempre 0 num livro íntegro")
+    drift: MoneyTotal = Field(description="balance - computed_balance; sempre 0 num livro íntegro")
 
 

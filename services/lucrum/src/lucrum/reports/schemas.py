@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from avelar_kit.br import Money
+from lucrum.money import MoneyTotal
 
 
 class GroupBy(StrEnum):
@@ -18,15 +18,15 @@ class CashFlowRow(BaseModel):
     period: str | None = Field(default=None, examples=["2025-03"])
     category_id: uuid.UUID | None = None
     category: str | None = Field(default=None, description="null: sem categoria")
-    income: Money
-    expense: Money
-    net: Money
+    income: MoneyTotal
+    expense: MoneyTotal
+    net: MoneyTotal
 
 
 class CashFlowTotals(BaseModel):
-    income: Money
-    expense: Money
-    net: Money
+    income: MoneyTotal
+    expense: MoneyTotal
+    net: MoneyTotal
 
 
 class CashFlowOut(BaseModel):
@@ -43,22 +43,22 @@ class BalanceRow(BaseModel):
     name: str
     bank_code: str
     is_active: bool
-    balance: Money
+    balance: MoneyTotal
 
 
 class BalancesOut(BaseModel):
     date: date
     accounts: list[BalanceRow]
-    total: Money
+    total: MoneyTotal
 
 
 class DriftRow(BaseModel):
     bank_account_id: uuid.UUID
-    opening_balance: Money
-    ledger_sum: Money
-    computed_balance: Money
-    balance: Money
-    drift: Money
+    opening_balance: MoneyTotal
+    ledger_sum: MoneyTotal
+    computed_balance: MoneyTotal
+    balance: MoneyTotal
+    drift: MoneyTotal
 
 
 class DriftOut(BaseModel):

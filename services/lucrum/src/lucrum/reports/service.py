@@ -25,12 +25,12 @@ MAX_RANGE_DAYS = 366 * 10
 
 
 def _months(start: date, end: date) -> list[date]:
+    # Counted as (year, month) pairs: stepping a date past December 9999 would raise.
     months = []
-    current = start.replace(day=1)
-    while current <= end:
-        months.append(current)
-        current = (current.replace(year=current.year + 1, month=1) if current.month == 12
-                   else current.replace(month=current.month + 1))
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
 
 
@@ -52,8 +52,10 @@ async def cash_flow(
         # does not silently skip a month.
         for month in _months(date_from, date_to):
             income, expense = found.get(month, (Decimal(0), Decimal(0)))
-            rows.append(CashFlowRow(period=month.strftime("%Y-%m"), income=income,
-                                    expense=expense, net=income - expense))
+            # Not strftime: glibc writes year 1 as "1", not "0001".
+            period = f"{month.year:04d}-{month.month:02d}"
+            rows.append(CashFlowRow(period=period, income=income, expense=expense,
+                                    net=income - expense))
     else:
         for cat_id, name, income, expense in await repo.by_category(
             session, company, date_from, date_to, bank_account_id
