@@ -243,3 +243,62 @@ async def test_consumer_killed_mid_batch_then_claimed_handles_each_once(
     assert await _effects(sm) == dict.fromkeys(ids, 1)
     assert (await redis.xpending(stream, "g"))["pending"] == 0
     await redis.delete(stream)
+
+
+async def test_a_database_connection_lost_mid_handler_is_retried_not_dead_lettered(
+    sm: Any, redis: Any, stream: str
+) -> None:
+    """A restart or failover of the module's database kills the connection under the handler
+    (SQLAlchemy raises InternalError/DBAPIError with ``connection_invalidated``, not an
+    OperationalError): an outage, not the event's fault, so it must not use up the event's
+    attempts and end in the dead-letter stream with its cache invalidation never done."""
+    calls = {"n": 0}
+
+    async def killed_once(event: EventEnvelope, session: AsyncSession) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        session.add(Effect(event_id=event.id))
+
+    consumer = _consumer(redis, sm, stream, killed_once, max_attempts=1)
+    await consumer.ensure_group()
+    eid = uuid.uuid4()
+    await redis.xadd(stream, {"event": _envelope(eid=eid)})
+    with pytest.raises(Exception) as info:
+        await consumer.poll()
+    assert getattr(info.value, "connection_invalidated", False)
+    assert await redis.xlen(f"{stream}:dead") == 0
+    assert (await redis.xpending(stream, "g"))["pending"] == 1
+    await consumer.sweep()
+    assert await _effects(sm) == {eid: 1}
+    assert (await redis.xpending(stream, "g"))["pending"] == 0
+    await redis.delete(stream, f"{stream}:dead")
+
+
+async def test_the_consumer_loop_survives_an_unexpected_error(
+    sm: Any, redis: Any, stream: str
+) -> None:
+    consumer = _consumer(redis, sm, stream, _effect, sweep_interval=0.05)
+    real_sweep = consumer.sweep
+    failures = {"n": 0}
+
+    async def sweep_failing_once() -> int:
+        if failures["n"] == 0:
+            failures["n"] += 1
+            raise RuntimeError("a bug outside the handler")
+        return await real_sweep()
+
+    consumer.sweep = sweep_failing_once  # type: ignore[method-assign]
+    await consumer.start()
+    try:
+        eid = uuid.uuid4()
+        await redis.xadd(stream, {"event": _envelope(eid=eid)})
+        for _ in range(100):
+            if await _effects(sm):
+                break
+            await asyncio.sleep(0.05)
+        assert failures["n"] == 1
+        assert await _effects(sm) == {eid: 1}
+    finally:
+        await consumer.stop()
+    await redis.delete(stream)

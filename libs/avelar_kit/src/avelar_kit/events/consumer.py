@@ -29,7 +29,8 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import DateTime, String, func
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -54,8 +55,22 @@ class HandledEventMixin:
 
 # Outages of Redis or of the module's own database: retried forever, never dead-lettered.
 _INFRA_ERRORS: tuple[type[BaseException], ...] = (
-    RedisError, OSError, OperationalError, InterfaceError,
+    RedisError, OSError, OperationalError, InterfaceError, PoolTimeout,
 )
+# SQLSTATE classes of a database that is unavailable rather than refusing the event:
+# connection exception, insufficient resources, operator intervention (shutdown, starting up).
+_INFRA_SQLSTATES = ("08", "53", "57P")
+
+
+def _is_outage(exc: BaseException) -> bool:
+    if isinstance(exc, _INFRA_ERRORS):
+        return True
+    if isinstance(exc, DBAPIError):
+        # asyncpg's errors reach SQLAlchemy as DBAPIError/InternalError (a killed backend
+        # included), so the class alone does not tell an outage from a bad statement.
+        state = str(getattr(exc.orig, "sqlstate", None) or "")
+        return exc.connection_invalidated or state.startswith(_INFRA_SQLSTATES)
+    return False
 
 
 def _text(value: Any) -> str:
@@ -132,9 +147,9 @@ class StreamConsumer:
                 first_time = inserted.first() is not None
                 if first_time:
                     await self.handler(event, session)
-        except _INFRA_ERRORS:
-            raise  # not the event's fault: the loop backs off and the message stays pending
         except Exception as exc:
+            if _is_outage(exc):
+                raise  # not the event's fault: the loop backs off and the message stays pending
             attempts = self._attempts.get(mid, 0) + 1
             self._attempts[mid] = attempts
             logger.warning("event %s (%s) failed, attempt %d/%d: %s", event.id, event.type,
@@ -208,9 +223,15 @@ class StreamConsumer:
                 backoff = 0.5
             except asyncio.CancelledError:
                 raise
-            except _INFRA_ERRORS as exc:
-                logger.warning("consumer %s/%s: redis error (%s); retrying in %.1fs",
-                               self.group, self.consumer_name, type(exc).__name__, backoff)
+            except Exception as exc:
+                # Whatever it is, the loop goes on: a consumer task that died silently would
+                # leave every later event (a deactivation) unenforced until the cache TTL.
+                if _is_outage(exc):
+                    logger.warning("consumer %s/%s: infrastructure error (%s); retrying in %.1fs",
+                                   self.group, self.consumer_name, type(exc).__name__, backoff)
+                else:
+                    logger.exception("consumer %s/%s: unexpected error; retrying in %.1fs",
+                                     self.group, self.consumer_name, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(5.0, backoff * 2)
 
