@@ -109,6 +109,10 @@ class RemoteJWKS:
         now = time.monotonic()
         stale = self._fetched_at is None or now - self._fetched_at > self.ttl
         unknown = kid not in self._keys
+        if stale and not unknown and self._lock.locked():
+            # A refresh is already on its way; the key we hold is still AvAdmin's last word.
+            # Waiting would stall every request for up to ``timeout`` when AvAdmin hangs.
+            return self._keys.get(kid)
         if stale or unknown:
             async with self._lock:
                 now = time.monotonic()
