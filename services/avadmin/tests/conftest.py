@@ -10,6 +10,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from avadmin.cli import _create_operator
 from avadmin.config import Settings
 from avadmin.main import create_app
 from avadmin.security.keys import KeyRing
@@ -103,3 +104,12 @@ def signup(client: httpx.AsyncClient, plans: dict[str, Any]) -> Any:
         return Company(resp.json(), password)
 
     return _signup
+
+
+@pytest.fixture
+async def operator(client: httpx.AsyncClient, app: Any) -> dict[str, str]:
+    await _create_operator(app.state.settings, "Ops@AvelarSys.com.br", "Equipe", "operador12345")
+    resp = await client.post("/api/operator/login",
+                             json={"email": "ops@avelarsys.com.br", "password": "operador12345"})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}

@@ -3,22 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
-from avadmin.cli import _create_operator
 from avadmin.models import OutboxEvent
 
 from .conftest import CNPJS, CPFS
-
-
-@pytest.fixture
-async def operator(client: httpx.AsyncClient, app: Any) -> dict[str, str]:
-    await _create_operator(app.state.settings, "Ops@AvelarSys.com.br", "Equipe", "operador12345")
-    resp = await client.post("/api/operator/login",
-                             json={"email": "ops@avelarsys.com.br", "password": "operador12345"})
-    assert resp.status_code == 200, resp.text
-    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
 
 
 async def test_admin_reads_and_edits_own_account(client: httpx.AsyncClient, signup: Any) -> None:

@@ -173,3 +173,42 @@ async def test_passwords_are_argon2id_at_least_owasp(client: httpx.AsyncClient, 
     assert params.memory_cost >= 19 * 1024
     assert params.time_cost >= 2
     assert params.parallelism >= 1
+
+
+async def test_a_concurrent_burst_gets_only_five_guesses_checked(client: httpx.AsyncClient,
+                                                                 signup: Any) -> None:
+    # Attempts are counted before the password is checked: a burst sent at once must not have
+    # every guess verified while the first ones are still hashing.
+    await signup()
+    results = await asyncio.gather(*(client.post("/api/auth/login",
+                                                 json={"cpf": CPFS[0], "password": f"chute{i}99"})
+                                     for i in range(12)))
+    codes = sorted(r.status_code for r in results)
+    assert codes == [401] * 5 + [429] * 7, codes
+
+
+async def test_cpf_mask_variants_share_one_counter(client: httpx.AsyncClient,
+                                                   signup: Any) -> None:
+    await signup()
+    for cpf in ("529.982.247-25", "52998224725", "529 982 247 25", " 529982247-25", "5299822472-5"):
+        r = await client.post("/api/auth/login", json={"cpf": cpf, "password": "errada123"})
+        assert r.status_code == 401
+    r = await client.post("/api/auth/login", json={"cpf": "529.982.24725", "password": "x1"})
+    assert r.status_code == 429
+
+
+async def test_service_clients_are_not_locked_out_by_their_own_successes(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    from avadmin.cli import _create_client
+
+    await _create_client(app.state.settings, "lucrum", "Lucrum", "s" * 32)
+    body = {"client_id": "lucrum", "client_secret": "s" * 32}
+    results = await asyncio.gather(*(client.post("/api/auth/service-token", json=body)
+                                     for _ in range(8)))
+    assert [r.status_code for r in results] == [200] * 8
+    for _ in range(5):
+        bad = await client.post("/api/auth/service-token",
+                                json={"client_id": "lucrum", "client_secret": "x" * 32})
+        assert bad.status_code == 401
+    assert (await client.post("/api/auth/service-token", json=body)).status_code == 429

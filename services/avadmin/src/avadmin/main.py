@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
     async def startup(app: FastAPI) -> None:
         app.state.auth_service = AuthService(app.state.db, settings, app.state.issuer,
                                              app.state.verifier)
+        app.state.principal_checks.append(app.state.auth_service.check_principal)
         app.state.relay = None
         if settings.events_relay_enabled:
             app.state.relay = OutboxRelay(app.state.db.sessionmaker, app.state.redis,

@@ -39,46 +39,52 @@ class RefreshTokenRepository:
 
 
 class LoginThrottleRepository:
-    """Counts failures per key in one atomic statement, so concurrent guesses all count."""
+    """Counts attempts per key in one atomic statement, before the password is checked, so a
+    burst of concurrent guesses cannot all be verified while the first ones are still hashing:
+    the row lock of the upsert serialises them and only ``max_attempts`` get through."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def register_attempt(self, key: str, max_attempts: int,
+                               lockout: timedelta) -> datetime | None:
+        """Count one attempt; return until when the key is locked if this attempt must be
+        refused, None if it may be checked. A lock that has expired, or a count older than the
+        lockout window, starts again from one."""
+        now = utcnow()
+        row = LoginThrottle.__table__.c
+        locked = row.locked_until.is_not(None) & (row.locked_until > now)
+        restart = ((row.locked_until.is_not(None) & (row.locked_until <= now))
+                   | (row.updated_at < now - lockout))
+        stmt = (
+            insert(LoginThrottle).values(key=key, failures=1, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=[LoginThrottle.key],
+                set_={
+                    "failures": case((locked, row.failures), (restart, 1),
+                                     else_=row.failures + 1),
+                    "locked_until": case((locked, row.locked_until), else_=None),
+                    "updated_at": case((locked, row.updated_at), else_=now),
+                },
+            )
+            .returning(LoginThrottle.failures, LoginThrottle.locked_until)
+        )
+        attempts, locked_until = (await self.session.execute(stmt)).one()
+        if locked_until is not None and locked_until > now:
+            return locked_until  # already locked: refused without counting
+        if attempts >= max_attempts:
+            # This is the last attempt allowed: it is still checked, the next ones are not.
+            await self.session.execute(
+                update(LoginThrottle).where(LoginThrottle.key == key)
+                .values(locked_until=now + lockout)
+            )
+        return None
 
     async def locked_until(self, key: str) -> datetime | None:
         row = await self.session.get(LoginThrottle, key)
         if row and row.locked_until and row.locked_until > utcnow():
             return row.locked_until
         return None
-
-    async def record_failure(self, key: str, max_failures: int, lockout: timedelta) -> int:
-        now = utcnow()
-        # A lock that has expired starts the count again.
-        stmt = (
-            insert(LoginThrottle).values(key=key, failures=1, updated_at=now)
-            .on_conflict_do_update(
-                index_elements=[LoginThrottle.key],
-                set_={
-                    "failures": case(
-                        (LoginThrottle.locked_until.is_not(None)
-                         & (LoginThrottle.locked_until <= now), 1),
-                        else_=LoginThrottle.failures + 1,
-                    ),
-                    "locked_until": case(
-                        (LoginThrottle.locked_until <= now, None),
-                        else_=LoginThrottle.locked_until,
-                    ),
-                    "updated_at": now,
-                },
-            )
-            .returning(LoginThrottle.failures)
-        )
-        failures = int((await self.session.execute(stmt)).scalar_one())
-        if failures >= max_failures:
-            await self.session.execute(
-                update(LoginThrottle).where(LoginThrottle.key == key)
-                .values(locked_until=now + lockout)
-            )
-        return failures
 
     async def reset(self, key: str) -> None:
         await self.session.execute(

@@ -32,6 +32,7 @@ from avadmin.plans.repository import PlanRepository
 from avadmin.security.passwords import hash_password, verify_password
 from avadmin.security.tokens import TokenIssuer
 from avadmin.users.repository import UserRepository
+from avelar_kit.auth.principal import Principal
 from avelar_kit.auth.verifier import TokenError, TokenVerifier
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.session import Database
@@ -109,33 +110,47 @@ class AuthService:
 
     # --- login --------------------------------------------------------------------------------
 
-    async def _check_lock(self, key: str) -> None:
-        async with self.db.sessionmaker() as s:
-            until = await LoginThrottleRepository(s).locked_until(key)
+    async def _attempt(self, key: str, *, check_only: bool = False) -> None:
+        """Count the attempt before any password is checked, in its own transaction: the
+        request may roll back, the count must not. 429 once the key is locked.
+
+        ``check_only`` only looks at the lock: for service clients, whose secrets are random
+        and cannot be guessed, only failures are counted (``_failed``), so that a module
+        asking for several tokens at once is never locked out by its own successes."""
+        async with self.db.sessionmaker() as s, s.begin():
+            throttle = LoginThrottleRepository(s)
+            until = (await throttle.locked_until(key) if check_only
+                     else await throttle.register_attempt(
+                         key, self.settings.login_max_failures,
+                         timedelta(seconds=self.settings.login_lockout_seconds)))
         if until is not None:
             retry = math.ceil((until - utcnow()).total_seconds())
             raise TooManyRequests(
                 "Muitas tentativas de login. Aguarde alguns minutos e tente novamente.",
                 code="login_throttled", retry_after=retry)
 
-    async def _record_failure(self, key: str) -> None:
-        # Its own transaction: the failed request rolls back, the count must not.
+    async def _failed(self, key: str) -> None:
         async with self.db.sessionmaker() as s, s.begin():
-            await LoginThrottleRepository(s).record_failure(
+            await LoginThrottleRepository(s).register_attempt(
                 key, self.settings.login_max_failures,
                 timedelta(seconds=self.settings.login_lockout_seconds))
 
+    async def _succeeded(self, key: str) -> None:
+        # Its own transaction too: a right password clears the count even when the request
+        # then fails (suspended company), or the owner would lock themselves out.
+        async with self.db.sessionmaker() as s, s.begin():
+            await LoginThrottleRepository(s).reset(key)
+
     async def login(self, session: AsyncSession, cpf: str, password: str) -> TokenPair:
         key = _throttle_key("login", cpf)
-        await self._check_lock(key)
+        await self._attempt(key)
         users = UserRepository(session)
         user = await users.get_by_cpf_with_account(cpf)
         ok = await verify_password(user.password_hash if user else None, password)
         if not ok or user is None or not user.is_active:
-            await self._record_failure(key)
             logger.info("login failed")
             raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
-        await LoginThrottleRepository(session).reset(key)
+        await self._succeeded(key)
         if user.account.status != AccountStatus.active:
             raise Forbidden("A conta da empresa está suspensa. Fale com o suporte.",
                             code="account_suspended")
@@ -190,16 +205,36 @@ class AuthService:
         if row is not None:
             await tokens.revoke_family(row.family_id)
 
+    # --- every authenticated request ------------------------------------------------------------
+
+    async def check_principal(self, principal: Principal) -> None:
+        """AvAdmin is the authority on who may act, so it does not trust a still-valid token
+        over its own tables: a deactivated user, a suspended company or an admin who was
+        demoted loses AvAdmin's endpoints at once, not when the token expires (a demoted admin
+        could otherwise promote itself back)."""
+        if principal.is_service or principal.user_id is None:
+            return
+        async with self.db.sessionmaker() as session:
+            state = await UserRepository(session).auth_state(principal.user_id)
+        if state is None or not state.is_active or state.account_id != principal.account_id:
+            raise Unauthorized("Sessão encerrada; faça login novamente", code="invalid_token")
+        if state.status != AccountStatus.active:
+            raise Forbidden("A conta da empresa está suspensa. Fale com o suporte.",
+                            code="account_suspended")
+        if state.role.value != principal.role:
+            raise Unauthorized("Suas permissões mudaram; renove a sessão",
+                               code="token_stale")
+
     # --- client credentials and operators ----------------------------------------------------
 
     async def service_token(self, session: AsyncSession, client_id: str,
                             secret: str) -> tuple[str, int]:
         key = _throttle_key("client", client_id)
-        await self._check_lock(key)
+        await self._attempt(key, check_only=True)
         client = await ServiceClientRepository(session).get(client_id)
         ok = await verify_password(client.secret_hash if client else None, secret)
         if not ok or client is None or not client.is_active:
-            await self._record_failure(key)
+            await self._failed(key)
             raise Unauthorized("Credenciais de serviço inválidas", code="invalid_client")
         token, _ = self.issuer.service_token(client.client_id)
         return token, self.settings.service_token_ttl
@@ -208,12 +243,12 @@ class AuthService:
                              password: str) -> tuple[str, int]:
         email = email.strip().lower()
         key = _throttle_key("operator", email)
-        await self._check_lock(key)
+        await self._attempt(key)
         operator = await OperatorRepository(session).get_by_email(email)
         ok = await verify_password(operator.password_hash if operator else None, password)
         if not ok or operator is None or not operator.is_active:
-            await self._record_failure(key)
             raise Unauthorized("E-mail ou senha incorretos", code="invalid_credentials")
+        await self._succeeded(key)
         token, _ = self.issuer.operator_token(str(operator.id))
         return token, self.settings.access_token_ttl
 

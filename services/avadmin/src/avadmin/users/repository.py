@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from avadmin.models import Account, Role, User
+from avadmin.models import Account, AccountStatus, Role, User
 
 
 class UserRepository:
@@ -29,6 +29,15 @@ class UserRepository:
         stmt = (select(User).where(User.id == user_id)
                 .options(selectinload(User.account).selectinload(Account.plan)))
         return await self.session.scalar(stmt)
+
+    async def auth_state(
+        self, user_id: uuid.UUID
+    ) -> Row[bool, Role, uuid.UUID, AccountStatus] | None:
+        """What a token's claims are checked against on every request: is_active, role,
+        account_id and the account's status."""
+        stmt = (select(User.is_active, User.role, User.account_id, Account.status)
+                .join(Account, Account.id == User.account_id).where(User.id == user_id))
+        return (await self.session.execute(stmt)).one_or_none()
 
     async def cpf_taken(self, cpf: str) -> bool:
         return await self.session.scalar(select(User.id).where(User.cpf == cpf)) is not None
