@@ -207,3 +207,70 @@ async def test_bad_uploads(client: httpx.AsyncClient, company: Any, api: Any) ->
     assert sent < 2 * len(big), "the upload should have been cut off near the limit"
     assert (await client.get("/api/financial-transactions",
                              headers=company.headers)).json()["total"] == 0
+
+
+def _ofx(transactions: bytes) -> bytes:
+    return (b"OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASCII\n"
+            b"CHARSET:1252\nCOMPRESSION:NONE\nOLDFILEUID:NONE\nNEWFILEUID:NONE\n\n"
+            b"<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><BANKTRANLIST>" + transactions
+            + b"</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>")
+
+
+def _trn(fitid: bytes, when: bytes, amount: bytes, memo: bytes = b"x") -> bytes:
+    return (b"<STMTTRN><TRNTYPE>OTHER<DTPOSTED>" + when + b"<TRNAMT>" + amount
+            + b"<FITID>" + fitid + b"<MEMO>" + memo + b"</STMTTRN>")
+
+
+def test_out_of_range_lines_are_rejected_with_why_not_a_crash() -> None:
+    # Each of these used to escape as decimal.InvalidOperation (500) or reach the database as
+    # a NUMERIC overflow (a generic 422 for the whole file).
+    ofx = parse_ofx(_ofx(
+        _trn(b"A1", b"20250101", b"9" * 60) + _trn(b"A2", b"20250101", b"99999999999999.00")
+        + _trn(b"A3", b"00010101", b"1.00") + _trn(b"A4", b"99991231", b"1.00")
+        + _trn(b"A5", b"20250101", b"9999999999999.99")
+    ))
+    assert [(r.fitid, r.reason.split(" (")[0].split(" acima")[0]) for r in ofx.rejected] == [
+        ("A1", "valor"), ("A2", "valor"), ("A3", "data fora do intervalo aceito"),
+        ("A4", "data fora do intervalo aceito")]
+    assert [e.amount for e in ofx.entries] == [Decimal("9999999999999.99")]
+
+    cents = parse_csv(b"data;descricao;valor_centavos\n01/02/2025;a;" + b"9" * 40 + b"\n"
+                      b"01/02/2025;b;999999999999999\n")
+    assert [r.line for r in cents.rejected] == [2]
+    assert [e.amount for e in cents.entries] == [Decimal("9999999999999.99")]
+    plain = parse_csv(b"data;descricao;valor\n01/02/2025;a;10000000000000,00\n"
+                      b"31/12/9999;b;1,00\n")
+    assert [(r.line, r.reason[:10]) for r in plain.rejected] == [(2, "valor acim"),
+                                                                 (3, "data fora ")]
+
+
+def test_control_characters_and_utf16_statements() -> None:
+    nul = parse_csv(b"data;descricao;valor;id\n01/02/2025;caf\x00e\x01 x;10,00;a\x00b\n")
+    assert [(e.description, e.external_id) for e in nul.entries] == [("caf e x", "csv:id:a b")]
+    ofx = parse_ofx(_ofx(_trn(b"F\x001", b"20250101", b"1.00", b"p\x00ix")))
+    assert [(e.description, e.external_id) for e in ofx.entries] == [("p ix", "ofx:F 1")]
+    utf16 = parse_csv("Data\tDescrição\tValor\n01/02/2025\tCafé\t1,50\n".encode("utf-16"))
+    assert [(e.description, e.amount) for e in utf16.entries] == [("Café", Decimal("1.50"))]
+
+
+async def test_broken_and_out_of_range_files_over_http(
+    client: httpx.AsyncClient, company: Any, api: Any
+) -> None:
+    acc = await api.bank_account(company, opening_balance="100.00")
+    unclosed = b'data;descricao;valor\n01/02/2025;"' + b"x" * 200_000 + b"\n"
+    resp = await _import(client, company, acc["id"], "aspas.csv", unclosed)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["code"] == "invalid_statement"
+
+    mixed = (b"data;descricao;valor_centavos\n01/02/2025;ok;150\n01/02/2025;enorme;"
+             + b"9" * 40 + b"\n01/02/2025;nul\x00;200\n")
+    resp = await _import(client, company, acc["id"], "mix.csv", mixed)
+    assert resp.status_code == 200, resp.text
+    assert (resp.json()["imported"], [r["line"] for r in resp.json()["rejected"]]) == (2, [3])
+    resp = await _import(client, company, acc["id"], "x.ofx",
+                         _ofx(_trn(b"Z\x009", b"20250101", b"9" * 60)
+                              + _trn(b"Z\x001", b"20250102", b"-0.50", b"t\x00arifa")))
+    assert resp.status_code == 200, resp.text
+    assert (resp.json()["imported"], len(resp.json()["rejected"])) == (1, 1)
+    assert await api.balance(company, acc["id"]) == "103.00"
+    assert (await api.drift(company))["ok"] is True

@@ -184,3 +184,34 @@ async def test_balance_overflow_is_a_clear_4xx_and_nothing_is_written(
     assert await api.balance(company, acc["id"]) == "9999999999999.00"
     assert (await client.get("/api/financial-transactions",
                              headers=company.headers)).json()["total"] == 0
+
+
+async def test_implausible_dates_and_control_characters_name_the_field(
+    client: httpx.AsyncClient, company: Any, api: Any
+) -> None:
+    acc = await api.bank_account(company)
+    other = await api.bank_account(company, bank_code="237")
+    tx = await api.post_tx(company, acc["id"], "3.00", transaction_date="2099-12-31")
+    base = {"bank_account_id": acc["id"], "description": "x", "amount": "1.00", "type": "income"}
+    bad: list[tuple[str, str, dict[str, Any], str]] = [
+        ("POST", "/api/financial-transactions", base | {"transaction_date": "0001-01-01"},
+         "transaction_date"),
+        ("POST", "/api/financial-transactions", base | {"transaction_date": "9999-12-31"},
+         "transaction_date"),
+        ("POST", "/api/financial-transactions", base | {"description": "caf\u0000e"},
+         "description"),
+        ("PATCH", f"/api/financial-transactions/{tx['id']}", {"transaction_date": "1899-12-31"},
+         "transaction_date"),
+        ("POST", "/api/transfers", {"from_bank_account_id": acc["id"], "amount": "1.00",
+                                    "to_bank_account_id": other["id"],
+                                    "transfer_date": "2100-01-01"}, "transfer_date"),
+        ("PATCH", f"/api/bank-accounts/{acc['id']}", {"name": "Conta\u0000"}, "name"),
+        ("POST", "/api/categories", {"name": "Ca\u0007fé", "kind": "income"}, "name"),
+    ]
+    for method, path, body, field in bad:
+        resp = await client.request(method, path, json=body, headers=company.headers)
+        assert resp.status_code == 422, (path, body, resp.text)
+        assert resp.json()["code"] == "validation_error", resp.text
+        assert [e["field"] for e in resp.json()["errors"]] == [field]
+    assert await api.balance(company, acc["id"]) == "3.00"
+    assert await api.balance(company, other["id"]) == "0.00"

@@ -24,3 +24,15 @@ def month_start_utc() -> datetime:
     """Start of the current month in Brasília, as an aware datetime."""
     now = datetime.now(BRT)
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+# Entries are dated within these bounds. Year 0202 or 9999 is a typo (or a broken statement
+# line), and an entry there would sit outside every report the company will ever run.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2099, 12, 31)
+
+
+def plausible(day: date) -> date:
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError("data fora do intervalo aceito (01/01/1900 a 31/12/2099)")
+    return day

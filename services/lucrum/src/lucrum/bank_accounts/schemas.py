@@ -12,6 +12,7 @@ from lucrum.bank_accounts.models import AccountType, BankAccount
 from lucrum.banks.data import BANKS, bank_label, bank_name
 from lucrum.db import ZERO
 from lucrum.money import MoneyTotal
+from lucrum.text import NoControlChars
 
 
 def _bank_code(value: str) -> str:
@@ -43,7 +44,8 @@ def _account_number(value: str) -> str:
 BankCode = Annotated[str, AfterValidator(_bank_code)]
 Agency = Annotated[str, StringConstraints(max_length=12), AfterValidator(_agency)]
 AccountNumber = Annotated[str, StringConstraints(max_length=24), AfterValidator(_account_number)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                 NoControlChars]
 
 
 class BankAccountCreate(BaseModel):

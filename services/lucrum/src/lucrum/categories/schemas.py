@@ -7,9 +7,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from lucrum.categories.models import CategoryKind
+from lucrum.text import NoControlChars
 
 CategoryName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                max_length=50)]
+                                                max_length=50), NoControlChars]
 
 
 class CategoryCreate(BaseModel):

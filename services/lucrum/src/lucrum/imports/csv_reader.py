@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -27,6 +28,7 @@ from lucrum.imports.parsed import (
     ParseResult,
     Rejection,
     StatementFormatError,
+    check_entry,
     clean_text,
     derived_id,
     fold,
@@ -56,6 +58,10 @@ _DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 def decode(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Texto Unicode" export: UTF-16 with a BOM.
+        with contextlib.suppress(UnicodeDecodeError):
+            return data.decode("utf-16")
     for encoding in ("utf-8", "cp1252"):
         try:
             return data.decode(encoding)
@@ -96,7 +102,10 @@ def _parse_amount(value: str, cents: bool) -> Decimal:
         compact = text.replace(" ", "")
         if not re.fullmatch(r"[-+]?\d+", compact):
             raise ValueError(f"valor em centavos inválido: {text[:20]!r}")
-        return (Decimal(compact) / 100).quantize(Decimal("0.01"))
+        if len(compact.lstrip("+-")) > 15:
+            # Past NUMERIC(15,2) anyway; and Decimal arithmetic would round past 28 digits.
+            raise ValueError("valor acima do limite de R$ 9.999.999.999.999,99")
+        return Decimal(compact).scaleb(-2)
     return parse_brl_amount(text)
 
 
@@ -110,6 +119,15 @@ def _direction(value: str) -> int:
 
 
 def parse_csv(data: bytes, amount_format: AmountFormat = "auto") -> ParseResult:
+    try:
+        return _parse_csv(data, amount_format)
+    except csv.Error as exc:
+        # An unclosed quote makes the rest of the file one field, past the csv module's limit.
+        raise StatementFormatError("CSV malformado: há aspas sem fechamento ou um campo longo "
+                                   "demais") from exc
+
+
+def _parse_csv(data: bytes, amount_format: AmountFormat) -> ParseResult:
     text = decode(data)
     lines = text.splitlines()
     first = next((ln for ln in lines if ln.strip()), "")
@@ -165,10 +183,11 @@ def parse_csv(data: bytes, amount_format: AmountFormat = "auto") -> ParseResult:
                 raise ValueError("valor zero")
             if not description:
                 raise ValueError("descrição vazia")
+            check_entry(when, amount)
         except ValueError as exc:
             result.rejected.append(Rejection(str(exc), line=line))
             continue
-        bank_id = cell(row, "id")
+        bank_id = clean_text(cell(row, "id"))
         if bank_id:
             external_id = f"csv:id:{bank_id[:200]}"
         else:

@@ -19,11 +19,13 @@ from xml.etree.ElementTree import Element
 from ofxtools.header import OFXHeaderError
 from ofxtools.Parser import OFXTree, ParseError
 
+from avelar_kit.br import MONEY_MAX_ABS
 from lucrum.imports.parsed import (
     Entry,
     ParseResult,
     Rejection,
     StatementFormatError,
+    check_entry,
     clean_text,
     derived_id,
 )
@@ -81,7 +83,7 @@ def _parse_tree(data: bytes) -> Element:
 
 def _text(element: Element, tag: str) -> str | None:
     value = element.findtext(tag)
-    return html.unescape(value).strip() if value else None
+    return clean_text(html.unescape(value)) or None if value else None
 
 
 def _date(value: str | None) -> date:
@@ -108,6 +110,9 @@ def _amount(value: str | None) -> Decimal:
         amount = Decimal(text)
     except InvalidOperation:
         raise ValueError("valor (TRNAMT) inválido") from None
+    if abs(amount) >= MONEY_MAX_ABS:
+        # Checked before quantize, which raises InvalidOperation past 28 digits.
+        raise ValueError("valor (TRNAMT) acima do limite de R$ 9.999.999.999.999,99")
     if amount != amount.quantize(Decimal("0.01")):
         raise ValueError("valor (TRNAMT) com mais de 2 casas decimais")
     return amount.quantize(Decimal("0.01"))
@@ -124,6 +129,7 @@ def parse_ofx(data: bytes) -> ParseResult:
             amount = _amount(_text(trn, "TRNAMT"))
             if amount == 0:
                 raise ValueError("valor zero")
+            check_entry(when, amount)
             parts: list[str] = []
             for tag in ("NAME", "MEMO"):
                 text = clean_text(_text(trn, tag))

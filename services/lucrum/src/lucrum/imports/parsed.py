@@ -8,6 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from avelar_kit.br import MONEY_MAX_ABS
+from lucrum import clock
+from lucrum.text import clean_text
+
+__all__ = ["Entry", "ParseResult", "Rejection", "StatementFormatError", "check_entry",
+           "clean_text", "derived_id", "fold"]
+
 
 class StatementFormatError(ValueError):
     """The file as a whole cannot be read (message in Portuguese, shown to the user)."""
@@ -53,8 +60,12 @@ class ParseResult:
             ))
 
 
-def clean_text(value: str | None) -> str:
-    return " ".join((value or "").split())
+def check_entry(when: date, amount: Decimal) -> None:
+    """A line the ledger can hold, refused with why otherwise: one out-of-range line must be
+    reported, not fail the whole file with a database error."""
+    clock.plausible(when)
+    if abs(amount) >= MONEY_MAX_ABS:
+        raise ValueError("valor acima do limite de R$ 9.999.999.999.999,99")
 
 
 def fold(value: str) -> str:

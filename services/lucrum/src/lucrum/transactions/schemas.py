@@ -5,13 +5,16 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from avelar_kit.br import PositiveMoney
+from lucrum import clock
+from lucrum.text import NoControlChars
 from lucrum.transactions.models import FinancialTransaction, TransactionSource, TransactionType
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                               max_length=500)]
+                                               max_length=500), NoControlChars]
+EntryDate = Annotated[date, AfterValidator(clock.plausible)]
 
 
 class EntryType(StrEnum):
@@ -29,7 +32,8 @@ class TransactionCreate(BaseModel):
     amount: PositiveMoney = Field(description="Sempre positivo; `type` dá o sentido")
     type: EntryType
     category_id: uuid.UUID | None = None
-    transaction_date: date | None = Field(default=None, description="Padrão: hoje (Brasília)")
+    transaction_date: EntryDate | None = Field(default=None,
+                                               description="Padrão: hoje (Brasília)")
 
 
 class TransactionUpdate(BaseModel):
@@ -40,7 +44,7 @@ class TransactionUpdate(BaseModel):
     amount: PositiveMoney | None = None
     type: EntryType | None = None
     category_id: uuid.UUID | None = Field(default=None, description="null remove a categoria")
-    transaction_date: date | None = None
+    transaction_date: EntryDate | None = None
 
 
 class TransactionOut(BaseModel):

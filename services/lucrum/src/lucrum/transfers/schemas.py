@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from avelar_kit.br import PositiveMoney
-from lucrum.transactions.schemas import Description
+from lucrum.transactions.schemas import Description, EntryDate
 
 
 class TransferCreate(BaseModel):
@@ -15,7 +15,7 @@ class TransferCreate(BaseModel):
     from_bank_account_id: uuid.UUID
     to_bank_account_id: uuid.UUID
     amount: PositiveMoney
-    transfer_date: date | None = Field(default=None, description="Padrão: hoje (Brasília)")
+    transfer_date: EntryDate | None = Field(default=None, description="Padrão: hoje (Brasília)")
     description: Description | None = Field(default=None,
                                             description="Padrão: 'Transferência entre contas'")
 
