@@ -139,3 +139,39 @@ async def test_operator_login_failure_and_no_token(client: httpx.AsyncClient,
                             json={"email": "ops@avelarsys.com.br", "password": "errada"})
     assert bad.status_code == 401
     assert (await client.get("/api/operator/accounts")).status_code == 401
+
+
+async def test_operator_token_dies_with_the_operator(client: httpx.AsyncClient, app: Any,
+                                                    operator: dict[str, str]) -> None:
+    import uuid
+
+    from sqlalchemy import update
+
+    from avadmin.models import Operator
+
+    assert (await client.get("/api/operator/accounts", headers=operator)).status_code == 200
+    ghost, _ = app.state.issuer.operator_token(str(uuid.uuid4()))
+    resp = await client.get("/api/operator/accounts",
+                            headers={"Authorization": f"Bearer {ghost}"})
+    assert resp.status_code == 401
+    async with app.state.db.sessionmaker() as session, session.begin():
+        await session.execute(update(Operator).values(is_active=False))
+    assert (await client.get("/api/operator/accounts", headers=operator)).status_code == 401
+
+
+async def test_plan_losing_a_module_switches_it_off_for_its_companies(
+    client: httpx.AsyncClient, signup: Any, operator: dict[str, str], plans: dict[str, Any],
+    app: Any,
+) -> None:
+    a = await signup(plan="Empresa")
+    resp = await client.patch(f"/api/operator/plans/{plans['Empresa']}", headers=operator,
+                              json={"modules": ["StockTech"], "name": "Empresa Plus"})
+    assert resp.status_code == 200, resp.text
+    me = (await client.get("/api/accounts/me", headers=a.headers)).json()
+    assert me["enabled_modules"] == ["StockTech"]
+    async with app.state.db.sessionmaker() as session:
+        events = (await session.scalars(select(OutboxEvent)
+                                        .order_by(OutboxEvent.created_at))).all()
+    assert [e.event_type for e in events] == ["account.plan_changed", "account.updated"]
+    assert events[0].payload["plan"]["name"] == "Empresa Plus"
+    assert events[1].payload["enabled_modules"] == ["StockTech"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -200,3 +201,33 @@ async def test_relay_publishes_outbox_events_to_the_stream(client: httpx.AsyncCl
         pending = await s.scalar(select(func.count()).select_from(OutboxEvent)
                                  .where(OutboxEvent.published_at.is_(None)))
     assert pending == 0
+
+
+async def test_an_edit_after_a_concurrent_deactivation_keeps_it(
+    client: httpx.AsyncClient, signup: Any, app: Any
+) -> None:
+    """The user is read before the account lock is taken; what a concurrent request committed
+    in between must be what the edit and its event see."""
+    from avadmin.users.schemas import UserUpdate
+    from avadmin.users.service import UserService
+    from avelar_kit.auth.principal import Principal
+
+    a = await signup()
+    u = (await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                           json=new_user(CPFS[1]))).json()
+    admin = Principal(kind="user", subject=str(a.user_id), token_id="t", user_id=a.user_id,
+                      account_id=a.account_id, role="admin")
+    async with app.state.db.sessionmaker() as s, s.begin():
+        snapshot = await s.get(User, uuid.UUID(u["id"]))  # still active
+        assert snapshot is not None and snapshot.is_active
+        off = await client.post(f"/api/users/{u['id']}/deactivate", headers=a.headers)
+        assert off.status_code == 200
+        edited = await UserService(s).update(admin, uuid.UUID(u["id"]),
+                                             UserUpdate(full_name="Carlos Novo"))
+        assert edited.is_active is False
+        again = await UserService(s).deactivate(admin, edited.id)
+        assert again.is_active is False
+    async with app.state.db.sessionmaker() as s:
+        events = (await s.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))).all()
+    assert [e.event_type for e in events] == ["user.updated", "user.deactivated", "user.updated"]
+    assert events[-1].payload["is_active"] is False

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from avadmin.auth.repository import OperatorRepository
 from avadmin.config import Settings
 from avadmin.security.tokens import OPERATOR_AUDIENCE, TokenIssuer
 from avelar_kit.auth.dependencies import get_principal
@@ -44,9 +45,15 @@ async def get_operator_id(
     try:
         claims = await verifier.decode(credentials.credentials, audience=OPERATOR_AUDIENCE,
                                        expected_typ="operator")
-        return uuid.UUID(str(claims["sub"]))
+        operator_id = uuid.UUID(str(claims["sub"]))
     except (TokenError, ValueError) as exc:
         raise Unauthorized("Token de operador inválido", code="invalid_token") from exc
+    # An operator removed or disabled loses access now, not when the token expires.
+    async with request.app.state.db.sessionmaker() as session:
+        operator = await OperatorRepository(session).get(operator_id)
+    if operator is None or not operator.is_active:
+        raise Unauthorized("Token de operador inválido", code="invalid_token")
+    return operator_id
 
 
 OperatorId = Annotated[uuid.UUID, Depends(get_operator_id)]

@@ -11,7 +11,8 @@ from avadmin.plans.repository import PlanRepository
 from avadmin.plans.schemas import PlanCreate, PlanUpdate
 from avelar_kit.errors import Conflict, NotFound
 
-LIMIT_FIELDS = ("max_products", "max_users", "max_transactions", "features")
+# What account.plan_changed carries: a change to any of these must reach the modules.
+EVENT_FIELDS = ("name", "max_products", "max_users", "max_transactions", "features", "modules")
 
 
 class PlanService:
@@ -35,10 +36,16 @@ class PlanService:
         for field, value in changes.items():
             setattr(plan, field, value)
         await self.session.flush()
-        if any(f in changes for f in LIMIT_FIELDS):
-            # Every company on the plan learns its new limits through an event.
+        if any(f in changes for f in EVENT_FIELDS):
+            # Every company on the plan learns its new limits through an event; a module the
+            # plan no longer includes is switched off for them, as a plan change does.
             accounts = (await self.session.scalars(
-                select(Account).where(Account.plan_id == plan.id))).all()
+                select(Account).where(Account.plan_id == plan.id).with_for_update())).all()
             for account in accounts:
                 events.account_plan_changed(self.session, account, plan)
+                kept = [m for m in account.enabled_modules if m in plan.modules]
+                if kept != list(account.enabled_modules):
+                    account.enabled_modules = kept
+                    events.account_updated(self.session, account)
+            await self.session.flush()
         return plan

@@ -44,6 +44,12 @@ class UserService:
             raise _user_not_found()
         return user
 
+    async def _relock(self, user: User) -> None:
+        # The user was read before the account lock was taken; read it again under a row lock
+        # so that the decisions (already inactive? last admin?) and the event describe the row
+        # as it is now, not as it was before a concurrent change committed.
+        await self.session.refresh(user, with_for_update=True)
+
     async def get_visible(self, principal: Principal, user_id: uuid.UUID) -> User:
         return await self._visible_user(principal, user_id)
 
@@ -96,6 +102,7 @@ class UserService:
         # at once cannot leave the company without an admin.
         user = await self._visible_user(principal, user_id)
         await self.accounts.get(user.account_id, with_plan=False, for_update=True)
+        await self._relock(user)
         is_self = principal.user_id == user.id
         if not principal.is_admin and not (is_self and data.role is None):
             raise Forbidden("Somente administradores da empresa podem alterar usuários",
@@ -115,6 +122,7 @@ class UserService:
     async def deactivate(self, admin: Principal, user_id: uuid.UUID) -> User:
         user = await self._visible_user(admin, user_id)
         await self.accounts.get(user.account_id, with_plan=False, for_update=True)
+        await self._relock(user)
         if user.id == admin.user_id:
             raise Conflict("Você não pode desativar o próprio usuário",
                            code="cannot_deactivate_self")
@@ -131,6 +139,8 @@ class UserService:
 
     async def activate(self, admin: Principal, user_id: uuid.UUID) -> User:
         user = await self._visible_user(admin, user_id)
+        await self.accounts.get(user.account_id, with_plan=False, for_update=True)
+        await self._relock(user)
         if user.is_active:
             return user
         await self._lock_account_with_room(user.account_id)
