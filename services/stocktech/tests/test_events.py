@@ -101,7 +101,7 @@ async def test_deactivated_user_can_no_longer_act(
                                ("POST", "/api/products", product_body(taxonomy))]:
         resp = await client.request(method, path, json=body, headers=user.headers)
         assert resp.status_code == 401
-        assert resp.json()["code"] == "user_inactive"
+        assert resp.json()["code"] == "user_deactivated"  # as the kit (docs/new-module.md)
 
 
 async def test_unknown_account_from_an_event_is_recorded(

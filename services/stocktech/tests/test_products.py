@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -43,6 +44,10 @@ async def test_create_and_read_product(
         ({"price": "10.999"}, "price"),
         ({"price": "100000000.00"}, "price"),
         ({"stock_quantity": -1}, "stock_quantity"),
+        ({"stock_quantity": True}, "stock_quantity"),
+        ({"stock_quantity": "5"}, "stock_quantity"),
+        ({"stock_quantity": 5.0}, "stock_quantity"),
+        ({"images": ["https://cdn.example.com/a.jpg"] * 2}, "images"),
         ({"name": " "}, "name"),
         ({"images": ["not a url"]}, "images.0"),
         ({"images": ["ftp://example.com/a.jpg"]}, "images.0"),
@@ -63,6 +68,50 @@ async def test_invalid_product_input_is_422(
     body = resp.json()
     assert body["code"] == "validation_error"
     assert field in {e["field"] for e in body["errors"]}
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", '"\\ud800"'])
+async def test_specifications_jsonb_cannot_store_are_a_validation_error(
+    client: httpx.AsyncClient, company: Any, taxonomy: Taxonomy, value: str
+) -> None:
+    # Python's JSON parser accepts these; PostgreSQL's JSONB does not. They must be refused as
+    # a field error before the database sees them, and nothing is written.
+    seller: Company = company()
+    body = json.dumps(product_body(taxonomy, specifications={"tensão": "PLACEHOLDER"}))
+    body = body.replace('"PLACEHOLDER"', value)
+    resp = await client.post("/api/products", content=body.encode(),
+                             headers={**seller.headers, "Content-Type": "application/json"})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["code"] == "validation_error"
+    assert "specifications" in {e["field"] for e in resp.json()["errors"]}
+    mine = await client.get("/api/products", params={"mine": "true"}, headers=seller.headers)
+    assert mine.json()["total"] == 0
+
+
+async def test_patch_refuses_repeated_images(
+    client: httpx.AsyncClient, company: Any, create_product: Any
+) -> None:
+    seller: Company = company()
+    product = await create_product(seller)
+    url = "https://cdn.example.com/tela.jpg"
+    resp = await client.patch(f"/api/products/{product['id']}", json={"images": [url, url]},
+                              headers=seller.headers)
+    assert resp.status_code == 422, resp.text
+    assert "images" in {e["field"] for e in resp.json()["errors"]}
+
+
+async def test_price_bounds_beyond_the_column_still_filter(
+    client: httpx.AsyncClient, company: Any, create_product: Any
+) -> None:
+    # price is NUMERIC(10,2); a bound of 10^8 or more used to overflow in PostgreSQL.
+    seller: Company = company()
+    await create_product(seller, price="99999999.99")
+    viewer: Company = company()
+    for params, total in [({"max_price": "9999999999999"}, 1), ({"min_price": "100000000"}, 0),
+                          ({"min_price": "99999999.99", "max_price": "100000000.00"}, 1)]:
+        resp = await client.get("/api/products", params=params, headers=viewer.headers)
+        assert resp.status_code == 200, (params, resp.text)
+        assert resp.json()["total"] == total, params
 
 
 async def test_unknown_or_inactive_taxonomy_is_422(

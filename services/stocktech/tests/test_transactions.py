@@ -100,17 +100,17 @@ async def test_purchase_refusals(
 async def test_fifty_buyers_race_for_the_last_unit(
     client: httpx.AsyncClient, company: Any, create_product: Any
 ) -> None:
+    # Fifty different companies: each purchase locks its buyer's row, so buyers shared between
+    # requests would queue there and never reach the product's row together.
     seller: Company = company()
-    buyers: list[Company] = [company() for _ in range(5)]
+    buyers: list[Company] = [company() for _ in range(50)]
     product = await create_product(seller, stock_quantity=1)
     rounds, oversold = 10, 0
     for round_ in range(rounds):
         if round_:
             await client.patch(f"/api/products/{product['id']}", json={"stock_quantity": 1},
                                headers=seller.headers)
-        results = await asyncio.gather(*[
-            buy(client, buyers[i % 5], product["id"]) for i in range(50)
-        ])
+        results = await asyncio.gather(*[buy(client, b, product["id"]) for b in buyers])
         statuses = [r.status_code for r in results]
         assert statuses.count(201) == 1, sorted(statuses)
         assert statuses.count(409) == 49

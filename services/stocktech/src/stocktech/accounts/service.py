@@ -51,7 +51,7 @@ async def authorise_write(
     """
     user = await avadmin.get_user(actor.user_id, for_write=True)
     if user is None or not user.is_active or user.account_id != actor.account_id:
-        raise Unauthorized("Seu usuário foi desativado ou não existe mais", code="user_inactive")
+        raise Unauthorized("Seu usuário foi desativado ou não existe mais", code="user_deactivated")
     plan = await avadmin.get_account_plan(actor.account_id, for_write=True)
     if plan is None:
         raise Forbidden("Empresa não encontrada no AvAdmin", code="account_not_found")
@@ -91,7 +91,7 @@ def principal_check(get_db: Callable[[], Database]) -> PrincipalCheck:
                 principal.user_id, principal.account_id
             )
         if not user_active:
-            raise Unauthorized("Seu usuário foi desativado", code="user_inactive")
+            raise Unauthorized("Seu usuário foi desativado", code="user_deactivated")
         if status != "active":
             raise _suspended()
 

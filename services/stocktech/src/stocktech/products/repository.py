@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal_column, or_, select, update
+from sqlalchemy import Numeric, Select, and_, func, literal, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -118,10 +118,12 @@ class ProductRepository:
             conditions.append(Product.category_id == filters.category_id)
         if filters.brand_id is not None:
             conditions.append(Product.brand_id == filters.brand_id)
+        # Bound as plain NUMERIC: compared against the column, the parameter would be cast to
+        # NUMERIC(10,2) and a bound above 99,999,999.99 would overflow instead of matching.
         if filters.min_price is not None:
-            conditions.append(Product.price >= filters.min_price)
+            conditions.append(Product.price >= literal(filters.min_price, Numeric()))
         if filters.max_price is not None:
-            conditions.append(Product.price <= filters.max_price)
+            conditions.append(Product.price <= literal(filters.max_price, Numeric()))
         if filters.in_stock is True:
             conditions.append(Product.stock_quantity > 0)
         elif filters.in_stock is False:

@@ -15,7 +15,6 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
-    field_validator,
     model_validator,
 )
 
@@ -50,9 +49,19 @@ def _specifications(value: dict[str, Any]) -> dict[str, Any]:
     for key in value:
         if not key.strip() or len(key) > 100:
             raise ValueError("especificações: cada nome deve ter de 1 a 100 caracteres")
-    size = len(json.dumps(value, ensure_ascii=False).encode())
+    # The JSON parser accepts NaN, Infinity and lone surrogates (\ud800); JSONB refuses them.
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode())
+    except ValueError:  # UnicodeEncodeError included
+        raise ValueError("especificações: use apenas números finitos e texto válido") from None
     if size > MAX_SPEC_BYTES:
         raise ValueError(f"especificações: no máximo {MAX_SPEC_BYTES // 1024} KB")
+    return value
+
+
+def _distinct(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("imagens repetidas")
     return value
 
 
@@ -60,9 +69,10 @@ Price = Annotated[NonNegativeMoney, AfterValidator(_price)]
 ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
                                               max_length=200)]
 ProductDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
-StockQuantity = Annotated[int, Field(ge=0, le=MAX_STOCK)]
+# Strict: true, "5" or 5.0 as a quantity is a client bug, as for PurchaseCreate.quantity.
+StockQuantity = Annotated[int, Field(ge=0, le=MAX_STOCK, strict=True)]
 ImageUrl = Annotated[str, AfterValidator(_image_url)]
-Images = Annotated[list[ImageUrl], Field(max_length=MAX_IMAGES)]
+Images = Annotated[list[ImageUrl], Field(max_length=MAX_IMAGES), AfterValidator(_distinct)]
 Specifications = Annotated[dict[str, Any], AfterValidator(_specifications)]
 ProductCode = Annotated[str, AfterValidator(normalize_code)]
 
@@ -80,13 +90,6 @@ class ProductCreate(_In):
     stock_quantity: StockQuantity
     images: Images = Field(default_factory=list)
     specifications: Specifications = Field(default_factory=dict)
-
-    @field_validator("images")
-    @classmethod
-    def _images_distinct(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("imagens repetidas")
-        return value
 
 
 class ProductUpdate(_In):
