@@ -182,7 +182,8 @@ async def test_slow_avadmin_is_bounded_by_the_timeouts(stub: Any, make_client: A
     start = time.perf_counter()
     with pytest.raises(ServiceUnavailable):
         await client.get_user(uid)
-    assert time.perf_counter() - start < 2.0  # deadline 1.5 s, far below the 5 s delay
+    # Deadline 1.5 s; the bound is loose for a loaded machine but far below the 5 s delay.
+    assert time.perf_counter() - start < 3.0
 
 
 async def test_concurrent_misses_share_one_call(stub: Any, make_client: Any) -> None:

@@ -227,8 +227,9 @@ async def test_consumer_killed_mid_batch_then_claimed_handles_each_once(
         await redis.xadd(stream, {"event": _envelope(eid=eid)})
     first = _consumer(redis, sm, stream, slow, name="dies", batch_size=30)
     await first.start()
-    while first.handled < 5:  # noqa: ASYNC110 (polling a counter of another task)
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(10):
+        while first.handled < 5:  # noqa: ASYNC110 (polling a counter of another task)
+            await asyncio.sleep(0.01)
     await first.stop()  # killed mid-batch: the rest of its batch stays pending under its name
     assert 0 < first.handled < 30
     second = _consumer(redis, sm, stream, slow, name="survivor", claim_idle_ms=100,
