@@ -97,3 +97,39 @@ async def test_database_accepts_the_alphanumeric_vector(app: Any) -> None:
     async with app.state.db.engine.connect() as conn:
         ok = await conn.scalar(text("SELECT avelar_cnpj_is_valid('12ABC34501DE35')"))
         assert ok is True
+
+
+async def test_nul_bytes_invisible_names_and_big_prices_name_the_field(
+    client: httpx.AsyncClient, signup: Any, operator: dict[str, str], plans: Any
+) -> None:
+    a = await signup()
+    cases: list[tuple[str, str, dict[str, str], Any, str]] = [
+        ("PATCH", f"/api/users/{a.user_id}", a.headers, {"full_name": "Ana\u0000Souza"},
+         "full_name"),
+        ("PATCH", f"/api/users/{a.user_id}", a.headers, {"full_name": "\u200b\u200b\u200b"},
+         "full_name"),
+        ("PATCH", "/api/accounts/me", a.headers, {"company_name": "Loja\u0000"},
+         "company_name"),
+        ("POST", "/api/operator/plans", operator,
+         {"name": "Gigante", "price": "100000000.00", "max_products": 1, "max_users": 1,
+          "max_transactions": 1}, "price"),
+        ("POST", "/api/operator/plans", operator,
+         {"name": "Nulo\u0000", "price": "1.00", "max_products": 1, "max_users": 1,
+          "max_transactions": 1, "features": ["a\u0000"]}, "name"),
+        ("POST", f"/api/operator/accounts/{a.account_id}/suspend", operator,
+         {"reason": "x\u0000"}, "reason"),
+        ("GET", "/api/operator/accounts?q=%00", operator, None, "q"),
+        ("POST", "/api/operator/login", {}, {"email": "a\u0000@b.c", "password": "x"}, "email"),
+    ]
+    for method, path, headers, body, field in cases:
+        resp = await client.request(method, path, headers=headers, json=body)
+        assert resp.status_code == 422, (path, resp.text)
+        assert resp.json()["code"] == "validation_error", (path, resp.text)
+        assert field in [e["field"] for e in resp.json()["errors"]], (path, resp.text)
+
+
+async def test_service_token_body_nested_too_deep_is_400(client: httpx.AsyncClient) -> None:
+    resp = await client.post("/api/auth/service-token", content=b"[" * 100_000,
+                             headers={"content-type": "application/json"})
+    assert resp.status_code == 400
+    assert resp.json()["code"] == "invalid_body"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
 
 from avadmin.models import MODULES
 
@@ -15,12 +15,31 @@ class InputModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold U+0000: refused here, naming the field, instead of by the
+        # database with a message that cannot say which field it was.
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and "\x00" in v for v in items):
+            raise ValueError("caractere nulo (U+0000) não é permitido")
+        return value
+
 
 class OutputModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-Name100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+def _visible(value: str) -> str:
+    # Zero-width and other invisible characters pass a length check and btrim; a name needs at
+    # least one letter or digit to be told apart in a list.
+    if not any(c.isalnum() for c in value):
+        raise ValueError("deve conter letras ou números")
+    return value
+
+
+Name100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100),
+                    AfterValidator(_visible)]
 
 
 def _password_policy(value: str) -> str:

@@ -87,7 +87,8 @@ async def _client_credentials(request: Request) -> ServiceTokenIn:
         else:
             raise BadRequest("Use JSON ou application/x-www-form-urlencoded",
                              code="unsupported_media_type")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
+        # RecursionError: JSON nested thousands deep blows the decoder's stack.
         raise BadRequest("Corpo da requisição ilegível", code="invalid_body") from exc
     try:
         return ServiceTokenIn.model_validate(raw)

@@ -26,7 +26,7 @@ async def list_accounts(
     operator: OperatorId,
     session: SessionDep,
     status_: Annotated[AccountStatus | None, Query(alias="status")] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=100, pattern="^[^\x00]*$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> AccountPage:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -9,6 +10,11 @@ from pydantic import Field, StringConstraints
 from avadmin.models import BillingCycle
 from avadmin.schemas_common import InputModel, ModuleList, OutputModel
 from avelar_kit.br.types import Money, NonNegativeMoney
+
+# plans.price is NUMERIC(10,2): a bigger price is refused here, naming the field, and not by the
+# database.
+PRICE_MAX = Decimal("99999999.99")
+Price = Annotated[NonNegativeMoney, Field(le=PRICE_MAX)]
 
 Feature = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9_]+$")]
 
@@ -29,7 +35,7 @@ class PlanOut(OutputModel):
 
 class PlanCreate(InputModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=50)]
-    price: NonNegativeMoney
+    price: Price
     billing_cycle: BillingCycle = BillingCycle.monthly
     max_products: int = Field(ge=0, le=10_000_000)
     max_users: int = Field(ge=1, le=100_000)
@@ -43,7 +49,7 @@ class PlanUpdate(InputModel):
     name: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=2, max_length=50)
     ] | None = None
-    price: NonNegativeMoney | None = None
+    price: Price | None = None
     billing_cycle: BillingCycle | None = None
     max_products: int | None = Field(default=None, ge=0, le=10_000_000)
     max_users: int | None = Field(default=None, ge=1, le=100_000)
