@@ -43,6 +43,12 @@ def app(engine: AsyncEngine) -> FastAPI:
     async def bad_cast() -> dict[str, str]:
         return await run("SELECT 'abc'::int")
 
+    @app.get("/pool-exhausted")
+    async def pool_exhausted() -> dict[str, str]:
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        raise PoolTimeout("QueuePool limit reached")
+
     @app.get("/missing")
     async def missing() -> dict[str, str]:
         raise NotFound("Produto não encontrado", code="product_not_found")
@@ -55,6 +61,7 @@ def app(engine: AsyncEngine) -> FastAPI:
     ("/bad-cast", 422, "invalid_data"),
     ("/unique", 409, "conflict"),
     ("/missing", 404, "product_not_found"),
+    ("/pool-exhausted", 503, "service_unavailable"),
 ])
 async def test_errors_become_problems(app: FastAPI, path: str, status: int, code: str) -> None:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import (
     InterfaceError,
     OperationalError,
 )
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from avelar_kit.logging import current_request_id
@@ -237,8 +238,10 @@ def install_error_handlers(app: FastAPI) -> None:
                        "Um componente do serviço está fora do ar; tente novamente em instantes",
                        request=request, headers={"Retry-After": "5"})
 
+    # PoolTimeout: every connection of the pool is busy for longer than pool_timeout, i.e. the
+    # service is overloaded right now; that is a 503 to retry, not a bug.
     for exc_type in (OperationalError, InterfaceError, ConnectionError, TimeoutError,
-                     RedisConnectionError, RedisTimeoutError):
+                     PoolTimeout, RedisConnectionError, RedisTimeoutError):
         app.add_exception_handler(exc_type, _unavailable)
 
     @app.exception_handler(Exception)
