@@ -43,7 +43,8 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings.database_url, pool_size=settings.db_pool_size,
-                                max_overflow=settings.db_max_overflow)
+                                max_overflow=settings.db_max_overflow,
+                                pool_timeout=settings.db_pool_timeout)
         # One quick retry, no backoff: with Redis down a cache call must fail fast so that the
         # fallback answers, instead of stalling the request through redis-py's default backoff.
         app.state.redis = aioredis.Redis.from_url(

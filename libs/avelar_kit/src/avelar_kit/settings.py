@@ -24,6 +24,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # Seconds a request waits for a free connection before it gets a 503.
+    db_pool_timeout: float = 5.0
 
     token_issuer: str = TOKEN_ISSUER
     token_audience: str = USER_AUDIENCE

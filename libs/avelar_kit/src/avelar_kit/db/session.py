@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import (
 class Database:
     """Engine and session factory of one module's database."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10, **kw: Any) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10,
+                 pool_timeout: float = 5.0, **kw: Any) -> None:
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_pre_ping=True,
-            pool_timeout=5,
+            pool_timeout=pool_timeout,
             **kw,
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
