@@ -212,3 +212,30 @@ async def test_service_clients_are_not_locked_out_by_their_own_successes(
                                 json={"client_id": "lucrum", "client_secret": "x" * 32})
         assert bad.status_code == 401
     assert (await client.post("/api/auth/service-token", json=body)).status_code == 429
+
+
+async def test_known_and_unknown_cpf_cost_the_same_queries(client: httpx.AsyncClient,
+                                                           signup: Any, app: Any) -> None:
+    # Timing cannot be asserted reliably; what it is made of can: the same statements, and an
+    # argon2 verification in both cases (the dummy hash for an unknown CPF).
+    from sqlalchemy import event
+
+    await signup()
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # Only what reads users, companies and plans; pool housekeeping is not the point.
+        if any(t in statement for t in ("users", "accounts", "plans")):
+            statements.append(statement)
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": "errada123"})
+        known = list(statements)
+        statements.clear()
+        await client.post("/api/auth/login", json={"cpf": CPFS[4], "password": "errada123"})
+        unknown = list(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert known == unknown, (known, unknown)

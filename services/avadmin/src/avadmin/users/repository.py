@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from avadmin.models import Account, AccountStatus, Role, User
 
@@ -21,8 +21,9 @@ class UserRepository:
         return await self.session.scalar(stmt)
 
     async def get_by_cpf_with_account(self, cpf: str) -> User | None:
-        stmt = (select(User).where(User.cpf == cpf)
-                .options(selectinload(User.account).selectinload(Account.plan)))
+        # One round trip whether the CPF exists or not: follow-up loads only for known CPFs
+        # would make them answer measurably slower than unknown ones.
+        stmt = select(User).where(User.cpf == cpf).options(joinedload(User.account))
         return await self.session.scalar(stmt)
 
     async def get_with_account(self, user_id: uuid.UUID) -> User | None:
