@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -132,3 +134,28 @@ async def test_edits_refuse_nulls_and_unknown_fields(
     assert resp.status_code == 200
     assert resp.json()["description"] == "Ajustado"
     assert await api.balance(company, acc["id"]) == "5.00"
+
+
+async def test_moving_the_default_while_transfers_run_does_not_deadlock(
+    client: httpx.AsyncClient, company: Any, api: Any
+) -> None:
+    # Making B the default locks A (the old default) and then B; a transfer between them locks
+    # both in id order. Without one lock order, some of these end in a deadlock (500).
+    a = await api.bank_account(company, opening_balance="1000.00")
+    b = await api.bank_account(company, bank_code="237", opening_balance="1000.00")
+    calls = []
+    for i in range(12):
+        target = (a, b)[i % 2]
+        calls.append(client.patch(f"/api/bank-accounts/{target['id']}",
+                                  json={"is_default": True}, headers=company.headers))
+        src, dst = (a, b) if i % 3 else (b, a)
+        calls.append(client.post("/api/transfers", headers=company.headers, json={
+            "from_bank_account_id": src["id"], "to_bank_account_id": dst["id"],
+            "amount": "1.00"}))
+    results = await asyncio.gather(*calls)
+    assert [r.status_code for r in results] == [200, 201] * 12, [r.text for r in results
+                                                                 if r.status_code >= 400][:2]
+    accounts = (await client.get("/api/bank-accounts", headers=company.headers)).json()
+    assert sum(acc["is_default"] for acc in accounts) == 1
+    assert sum(Decimal(acc["balance"]) for acc in accounts) == Decimal("2000.00")
+    assert (await api.drift(company))["ok"] is True

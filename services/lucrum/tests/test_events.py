@@ -97,6 +97,24 @@ async def test_first_deliveries_racing_post_once(
     assert await api.balance(seller, s_acc["id"]) == "99.90"
 
 
+async def test_opposite_sales_between_new_companies_do_not_deadlock(
+    app: FastAPI, client: httpx.AsyncClient, make_company: Any, api: Any,
+    avadmin: FakeAvAdmin,
+) -> None:
+    # X sells to Y while Y sells to X, both companies' first sale: each side creates its
+    # company's default categories, which must happen in one order for both events.
+    pairs = [(make_company(), make_company()) for _ in range(6)]
+    for x, y in pairs:
+        await api.bank_account(x)
+        await api.bank_account(y)
+    counts = await asyncio.gather(*[
+        deliver(app, avadmin, sale_event(a, b, total="10.00"))
+        for x, y in pairs for a, b in ((x, y), (y, x))])
+    assert counts == [2] * 12
+    for x, _ in pairs:
+        assert (await api.drift(x))["ok"] is True
+
+
 async def test_same_sale_under_a_new_event_id_is_not_posted_again(
     app: FastAPI, client: httpx.AsyncClient, make_company: Any, api: Any,
     avadmin: FakeAvAdmin,
@@ -148,6 +166,19 @@ async def test_other_and_malformed_events(
         await deliver(app, avadmin, broken)
     with pytest.raises(InvalidEvent):
         await deliver(app, avadmin, {"type": "x"})
+
+
+async def test_product_name_with_control_characters_is_still_posted(
+    app: FastAPI, client: httpx.AsyncClient, make_company: Any, api: Any, avadmin: FakeAvAdmin
+) -> None:
+    seller, buyer = make_company(), make_company()
+    await api.bank_account(seller)
+    event = sale_event(seller, buyer)
+    event["data"]["product_name"] = "Capa\u0000 iPhone\n13 " + "x" * 600
+    assert await deliver(app, avadmin, event) == 1
+    (entry,) = await _ledger(client, seller)
+    assert entry["description"].startswith("Venda StockTech: 5x Capa iPhone 13 xxx")
+    assert len(entry["description"]) == 500
 
 
 class DownAvAdmin(FakeAvAdmin):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -43,6 +43,16 @@ async def default_for(session: AsyncSession, company: uuid.UUID) -> BankAccount 
 
 async def has_default(session: AsyncSession, company: uuid.UUID) -> bool:
     return await default_for(session, company) is not None
+
+
+async def lock(session: AsyncSession, ids: Iterable[uuid.UUID]) -> None:
+    """Row locks in id order, the order ``lucrum.ledger`` takes them, so that an operation on
+    several accounts never waits in a cycle with a posting or a transfer. NO KEY UPDATE: the
+    lock an UPDATE takes, which does not block inserts referencing the rows."""
+    await session.execute(
+        select(BankAccount.id).where(BankAccount.id.in_(list(ids))).order_by(BankAccount.id)
+        .with_for_update(key_share=True)
+    )
 
 
 async def clear_default(

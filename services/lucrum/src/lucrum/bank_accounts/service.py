@@ -86,6 +86,10 @@ async def update(
     if not is_active:
         is_default = False
     if is_default and not account.is_default:
+        previous = await repo.default_for(session, company)
+        # Both rows locked up front in id order; locking the old default first and this one at
+        # the flush deadlocked with transfers between the two.
+        await repo.lock(session, [account.id] + ([previous.id] if previous else []))
         await repo.clear_default(session, company, except_id=account.id)
         await session.flush()
     for field in ("name", "bank_code", "agency", "account_number", "account_type"):

@@ -30,6 +30,7 @@ from lucrum.categories.models import CategoryKind
 from lucrum.codes import CodeGenerator, random_code
 from lucrum.events.models import HandledEvent
 from lucrum.events.schemas import Envelope, StockTechSale
+from lucrum.text import clean_text
 from lucrum.transactions.models import FinancialTransaction, TransactionSource, TransactionType
 from lucrum.transactions.service import CODE_CONSTRAINT, constraint_of
 
@@ -80,8 +81,10 @@ async def _post_side(
     label = f"{sale.quantity}x {sale.product_name}"
     if sale.product_code:
         label += f" ({sale.product_code})"
-    description = (f"Venda StockTech: {label}" if kind == TransactionType.income
-                   else f"Compra StockTech: {label}")[:500]
+    # Text from another module: a NUL would make PostgreSQL refuse the row, and a refused row
+    # here is a sale that never reaches the books.
+    description = clean_text(f"Venda StockTech: {label}" if kind == TransactionType.income
+                             else f"Compra StockTech: {label}")[:500]
     source_ref = f"stocktech:{sale.transaction_id}:{side}"
     for _ in range(CODE_ATTEMPTS):
         # ON CONFLICT on the source reference only: a code collision still raises, and is
@@ -139,8 +142,11 @@ async def handle_event(
         logger.info("stocktech sale %s has a zero total: nothing to post", sale.transaction_id)
         return []
     posted: list[FinancialTransaction] = []
-    for company, kind in ((sale.seller_account_id, TransactionType.income),
-                          (sale.buyer_account_id, TransactionType.expense)):
+    # Sides in company id order: each may create its company's default categories (rows under a
+    # unique index), and a sale X->Y handled while Y->X is would otherwise wait in a cycle.
+    sides = sorted(((sale.seller_account_id, TransactionType.income),
+                    (sale.buyer_account_id, TransactionType.expense)), key=lambda s: s[0])
+    for company, kind in sides:
         tx = await _post_side(session, avadmin, sale, company=company, kind=kind, codes=codes)
         if tx is not None:
             posted.append(tx)
