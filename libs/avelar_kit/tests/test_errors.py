@@ -43,6 +43,10 @@ def app(engine: AsyncEngine) -> FastAPI:
     async def bad_cast() -> dict[str, str]:
         return await run("SELECT 'abc'::int")
 
+    @app.get("/deadlock")
+    async def deadlock() -> dict[str, str]:
+        return await run("DO $$ BEGIN RAISE EXCEPTION 'simulated' USING ERRCODE = '40P01'; END $$")
+
     @app.get("/pool-exhausted")
     async def pool_exhausted() -> dict[str, str]:
         from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -62,6 +66,7 @@ def app(engine: AsyncEngine) -> FastAPI:
     ("/unique", 409, "conflict"),
     ("/missing", 404, "product_not_found"),
     ("/pool-exhausted", 503, "service_unavailable"),
+    ("/deadlock", 503, "service_unavailable"),
 ])
 async def test_errors_become_problems(app: FastAPI, path: str, status: int, code: str) -> None:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -218,14 +218,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _dbapi_error(request: Request, exc: DBAPIError) -> JSONResponse:
         # asyncpg errors reach SQLAlchemy's async adapter as a generic DBAPIError; sort them by
         # SQLSTATE class: 22 data exception (overflow, bad value) -> 422, 23 integrity -> 409,
-        # 08 connection / 57 operator intervention -> 503. Anything else is our bug.
+        # 40 deadlock/serialization, 08 connection, 53 resources, 57 operator intervention -> 503.
+        # Anything else is our bug.
         sqlstate = str(getattr(exc.orig, "sqlstate", "") or
                        getattr(getattr(exc.orig, "__cause__", None), "sqlstate", "") or "")
         if sqlstate.startswith("22"):
             return await _data_error(request, exc)
         if sqlstate.startswith("23"):
             return await _integrity(request, exc)
-        if sqlstate.startswith(("08", "57")):
+        # 40: deadlock or serialization failure (the transaction was rolled back whole and may
+        # simply be retried); 08/53/57: connection lost, resources, operator intervention.
+        if sqlstate.startswith(("08", "40", "53", "57")):
             return await _unavailable(request, exc)
         return await _unexpected(request, exc)
 
