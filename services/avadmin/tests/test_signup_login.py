@@ -239,3 +239,23 @@ async def test_known_and_unknown_cpf_cost_the_same_queries(client: httpx.AsyncCl
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert known == unknown, (known, unknown)
+
+
+async def test_old_failures_do_not_count_toward_a_new_lock(client: httpx.AsyncClient,
+                                                          signup: Any, app: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from avadmin.models import LoginThrottle
+
+    await signup()
+    for _ in range(4):
+        await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": "errada123"})
+    window = timedelta(seconds=app.state.settings.login_lockout_seconds + 60)
+    async with app.state.db.sessionmaker() as s, s.begin():
+        await s.execute(update(LoginThrottle)
+                        .values(updated_at=LoginThrottle.updated_at - window))
+    for _ in range(4):
+        r = await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": "errada123"})
+        assert r.status_code == 401
