@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 UV_VERSION := 0.13.9
 BOOTSTRAP := .avelar/bootstrap
 UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)
-export UV_PYTHON ?= $(PYTHON)
+export UV_PYTHON ?= 3.11
 export UV_LINK_MODE ?= copy
 
 .PHONY: install run test lint typecheck imports check-migrations bench clean help
