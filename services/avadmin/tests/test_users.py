@@ -231,3 +231,35 @@ async def test_an_edit_after_a_concurrent_deactivation_keeps_it(
         events = (await s.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))).all()
     assert [e.event_type for e in events] == ["user.updated", "user.deactivated", "user.updated"]
     assert events[-1].payload["is_active"] is False
+
+
+async def test_password_change_ends_access_tokens_at_avadmin(client: httpx.AsyncClient,
+                                                             signup: Any, app: Any) -> None:
+    from sqlalchemy import update
+
+    a = await signup()
+    # The signup token was issued "earlier": move the change a few seconds later than it.
+    ok = await client.post("/api/users/me/password", headers=a.headers,
+                           json={"current_password": a.password, "new_password": "novaSenha2025"})
+    assert ok.status_code == 204
+    async with app.state.db.sessionmaker() as s, s.begin():
+        await s.execute(update(User).where(User.id == a.user_id).values(
+            sessions_valid_after=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, 5)))
+    old = await client.get("/api/users/me", headers=a.headers)
+    assert old.status_code == 401
+    assert old.json()["code"] == "session_revoked"
+
+
+async def test_only_admins_list_the_companys_users(client: httpx.AsyncClient,
+                                                   signup: Any) -> None:
+    a = await signup()
+    await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                      json=new_user(CPFS[1]))
+    token = (await client.post("/api/auth/login", json={"cpf": CPFS[1],
+                                                        "password": "vendas2024x"})).json()
+    h = {"Authorization": f"Bearer {token['access_token']}"}
+    resp = await client.get(f"/api/accounts/{a.account_id}/users", headers=h)
+    assert resp.status_code == 403
+    assert resp.json()["code"] == "admin_required"
+    assert (await client.get(f"/api/accounts/{a.account_id}/users",
+                             headers=a.headers)).status_code == 200

@@ -137,6 +137,8 @@ class User(UUIDPrimaryKey, TimestampMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
     )
+    # Tokens issued before this instant are refused by AvAdmin (set on a password change).
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     account: Mapped[Account] = relationship(lazy="raise")
 

@@ -224,6 +224,11 @@ class AuthService:
         if state.role.value != principal.role:
             raise Unauthorized("Suas permissões mudaram; renove a sessão",
                                code="token_stale")
+        iat = principal.claims.get("iat")
+        if (state.sessions_valid_after is not None and isinstance(iat, int)
+                and iat < int(state.sessions_valid_after.timestamp())):
+            raise Unauthorized("Sessão encerrada após troca de senha; faça login novamente",
+                               code="session_revoked")
 
     # --- client credentials and operators ----------------------------------------------------
 

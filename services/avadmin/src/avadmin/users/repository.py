@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,10 +34,11 @@ class UserRepository:
 
     async def auth_state(
         self, user_id: uuid.UUID
-    ) -> Row[bool, Role, uuid.UUID, AccountStatus] | None:
+    ) -> Row[bool, Role, uuid.UUID, AccountStatus, datetime | None] | None:
         """What a token's claims are checked against on every request: is_active, role,
-        account_id and the account's status."""
-        stmt = (select(User.is_active, User.role, User.account_id, Account.status)
+        account_id, the account's status and when the user's sessions were last revoked."""
+        stmt = (select(User.is_active, User.role, User.account_id, Account.status,
+                       User.sessions_valid_after)
                 .join(Account, Account.id == User.account_id).where(User.id == user_id))
         return (await self.session.execute(stmt)).one_or_none()
 

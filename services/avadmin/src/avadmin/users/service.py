@@ -16,6 +16,7 @@ from avadmin.security.passwords import hash_password, verify_password
 from avadmin.users.repository import UserRepository
 from avadmin.users.schemas import UserCreate, UserUpdate
 from avelar_kit.auth.principal import Principal
+from avelar_kit.db.base import utcnow
 from avelar_kit.errors import Conflict, Forbidden, NotFound, Unauthorized
 
 logger = logging.getLogger("avadmin.users")
@@ -56,6 +57,11 @@ class UserService:
     async def list_for_account(self, principal: Principal, account_id: uuid.UUID) -> Sequence[User]:
         if not principal.is_service and principal.account_id != account_id:
             raise _account_not_found()
+        # The list carries every coworker's CPF: only the company's admins (and the modules)
+        # need it.
+        if not principal.is_service and not principal.is_admin:
+            raise Forbidden("Somente administradores da empresa podem listar os usuários",
+                            code="admin_required")
         return await self.users.list_by_account(account_id)
 
     async def _lock_account_with_room(self, account_id: uuid.UUID) -> Account:
@@ -161,6 +167,8 @@ class UserService:
         if current == new:
             raise Conflict("A nova senha deve ser diferente da atual", code="password_reused")
         user.password_hash = await hash_password(new)
+        # Access tokens issued before now stop working at AvAdmin at once (checked per request).
+        user.sessions_valid_after = utcnow()
         # Every other session ends: whoever knew the old password loses access.
         await RefreshTokenRepository(self.session).revoke_user(user.id)
         logger.info("password changed for user %s", user.id)
