@@ -263,3 +263,36 @@ async def test_only_admins_list_the_companys_users(client: httpx.AsyncClient,
     assert resp.json()["code"] == "admin_required"
     assert (await client.get(f"/api/accounts/{a.account_id}/users",
                              headers=a.headers)).status_code == 200
+
+
+async def test_prune_outbox_deletes_only_old_published_events(client: httpx.AsyncClient,
+                                                              signup: Any, app: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from avadmin.cli import _prune_outbox
+    from avelar_kit.db.base import utcnow
+
+    a = await signup()
+    for cpf in CPFS[1:4]:
+        await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                          json=new_user(cpf, role="admin"))
+    app.state.relay and await app.state.relay.stop()
+    try:
+        async with app.state.db.sessionmaker() as s, s.begin():
+            ids = (await s.scalars(select(OutboxEvent.id).order_by(OutboxEvent.created_at))).all()
+            assert len(ids) == 3
+            await s.execute(update(OutboxEvent).where(OutboxEvent.id == ids[0])
+                            .values(published_at=utcnow() - timedelta(days=10)))
+            await s.execute(update(OutboxEvent).where(OutboxEvent.id == ids[1])
+                            .values(published_at=utcnow() - timedelta(days=1)))
+            await s.execute(update(OutboxEvent).where(OutboxEvent.id == ids[2])
+                            .values(published_at=None, created_at=utcnow() - timedelta(days=30)))
+        assert await _prune_outbox(app.state.settings, 7) == 1
+        async with app.state.db.sessionmaker() as s:
+            left = set((await s.scalars(select(OutboxEvent.id))).all())
+        assert left == {ids[1], ids[2]}
+    finally:
+        if app.state.relay:
+            await app.state.relay.start()

@@ -8,15 +8,17 @@ import getpass
 import json
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from avadmin.config import Settings
-from avadmin.models import Operator, ServiceClient
+from avadmin.models import Operator, OutboxEvent, ServiceClient
 from avadmin.security.passwords import hash_password
 from avadmin.seed import demo_accounts, seed_demo, seed_plans
 from avelar_kit.db.session import Database
+from avelar_kit.events.outbox import prune_published
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -90,6 +92,15 @@ async def _create_client(settings: Settings, client_id: str, name: str, secret: 
         await db.dispose()
 
 
+async def _prune_outbox(settings: Settings, days: int) -> int:
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        async with db.sessionmaker() as session, session.begin():
+            return await prune_published(session, OutboxEvent, timedelta(days=days))
+    finally:
+        await db.dispose()
+
+
 def _read_secret(from_stdin: bool, prompt: str) -> str | None:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -116,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     p_cl.add_argument("--name")
     p_cl.add_argument("--secret-stdin", action="store_true",
                       help="read the secret from stdin instead of generating one")
+    p_prune = sub.add_parser("prune-outbox",
+                             help="delete domain events published more than N days ago")
+    p_prune.add_argument("--older-than-days", type=int, default=7)
     args = parser.parse_args(argv)
     settings = Settings()
 
@@ -134,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_create_operator(settings, args.email, args.name, password))
         print(f"operator {args.email.strip().lower()} ready"
               + (f"; password: {password}" if generated else ""))
+    elif args.cmd == "prune-outbox":
+        if args.older_than_days < 1:
+            print("--older-than-days must be at least 1", file=sys.stderr)
+            return 2
+        deleted = asyncio.run(_prune_outbox(settings, args.older_than_days))
+        print(f"{deleted} published events older than {args.older_than_days} days deleted")
     elif args.cmd == "create-service-client":
         secret = (sys.stdin.readline().strip() if args.secret_stdin
                   else secrets.token_urlsafe(32))

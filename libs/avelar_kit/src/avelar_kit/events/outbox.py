@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Integer, String, func
+from sqlalchemy import DateTime, Integer, String, delete, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,3 +45,15 @@ def record_event(
     event.created_at = utcnow()
     session.add(event)
     return event
+
+
+async def prune_published(
+    session: AsyncSession, model: type[OutboxMixin], older_than: timedelta
+) -> int:
+    """Delete outbox rows published longer ago than ``older_than``; unpublished rows are never
+    touched. Returns how many were deleted."""
+    m = cast(Any, model)
+    result = await session.execute(
+        delete(m).where(m.published_at.is_not(None), m.published_at < utcnow() - older_than)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
