@@ -175,3 +175,36 @@ async def test_plan_losing_a_module_switches_it_off_for_its_companies(
     assert [e.event_type for e in events] == ["account.plan_changed", "account.updated"]
     assert events[0].payload["plan"]["name"] == "Empresa Plus"
     assert events[1].payload["enabled_modules"] == ["StockTech"]
+
+
+async def test_partner_module_registered_added_to_a_plan_and_enabled(
+    client: httpx.AsyncClient, signup: Any, operator: dict[str, str]
+) -> None:
+    """The seed's "Parceria": a third party's module becomes something companies can enable."""
+    listed = await client.get("/api/operator/modules", headers=operator)
+    assert [m["name"] for m in listed.json()] == ["StockTech", "Lucrum"]
+    plan = {"name": "Parceria", "price": "199.90", "max_products": 100, "max_users": 3,
+            "max_transactions": 500, "modules": ["StockTech", "Fiscalize"]}
+    refused = await client.post("/api/operator/plans", headers=operator, json=plan)
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "module_unknown"
+    bad_name = await client.post("/api/operator/modules", headers=operator,
+                                 json={"name": "fiscal ize!"})
+    assert bad_name.status_code == 422
+    reg = await client.post("/api/operator/modules", headers=operator,
+                            json={"name": "Fiscalize", "description": "Notas fiscais (parceiro)"})
+    assert reg.status_code == 201
+    dup = await client.post("/api/operator/modules", headers=operator, json={"name": "Fiscalize"})
+    assert dup.status_code == 409
+    created = await client.post("/api/operator/plans", headers=operator, json=plan)
+    assert created.status_code == 201, created.text
+    company = await signup(plan="Parceria")
+    assert company.data["account"]["enabled_modules"] == ["StockTech", "Fiscalize"]
+    import jwt
+
+    claims = jwt.decode(company.access, options={"verify_signature": False})
+    assert claims["enabled_modules"] == ["StockTech", "Fiscalize"]
+    off = await client.patch("/api/accounts/me", headers=company.headers,
+                             json={"enabled_modules": ["Fiscalize"]})
+    assert off.status_code == 200
+    assert off.json()["enabled_modules"] == ["Fiscalize"]

@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
-
-from avadmin.models import MODULES
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 
 class InputModel(BaseModel):
@@ -57,13 +62,15 @@ NewPassword = Annotated[str, AfterValidator(_password_policy)]
 AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
+_MODULE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,49}$")
+
+
 def _modules(value: list[str]) -> list[str]:
-    unknown = [m for m in value if m not in MODULES]
-    if unknown:
-        raise ValueError(f"módulo desconhecido: {', '.join(unknown)}; válidos: "
-                         f"{', '.join(MODULES)}")
-    # Keep the canonical order and drop repeats.
-    return [m for m in MODULES if m in value]
+    bad = [m for m in value if not _MODULE_NAME.match(m)]
+    if bad:
+        raise ValueError(f"nome de módulo inválido: {', '.join(bad)}")
+    # Repeats dropped, order kept. Whether each module exists is checked against the registry.
+    return list(dict.fromkeys(value))
 
 
-ModuleList = Annotated[list[str], AfterValidator(_modules)]
+ModuleList = Annotated[list[str], Field(max_length=20), AfterValidator(_modules)]

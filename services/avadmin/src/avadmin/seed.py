@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from avadmin.models import Account, AccountStatus, BillingCycle, Plan, Role, User
+from avadmin.models import Account, AccountStatus, BillingCycle, Module, Plan, Role, User
 from avadmin.security.passwords import hash_password
 
 PLANS: list[dict[str, object]] = [
@@ -54,7 +54,16 @@ def _password() -> str:
             return pw
 
 
+async def seed_modules(session: AsyncSession) -> None:
+    """The first-party modules in the registry (the migration adds them too)."""
+    for name, description in (("StockTech", "Marketplace B2B"), ("Lucrum", "Gestão financeira")):
+        if await session.get(Module, name) is None:
+            session.add(Module(name=name, description=description))
+    await session.flush()
+
+
 async def seed_plans(session: AsyncSession) -> dict[str, Plan]:
+    await seed_modules(session)
     plans: dict[str, Plan] = {}
     for spec in PLANS:
         plan = await session.scalar(select(Plan).where(Plan.name == spec["name"]))

@@ -12,6 +12,9 @@ from avadmin.accounts.schemas import AccountOut
 from avadmin.accounts.service import AccountService
 from avadmin.deps import OperatorId
 from avadmin.models import AccountStatus
+from avadmin.modules.repository import ModuleRepository
+from avadmin.modules.schemas import ModuleCreate, ModuleOut
+from avadmin.modules.service import ModuleService
 from avadmin.operators.schemas import AccountPage, PlanChange, StatusChange
 from avadmin.plans.repository import PlanRepository
 from avadmin.plans.schemas import PlanCreate, PlanOut, PlanUpdate
@@ -61,6 +64,19 @@ async def change_account_plan(account_id: uuid.UUID, data: PlanChange, operator:
     """Move a company to another plan; the modules learn the new limits by event."""
     account = await AccountService(session).change_plan(operator, account_id, data.plan_id)
     return AccountOut.model_validate(account)
+
+
+@router.get("/modules", response_model=list[ModuleOut])
+async def list_modules(operator: OperatorId, session: SessionDep) -> list[ModuleOut]:
+    """Modules companies can enable: the first-party ones and registered partner modules."""
+    return [ModuleOut.model_validate(m) for m in await ModuleRepository(session).list_all()]
+
+
+@router.post("/modules", response_model=ModuleOut, status_code=status.HTTP_201_CREATED)
+async def register_module(data: ModuleCreate, operator: OperatorId,
+                          session: SessionDep) -> ModuleOut:
+    """Register a partner module; then add it to plans so that companies can enable it."""
+    return ModuleOut.model_validate(await ModuleService(session).register(data))
 
 
 @router.get("/plans", response_model=list[PlanOut])

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from avadmin import events
 from avadmin.models import Account, Plan
+from avadmin.modules.service import ModuleService
 from avadmin.plans.repository import PlanRepository
 from avadmin.plans.schemas import PlanCreate, PlanUpdate
 from avelar_kit.errors import Conflict, NotFound
@@ -23,6 +24,7 @@ class PlanService:
     async def create(self, data: PlanCreate) -> Plan:
         if await self.plans.get_by_name(data.name):
             raise Conflict("Já existe um plano com este nome", code="plan_name_taken")
+        await ModuleService(self.session).ensure_known(data.modules)
         return await self.plans.add(Plan(**data.model_dump()))
 
     async def update(self, plan_id: uuid.UUID, data: PlanUpdate) -> Plan:
@@ -30,6 +32,8 @@ class PlanService:
         if plan is None:
             raise NotFound("Plano não encontrado", code="plan_not_found")
         changes = data.model_dump(exclude_unset=True, exclude_none=True)
+        if "modules" in changes:
+            await ModuleService(self.session).ensure_known(changes["modules"])
         if "name" in changes and changes["name"] != plan.name:
             if await self.plans.get_by_name(changes["name"]):
                 raise Conflict("Já existe um plano com este nome", code="plan_name_taken")

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from avadmin.models import Module
+
+
+class ModuleRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list_all(self) -> Sequence[Module]:
+        return (await self.session.scalars(select(Module).order_by(Module.created_at,
+                                                                   Module.name))).all()
+
+    async def get(self, name: str) -> Module | None:
+        return await self.session.get(Module, name)
+
+    async def unknown(self, names: Iterable[str]) -> list[str]:
+        wanted = list(names)
+        if not wanted:
+            return []
+        known = set((await self.session.scalars(
+            select(Module.name).where(Module.name.in_(wanted), Module.is_active.is_(True))
+        )).all())
+        return [n for n in wanted if n not in known]
+
+    async def add(self, module: Module) -> Module:
+        self.session.add(module)
+        await self.session.flush()
+        return module

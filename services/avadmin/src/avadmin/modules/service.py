@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from avadmin.models import Module
+from avadmin.modules.repository import ModuleRepository
+from avadmin.modules.schemas import ModuleCreate
+from avelar_kit.errors import Conflict, Unprocessable
+
+
+class ModuleService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.modules = ModuleRepository(session)
+
+    async def register(self, data: ModuleCreate) -> Module:
+        if await self.modules.get(data.name) is not None:
+            raise Conflict("Já existe um módulo com este nome", code="module_name_taken")
+        return await self.modules.add(Module(name=data.name, description=data.description))
+
+    async def ensure_known(self, names: Iterable[str]) -> None:
+        unknown = await self.modules.unknown(names)
+        if unknown:
+            raise Unprocessable(
+                f"Módulo não registrado: {', '.join(unknown)}", code="module_unknown",
+                extra={"errors": [{"field": "modules", "message": "módulo não registrado"}]})
