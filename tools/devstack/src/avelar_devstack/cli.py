@@ -100,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["run"])
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("AVELAR_HOME", ".avelar")))
     parser.add_argument("--host", default=os.environ.get("AVELAR_HOST", "127.0.0.1"))
+    parser.add_argument("--port-base", type=int,
+                        default=int(os.environ.get("AVELAR_PORT_BASE", "8000")),
+                        help="AvAdmin listens here, StockTech on +1, Lucrum on +2")
     args = parser.parse_args(argv)
     home: Path = args.home.resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -133,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         client_secrets = load_secrets(home / "secrets.json")
         base_env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("AVADMIN_", "STOCKTECH_", "LUCRUM_"))}
-        avadmin_url = f"http://{args.host}:8000"
+        def port(m: Module) -> int:
+            return int(args.port_base) + (m.port - 8000)
+
+        avadmin_url = f"http://{args.host}:{args.port_base}"
         envs: dict[str, dict[str, str]] = {}
         for m in MODULES:
             if not available(m):
@@ -179,18 +185,18 @@ def main(argv: list[str] | None = None) -> int:
             if m.package not in envs:
                 continue
             cmd = [sys.executable, "-m", "uvicorn", f"{m.package}.main:create_app", "--factory",
-                   "--host", args.host, "--port", str(m.port), "--no-access-log",
+                   "--host", args.host, "--port", str(port(m)), "--no-access-log",
                    "--timeout-graceful-shutdown", "5"]
             children.append((m.name, subprocess.Popen(cmd, env=envs[m.package])))  # noqa: S603
             if m.package == "avadmin" and not wait_healthy(f"{avadmin_url}/health"):
                 raise SystemExit("[make run] AvAdmin did not start")
         for m in MODULES:
             if m.package in envs:
-                wait_healthy(f"http://{args.host}:{m.port}/health")
+                wait_healthy(f"http://{args.host}:{port(m)}/health")
         say("AvelarSys is up:")
         for m in MODULES:
             if m.package in envs:
-                say(f"  {m.name:<10} http://{args.host}:{m.port}/docs")
+                say(f"  {m.name:<10} http://{args.host}:{port(m)}/docs")
         say("Ctrl-C stops everything.")
         while True:
             for name, proc in children:
