@@ -543,6 +543,36 @@ async def test_deactivated_user_token_is_refused_in_stocktech_within_5_seconds(
     assert (await call("GET", probe, company, params={"mine": "true"})).status_code == 200
 
 
+async def test_password_change_ends_old_tokens_in_the_modules_within_5_seconds(
+    stack: Stack, api: AvAdminApi,
+) -> None:
+    s = stack
+    company = await signup_and_login(s.avadmin.url, f"Senha {RUN_ID} LTDA")
+    probe = f"{s.stocktech.url}/api/products"
+    lucrum_probe = f"{s.lucrum.url}/api/bank-accounts"
+    assert (await call("GET", probe, company, params={"mine": "true"})).status_code == 200
+    assert (await call("GET", lucrum_probe, company)).status_code == 200
+    # Tokens carry whole-second iat: let the old token be from an earlier second than the change.
+    await asyncio.sleep(1.1)
+    changed = await call("POST", f"{s.avadmin.url}/api/users/me/password", company,
+                         json={"current_password": PASSWORD, "new_password": "novaSenha2026x"})
+    assert changed.status_code == 204, changed.text
+    start = time.perf_counter()
+
+    async def refused() -> bool:
+        st = await call("GET", probe, company, params={"mine": "true"})
+        lc = await call("GET", lucrum_probe, company)
+        return all(r.status_code == 401 and code_of(r) == "session_revoked" for r in (st, lc))
+
+    await until(refused, 5, "the token from before the password change is refused")
+    print(f"\n[e2e] password change: modules refuse the old token after "
+          f"{time.perf_counter() - start:.2f}s")
+    async with httpx.AsyncClient(base_url=s.avadmin.url, timeout=10) as c:
+        me = await c.get("/api/users/me", headers=company.headers)
+        assert me.status_code == 401
+
+
+
 async def test_avadmin_killed_marketplace_and_lucrum_reads_keep_working_writes_get_503(
     stack: Stack,
 ) -> None:

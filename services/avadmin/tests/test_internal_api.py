@@ -33,7 +33,8 @@ async def test_service_token_reads_the_seed_fields(client: httpx.AsyncClient, tw
     a, _ = two
     h = service_headers(signing_key)
     user = (await client.get(f"/api/users/{a.user_id}", headers=h)).json()
-    assert set(user) == {"id", "full_name", "cpf", "whatsapp", "account_id", "role", "is_active"}
+    assert set(user) == {"id", "full_name", "cpf", "whatsapp", "account_id", "role", "is_active",
+                         "sessions_valid_after"}
     assert user["cpf"] == CPFS[0]
     assert user["whatsapp"] == "+5511987654321"
     account = (await client.get(f"/api/accounts/{a.account_id}", headers=h)).json()

@@ -73,6 +73,11 @@ class AccessRules:
                                code="user_deactivated")
         if user.account_id != account_id:
             raise Unauthorized("Token inválido", code="invalid_token")
+        iat = principal.claims.get("iat")
+        if (user.sessions_valid_after is not None and isinstance(iat, int)
+                and iat < int(user.sessions_valid_after.timestamp())):
+            raise Unauthorized("Sessão encerrada após troca de senha; faça login novamente",
+                               code="session_revoked")
         if account is None:
             raise Forbidden("Empresa não encontrada", code="account_not_found")
         if not account.is_active:

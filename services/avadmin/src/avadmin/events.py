@@ -20,6 +20,8 @@ def user_updated(session: AsyncSession, user: User) -> None:
         "user_id": str(user.id), "account_id": str(user.account_id),
         "full_name": user.full_name, "whatsapp": user.whatsapp, "role": user.role.value,
         "is_active": user.is_active,
+        "sessions_valid_after": (user.sessions_valid_after.isoformat()
+                                 if user.sessions_valid_after else None),
     })
 
 

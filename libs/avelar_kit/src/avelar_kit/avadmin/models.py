@@ -6,6 +6,7 @@ Unknown fields are ignored so that AvAdmin can add fields without breaking relea
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +23,8 @@ class AvAdminUser(_Tolerant):
     account_id: uuid.UUID
     role: str
     is_active: bool
+    # Tokens issued before this instant are refused (AvAdmin sets it on a password change).
+    sessions_valid_after: datetime | None = None
 
 
 class PlanSummary(_Tolerant):

@@ -51,3 +51,6 @@ class InternalUserOut(BaseModel):
     account_id: uuid.UUID
     role: Role
     is_active: bool
+    # Not PII: when the user's sessions were last ended (password change). Every module refuses
+    # tokens issued before it.
+    sessions_valid_after: datetime | None = None

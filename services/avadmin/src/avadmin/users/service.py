@@ -169,6 +169,9 @@ class UserService:
         user.password_hash = await hash_password(new)
         # Access tokens issued before now stop working at AvAdmin at once (checked per request).
         user.sessions_valid_after = utcnow()
+        await self.session.flush()
+        # The other modules drop their cached copy and refuse the old tokens too.
+        events.user_updated(self.session, user)
         # Every other session ends: whoever knew the old password loses access.
         await RefreshTokenRepository(self.session).revoke_user(user.id)
         logger.info("password changed for user %s", user.id)
