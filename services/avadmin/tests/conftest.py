@@ -36,6 +36,7 @@ def signing_key() -> SigningKey:
 def settings(avadmin_db_url: str, redis_url: str) -> Settings:
     # A stream of its own, so that parallel runs on a shared Redis never read each other's events.
     return Settings(database_url=avadmin_db_url, redis_url=redis_url,
+                    db_pool_size=2, db_max_overflow=20,
                     events_stream=f"avelar:test:{uuid.uuid4().hex[:8]}:events:avadmin")
 
 

@@ -43,7 +43,9 @@ async def app(
     lucrum_db_url: str, redis_url: str, tokens: TokenFactory, avadmin: FakeAvAdmin
 ) -> AsyncIterator[FastAPI]:
     settings = Settings(database_url=lucrum_db_url, redis_url=redis_url, events_enabled=False,
-                        db_pool_size=20, db_max_overflow=10,
+                        # Few idle connections kept (the suite shares one server with the
+                        # other modules), many allowed for the concurrency tests.
+                        db_pool_size=2, db_max_overflow=40,
                         # The concurrency tests queue 100 requests on 30 connections; on a
                         # loaded 2-core machine the wait can pass the 5 s production default.
                         db_pool_timeout=60)

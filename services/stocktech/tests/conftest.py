@@ -93,7 +93,9 @@ def settings(stocktech_db_url: str, redis_url: str) -> Settings:
     # Enough connections for the 50-buyer races (each request holds one while it waits on a
     # row lock); the relay and the consumer are driven by the tests themselves.
     return Settings(database_url=stocktech_db_url, redis_url=redis_url, events_enabled=False,
-                    db_pool_size=20, db_max_overflow=40,
+                    # Few idle connections kept (the suite shares one server with the other
+                    # modules), many allowed for the racing buyers.
+                    db_pool_size=2, db_max_overflow=60,
                     # Racing buyers queue on the pool; on a loaded 2-core machine the wait can
                     # pass the 5 s production default.
                     db_pool_timeout=60)
