@@ -45,6 +45,8 @@ async def app(settings: Settings, signing_key: SigningKey) -> AsyncIterator[Fast
     application = create_app(settings, keyring=KeyRing(signing_key))
     async with LifespanManager(application):
         yield application
+        # The run's own stream: nothing else reads it, so it goes with the run.
+        await application.state.redis.delete(settings.events_stream)
 
 
 @pytest.fixture
