@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 
-from avelar_kit.access import AccessRules, WriteIntentMiddleware
 from avelar_kit.app import create_service_app
 from avelar_kit.auth.verifier import RemoteJWKS, TokenVerifier
-from avelar_kit.avadmin.integration import AvAdminIntegration
+from avelar_kit.avadmin.integration import AvAdminIntegration, InjectedAvAdmin
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.events import StreamConsumer
-from avelar_kit.health import Check
 from lucrum.bank_accounts.router import router as bank_accounts_router
 from lucrum.banks.router import router as banks_router
 from lucrum.categories.router import router as categories_router
@@ -51,8 +47,10 @@ def create_app(
     ``code_generator`` replaces the random transaction codes (tests squeeze the code space to
     force collisions)."""
     settings = settings or Settings()
-    integration: AvAdminIntegration | None = None
-    if avadmin is None:
+    integration: AvAdminIntegration | InjectedAvAdmin
+    if avadmin is not None:
+        integration = InjectedAvAdmin(avadmin, MODULE)
+    else:
         secret = settings.avadmin_client_secret
         integration = AvAdminIntegration(
             module=MODULE,
@@ -77,11 +75,7 @@ def create_app(
 
     async def startup(app: FastAPI) -> None:
         app.state.code_generator = code_generator or random_code
-        if integration is not None:
-            await integration.startup(app)  # app.state.avadmin, access rules, AvAdmin consumer
-        else:
-            app.state.avadmin = avadmin
-            app.state.principal_checks.append(AccessRules(avadmin, MODULE))  # type: ignore[arg-type]
+        await integration.startup(app)  # app.state.avadmin, access rules, AvAdmin consumer
         app.state.stocktech_consumer = None
         if settings.events_enabled:
             consumer = stocktech_consumer(app, settings)
@@ -92,26 +86,16 @@ def create_app(
         consumer: StreamConsumer | None = getattr(app.state, "stocktech_consumer", None)
         if consumer is not None:
             await consumer.stop()
-        if integration is not None:
-            await integration.shutdown(app)
-
-    def health_extra(app: FastAPI) -> Check:
-        if integration is not None:
-            return integration.health_check(app)
-
-        async def injected() -> dict[str, Any]:
-            return {"avadmin_api": "not_checked"}
-
-        return injected
+        await integration.shutdown(app)
 
     app = create_service_app(
         module=MODULE, settings=settings, verifier_factory=verifier_factory, title="Lucrum",
         description=DESCRIPTION, on_startup=[startup], on_shutdown=[shutdown],
-        health_extra=health_extra,
+        health_extra=integration.health_check,
     )
     # Marks reads and writes: the AvAdmin client serves reads from its last known copy while
     # AvAdmin is down, but authorises writes only with fresh enough data.
-    app.add_middleware(WriteIntentMiddleware)
+    integration.install(app)
     for router in (banks_router, bank_accounts_router, imports_router, transactions_router,
                    transfers_router, categories_router, reports_router):
         app.include_router(router)

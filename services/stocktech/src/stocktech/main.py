@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from avelar_kit.access import AccessRules, WriteIntentMiddleware
 from avelar_kit.app import create_service_app
 from avelar_kit.auth.verifier import RemoteJWKS, TokenVerifier
-from avelar_kit.avadmin.integration import AvAdminIntegration
+from avelar_kit.avadmin.integration import AvAdminIntegration, InjectedAvAdmin
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.events.consumer import Handler
 from avelar_kit.events.envelope import EventEnvelope
 from avelar_kit.events.relay import OutboxRelay
-from avelar_kit.health import Check
 from avelar_kit.settings import SERVICE_AUDIENCE
 from stocktech.accounts.service import principal_check
 from stocktech.catalog.router import router as catalog_router
@@ -48,8 +44,10 @@ def create_app(
     """The StockTech app. ``avadmin`` and ``verifier`` replace the real AvAdmin client and
     JWKS verifier (tests); without them both talk to AvAdmin at ``settings.avadmin_url``."""
     settings = settings or Settings()
-    integration: AvAdminIntegration | None = None
-    if avadmin is None:
+    integration: AvAdminIntegration | InjectedAvAdmin
+    if avadmin is not None:
+        integration = InjectedAvAdmin(avadmin, MODULE)
+    else:
         secret = settings.avadmin_client_secret
         handlers: dict[str, Handler] = dict.fromkeys(HANDLERS, _apply)
         integration = AvAdminIntegration(
@@ -77,11 +75,7 @@ def create_app(
         )
 
     async def startup(app: FastAPI) -> None:
-        if integration is not None:
-            await integration.startup(app)  # app.state.avadmin, access rules, consumer
-        else:
-            app.state.avadmin = avadmin
-            app.state.principal_checks.append(AccessRules(avadmin, MODULE))  # type: ignore[arg-type]
+        await integration.startup(app)  # app.state.avadmin, access rules, consumer
         # Local, event-fed standing (no AvAdmin call): a suspension or deactivation applies at
         # once even where the AvAdmin client's cache could still answer "active".
         app.state.principal_checks.append(principal_check(lambda: app.state.db))
@@ -96,26 +90,16 @@ def create_app(
         relay: OutboxRelay | None = getattr(app.state, "relay", None)
         if relay is not None:
             await relay.stop()
-        if integration is not None:
-            await integration.shutdown(app)
-
-    def health_extra(app: FastAPI) -> Check:
-        if integration is not None:
-            return integration.health_check(app)
-
-        async def injected() -> dict[str, Any]:
-            return {"avadmin_api": "not_checked"}
-
-        return injected
+        await integration.shutdown(app)
 
     app = create_service_app(
         module=MODULE, settings=settings, verifier_factory=verifier_factory, title="StockTech",
         description=DESCRIPTION, on_startup=[startup], on_shutdown=[shutdown],
-        health_extra=health_extra,
+        health_extra=integration.health_check,
     )
     # Marks reads and writes: the AvAdmin client serves reads from its last known copy while
     # AvAdmin is down, but authorises writes only with fresh enough data.
-    app.add_middleware(WriteIntentMiddleware)
+    integration.install(app)
     for router in (catalog_router, products_router, transactions_router):
         app.include_router(router)
     return app

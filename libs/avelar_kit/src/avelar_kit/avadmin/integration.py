@@ -24,6 +24,7 @@ from avelar_kit.access import AccessRules, WriteIntentMiddleware
 from avelar_kit.avadmin.client import AvAdminClient
 from avelar_kit.avadmin.events import AVADMIN_STREAM, cache_invalidation_handler
 from avelar_kit.avadmin.health import avadmin_health_check
+from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.events.consumer import HandledEventMixin, Handler, StreamConsumer
 from avelar_kit.health import Check
 
@@ -93,3 +94,28 @@ class AvAdminIntegration:
 
     def health_check(self, app: FastAPI) -> Check:
         return avadmin_health_check(lambda: self.client)
+
+
+class InjectedAvAdmin:
+    """The same wiring around a reader the caller provides (a module's unit tests pass a fake
+    AvAdmin): access rules and write marking as in production, no client, no consumer."""
+
+    def __init__(self, reader: AvAdminReader, module: str) -> None:
+        self.reader = reader
+        self.module = module
+
+    def install(self, app: FastAPI) -> None:
+        app.add_middleware(WriteIntentMiddleware)
+
+    async def startup(self, app: FastAPI) -> None:
+        app.state.avadmin = self.reader
+        app.state.principal_checks.append(AccessRules(self.reader, self.module))
+
+    async def shutdown(self, app: FastAPI) -> None:
+        return None
+
+    def health_check(self, app: FastAPI) -> Check:
+        async def check() -> dict[str, Any]:
+            return {"avadmin_api": "not_checked"}
+
+        return check
