@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from avelar_kit.app import create_service_app
-from avelar_kit.auth import RemoteJWKS, TokenVerifier
+from avelar_kit.auth.verifier import TokenVerifier, avadmin_verifier
 from avelar_kit.avadmin.integration import AvAdminIntegration
 from partner_module.config import Settings
 from partner_module.events import on_plan_changed
@@ -35,8 +35,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     )
 
     def verifier(app: FastAPI) -> TokenVerifier:
-        return TokenVerifier(RemoteJWKS(f"{settings.avadmin_url}/.well-known/jwks.json"),
-                             issuer=settings.token_issuer, audience=settings.token_audience)
+        return avadmin_verifier(settings.avadmin_url, issuer=settings.token_issuer,
+                                audience=settings.token_audience)
 
     app = create_service_app(
         module=settings.module_name, settings=settings, verifier_factory=verifier,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from avelar_kit.app import create_service_app
-from avelar_kit.auth.verifier import RemoteJWKS, TokenVerifier
+from avelar_kit.auth.verifier import TokenVerifier, avadmin_verifier
 from avelar_kit.avadmin.integration import AvAdminIntegration, InjectedAvAdmin
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.events import StreamConsumer
@@ -68,10 +68,8 @@ def create_app(
     def verifier_factory(app: FastAPI) -> TokenVerifier:
         if verifier is not None:
             return verifier
-        return TokenVerifier(
-            RemoteJWKS(f"{settings.avadmin_url.rstrip('/')}/.well-known/jwks.json"),
-            issuer=settings.token_issuer, audience=settings.token_audience,
-        )
+        return avadmin_verifier(settings.avadmin_url, issuer=settings.token_issuer,
+                                audience=settings.token_audience)
 
     async def startup(app: FastAPI) -> None:
         app.state.code_generator = code_generator or random_code

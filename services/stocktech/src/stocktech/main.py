@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.app import create_service_app
-from avelar_kit.auth.verifier import RemoteJWKS, TokenVerifier
+from avelar_kit.auth.verifier import TokenVerifier, avadmin_verifier
 from avelar_kit.avadmin.integration import AvAdminIntegration, InjectedAvAdmin
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.events.consumer import Handler
@@ -59,20 +59,14 @@ def create_app(
             handlers=handlers,
             stream=settings.avadmin_events_stream,
             group=settings.consumer_group,
-            # The app's Redis client times out reads after 1 s (create_service_app); a blocking
-            # XREADGROUP must return before that, or every idle poll ends in a TimeoutError and
-            # the consumer backs off for seconds.
-            consumer_options={"block_ms": 500},
         )
 
     def verifier_factory(app: FastAPI) -> TokenVerifier:
         if verifier is not None:
             return verifier
-        return TokenVerifier(
-            RemoteJWKS(f"{settings.avadmin_url.rstrip('/')}/.well-known/jwks.json"),
-            issuer=settings.token_issuer, audience=settings.token_audience,
-            service_audience=SERVICE_AUDIENCE,
-        )
+        return avadmin_verifier(settings.avadmin_url, issuer=settings.token_issuer,
+                                audience=settings.token_audience,
+                                service_audience=SERVICE_AUDIENCE)
 
     async def startup(app: FastAPI) -> None:
         await integration.startup(app)  # app.state.avadmin, access rules, consumer

@@ -215,3 +215,12 @@ class TokenVerifier:
 async def verify_jwt_token(token: str, verifier: TokenVerifier) -> Principal:
     """The seed's shared ``verify_jwt_token``: every module calls this same code."""
     return await verifier.verify(token)
+
+
+def avadmin_verifier(
+    avadmin_url: str, *, issuer: str, audience: str, service_audience: str | None = None
+) -> TokenVerifier:
+    """The verifier a consuming module uses: AvAdmin's JWKS at ``avadmin_url``, cached."""
+    jwks_url = f"{avadmin_url.rstrip('/')}/.well-known/jwks.json"
+    return TokenVerifier(RemoteJWKS(jwks_url), issuer=issuer, audience=audience,
+                         service_audience=service_audience)
