@@ -85,6 +85,28 @@ class NotFound(AppError):
     title = "Recurso não encontrado"
 
 
+class PlanFeatureRequired(Forbidden):
+    """The company's plan does not include a feature (``plans.features``): the same 403
+    problem+json family as a plan limit, naming the feature and the plan."""
+
+    code = "plan_feature_required"
+
+    def __init__(self, feature: str, plan: str | None = None, *,
+                 detail: str | None = None) -> None:
+        plan_txt = f"O plano {plan}" if plan else "O plano da sua empresa"
+        super().__init__(
+            detail or f"{plan_txt} não inclui o recurso '{feature}'; mude de plano para usá-lo",
+            extra={"feature": feature, "plan": plan},
+        )
+
+
+def require_feature(features: Sequence[str] | None, feature: str,
+                    plan: str | None = None) -> None:
+    """Raise ``PlanFeatureRequired`` unless ``feature`` is among the plan's ``features``."""
+    if feature not in (features or ()):
+        raise PlanFeatureRequired(feature, plan)
+
+
 class Conflict(AppError):
     status_code = 409
     code = "conflict"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from avelar_kit.db.session import Database
+from avelar_kit.jobs import run_locked
 from stocktech.config import Settings
 from stocktech.seed import DEMO_PRODUCTS, seed_demo_products, seed_taxonomy
 from stocktech.transactions.repository import IdempotencyRepository
@@ -70,12 +71,20 @@ async def _seed(settings: Settings, accounts: list[tuple[uuid.UUID, uuid.UUID, s
         await db.dispose()
 
 
+PRUNE_JOB = "stocktech.prune-idempotency"
+
+
+async def prune_idempotency(db: Database, settings: Settings) -> int:
+    async with db.sessionmaker() as session, session.begin():
+        return await IdempotencyRepository(session).prune(settings.idempotency_retention_hours)
+
+
 async def _prune(settings: Settings) -> int:
+    # The same advisory lock as the in-service timer: a CronJob and a replica never overlap.
     db = Database(settings.database_url, pool_size=1)
     try:
-        async with db.sessionmaker() as session, session.begin():
-            return await IdempotencyRepository(session).prune(
-                settings.idempotency_retention_hours)
+        outcome = await run_locked(db.engine, PRUNE_JOB, lambda: prune_idempotency(db, settings))
+        return int(outcome.result or 0)
     finally:
         await db.dispose()
 

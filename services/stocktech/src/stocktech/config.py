@@ -45,3 +45,6 @@ class Settings(ServiceSettings):
     event_precedence_seconds: int = Field(default=300, ge=0)
 
     idempotency_retention_hours: int = Field(default=24, ge=1)
+    # In-service scheduled jobs (avelar_kit.jobs; one replica runs each). 0 turns one off;
+    # `stocktech prune-idempotency` runs it once (a CronJob).
+    prune_idempotency_interval_seconds: float = Field(default=3600, ge=0)

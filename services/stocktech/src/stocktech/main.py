@@ -12,9 +12,11 @@ from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.events.consumer import Handler
 from avelar_kit.events.envelope import EventEnvelope
 from avelar_kit.events.relay import OutboxRelay
+from avelar_kit.jobs import JobRunner, ScheduledJob
 from avelar_kit.settings import SERVICE_AUDIENCE
 from stocktech.accounts.service import principal_check
 from stocktech.catalog.router import router as catalog_router
+from stocktech.cli import PRUNE_JOB, prune_idempotency
 from stocktech.config import Settings
 from stocktech.deps import MODULE
 from stocktech.events.handlers import HANDLERS, handle_event
@@ -79,8 +81,15 @@ def create_app(
                                 source=MODULE, stream=settings.events_stream)
             await relay.start()
             app.state.relay = relay
+        app.state.jobs = JobRunner(app.state.db.engine, [ScheduledJob(
+            PRUNE_JOB, settings.prune_idempotency_interval_seconds,
+            lambda: prune_idempotency(app.state.db, settings))])
+        await app.state.jobs.start()
 
     async def shutdown(app: FastAPI) -> None:
+        jobs: JobRunner | None = getattr(app.state, "jobs", None)
+        if jobs is not None:
+            await jobs.stop()
         relay: OutboxRelay | None = getattr(app.state, "relay", None)
         if relay is not None:
             await relay.stop()

@@ -27,7 +27,7 @@ class FakeAvAdmin:
         max_products: int = 500,
         max_users: int = 5,
         max_transactions: int = 2000,
-        features: tuple[str, ...] = ("whatsapp", "api_access"),
+        features: tuple[str, ...] = ("whatsapp", "api_access", "reports"),
     ) -> AvAdminAccount:
         aid = account_id or uuid.uuid4()
         plan_id = uuid.uuid4()
@@ -71,6 +71,10 @@ class FakeAvAdmin:
         self.accounts[account_id] = acc.model_copy(
             update={"plan": acc.plan.model_copy(update=limits)}
         )
+
+    def set_features(self, account_id: uuid.UUID, *features: str) -> None:
+        self.plans[account_id] = self.plans[account_id].model_copy(
+            update={"features": list(features)})
 
     async def get_user(self, user_id: uuid.UUID, *, for_write: bool = False) -> AvAdminUser | None:
         self.calls.append(("user", user_id))

@@ -4,21 +4,24 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from avelar_kit.db import SessionDep
 from lucrum import clock
 from lucrum.bank_accounts import repository as bank_repo
-from lucrum.dependencies import LucrumUser, company_of
+from lucrum.dependencies import LucrumUser, company_of, requires_feature
 from lucrum.reports import csv_export, service
 from lucrum.reports.schemas import BalancesOut, CashFlowOut, DriftOut, GroupBy
 from lucrum.transactions import repository as tx_repo
 from lucrum.transactions.dependencies import FiltersDep
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
+# The plan's `reports` feature opens the reports (issue 11); the drift check is not one.
+Reports = [Depends(requires_feature("reports"))]
 
 
-@router.get("/cash-flow", response_model=CashFlowOut, response_model_by_alias=True)
+@router.get("/cash-flow", response_model=CashFlowOut, response_model_by_alias=True,
+            dependencies=Reports)
 async def cash_flow(
     session: SessionDep, principal: LucrumUser,
     date_from: Annotated[date, Query(alias="from", description="Data inicial (inclusive)")],
@@ -33,7 +36,7 @@ async def cash_flow(
                                    bank_account_id)
 
 
-@router.get("/balances", response_model=BalancesOut)
+@router.get("/balances", response_model=BalancesOut, dependencies=Reports)
 async def balances(
     session: SessionDep, principal: LucrumUser,
     at: Annotated[date | None, Query(alias="date", description="Padrão: hoje")] = None,
@@ -53,6 +56,7 @@ async def drift(session: SessionDep, principal: LucrumUser) -> DriftOut:
 @router.get(
     "/transactions.csv",
     response_class=Response,
+    dependencies=Reports,
     responses={200: {"content": {"text/csv": {}}, "description": "CSV (;, vírgula decimal)"}},
 )
 async def export_transactions(
