@@ -1,19 +1,90 @@
 """Settings shared by every module. Each service subclasses ``ServiceSettings`` with its own
 ``env_prefix`` (``AVADMIN_``, ``STOCKTECH_``, ``LUCRUM_``); every value can come from the
-environment, none is a secret committed to the repository."""
+environment, none is a secret committed to the repository.
+
+Besides its prefixed names, a module reads the few variable names the seed itself uses
+(``AVADMIN_API_URL``, ``NEON_DATABASE_URL``) as a second name for one field each, declared in
+its ``seed_env_names``; the prefixed name wins when both are set (docs/deploy.md)."""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import Field, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 TOKEN_ISSUER = "avelarsys-avadmin"  # noqa: S105 (an issuer name, not a secret)
 USER_AUDIENCE = "avelarsys"
 SERVICE_AUDIENCE = "avadmin-internal"
 
 
+def asyncpg_url(url: str) -> str:
+    """A PostgreSQL URL as given by a provider (``postgresql://...?sslmode=require``, Neon's
+    shape) in the form SQLAlchemy's asyncpg driver takes: ``postgresql+asyncpg://``, ``ssl``
+    instead of libpq's ``sslmode``, and libpq-only parameters asyncpg rejects dropped."""
+    parts = urlsplit(url)
+    scheme = parts.scheme
+    if scheme in ("postgres", "postgresql"):
+        scheme = "postgresql+asyncpg"
+    if scheme != "postgresql+asyncpg":
+        return url
+    if scheme == parts.scheme and "sslmode=" not in parts.query \
+            and "channel_binding=" not in parts.query:
+        return url
+    query = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "sslmode":
+            key = "ssl"
+        elif key == "channel_binding":  # libpq only; asyncpg negotiates SCRAM by itself
+            continue
+        query.append((key, value))
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+class _SeedEnvNames(PydanticBaseSettingsSource):
+    """Reads ``settings_cls.seed_env_names`` (field -> unprefixed variable) from the
+    environment; placed after the prefixed names, so those win."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        names: dict[str, str] = getattr(self.settings_cls, "seed_env_names", {})
+        name = names.get(field_name)
+        value = os.environ.get(name) if name else None
+        return value, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                found[key] = value
+        return found
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    # The seed's variable names this module also reads: {"field": "VARIABLE"}.
+    seed_env_names: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _SeedEnvNames(settings_cls), dotenv_settings,
+                file_secret_settings)
 
     database_url: str = Field(
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
@@ -27,5 +98,26 @@ class ServiceSettings(BaseSettings):
     # Seconds a request waits for a free connection before it gets a 503.
     db_pool_timeout: float = 5.0
 
+    # -- serving: `<module> serve` (avelar_kit.ops.serve), the production start command --------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # uvicorn worker processes; in a container, about one per CPU of its limit.
+    workers: int = Field(default=1, ge=1, le=64)
+    access_log: bool = True
+    # Addresses whose X-Forwarded-For / -Proto are trusted (the ingress or load balancer).
+    forwarded_allow_ips: str = "127.0.0.1"
+    graceful_shutdown_seconds: int = Field(default=10, ge=0)
+
+    # -- backups: `<module> backup | restore` (avelar_kit.ops.backup) -------------------------
+    # Folder of pg_dump / pg_restore matching the server's major version; unset, the newest
+    # suitable one is looked for on PATH, in /usr/lib/postgresql/*/bin and in pgserver.
+    pg_bin_dir: Path | None = None
+    backup_dir: Path = Path("backups")
+
     token_issuer: str = TOKEN_ISSUER
     token_audience: str = USER_AUDIENCE
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_database_url(cls, value: str) -> str:
+        return asyncpg_url(value)

@@ -1,4 +1,5 @@
-"""`avadmin` command line: migrate, seed, create-operator, create-service-client."""
+"""`avadmin` command line: migrate, seed, create-operator, create-service-client, prune-outbox,
+serve, backup, restore."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from avadmin.security.passwords import hash_password
 from avadmin.seed import demo_accounts, seed_demo, seed_plans
 from avelar_kit.db.session import Database
 from avelar_kit.events.outbox import prune_published
+from avelar_kit.ops.cli import ModuleSpec, add_ops_commands, run_ops_command
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
+SPEC = ModuleSpec("AvAdmin", "avadmin.main:create_app", SERVICE_DIR / "migrations")
 
 
 def migrate(settings: Settings) -> None:
@@ -130,8 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     p_prune = sub.add_parser("prune-outbox",
                              help="delete domain events published more than N days ago")
     p_prune.add_argument("--older-than-days", type=int, default=7)
+    add_ops_commands(sub)
     args = parser.parse_args(argv)
     settings = Settings()
+    ops = run_ops_command(args.cmd, args, settings, SPEC)
+    if ops is not None:
+        return ops
 
     if args.cmd == "migrate":
         migrate(settings)

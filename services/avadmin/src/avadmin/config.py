@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
 
@@ -9,6 +10,8 @@ from avelar_kit.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AVADMIN_", extra="ignore")
+    # The seed's name for AvAdmin's (Neon) database; AVADMIN_DATABASE_URL wins when both are set.
+    seed_env_names: ClassVar[dict[str, str]] = {"database_url": "NEON_DATABASE_URL"}
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/avadmin"
     # PEM of the Ed25519 signing key, or a file holding it. In development `make run` keeps one

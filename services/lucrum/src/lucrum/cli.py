@@ -1,4 +1,4 @@
-"""``lucrum migrate | seed | check-balances``."""
+"""``lucrum migrate | seed | check-balances | serve | backup | restore``."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import uuid
 from pathlib import Path
 
 from avelar_kit.db.session import Database
+from avelar_kit.ops.cli import ModuleSpec, add_ops_commands, run_ops_command
 from lucrum.bank_accounts import repository as bank_repo
 from lucrum.config import Settings
 from lucrum.seed import seed_company
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
+SPEC = ModuleSpec("Lucrum", "lucrum.main:create_app", SERVICE_DIR / "migrations")
 
 
 def migrate(settings: Settings) -> None:
@@ -74,8 +76,12 @@ def main(argv: list[str] | None = None) -> int:
                       help='JSON list from `avadmin seed --demo`: [{"account_id", "company"}]')
     sub.add_parser("check-balances",
                    help="recompute every balance from opening balance + ledger; exit 1 on drift")
+    add_ops_commands(sub)
     args = parser.parse_args(argv)
     settings = Settings()
+    ops = run_ops_command(args.command, args, settings, SPEC)
+    if ops is not None:
+        return ops
     if args.command == "migrate":
         migrate(settings)
         return 0

@@ -1,4 +1,4 @@
-"""`stocktech` command line: migrate, seed, prune-idempotency, serve."""
+"""`stocktech` command line: migrate, seed, prune-idempotency, serve, backup, restore."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from typing import Any
 
 from avelar_kit.db.session import Database
 from avelar_kit.jobs import run_locked
+from avelar_kit.ops.cli import ModuleSpec, add_ops_commands, run_ops_command
 from stocktech.config import Settings
 from stocktech.seed import DEMO_PRODUCTS, seed_demo_products, seed_taxonomy
 from stocktech.transactions.repository import IdempotencyRepository
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
+SPEC = ModuleSpec("StockTech", "stocktech.main:create_app", SERVICE_DIR / "migrations")
 
 
 def migrate(settings: Settings) -> None:
@@ -104,12 +106,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="output of `avadmin seed --demo` ('-' for stdin)")
     sub.add_parser("prune-idempotency",
                    help="forget Idempotency-Keys older than STOCKTECH_IDEMPOTENCY_RETENTION_HOURS")
-    p_serve = sub.add_parser("serve", help="run the API with uvicorn")
-    p_serve.add_argument("--host")
-    p_serve.add_argument("--port", type=int)
-    p_serve.add_argument("--reload", action="store_true")
+    add_ops_commands(sub)
     args = parser.parse_args(argv)
     settings = Settings()
+    ops = run_ops_command(args.cmd, args, settings, SPEC)
+    if ops is not None:
+        return ops
 
     if args.cmd == "migrate":
         migrate(settings)
@@ -117,11 +119,6 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_seed(settings, _demo_accounts(args)))
     elif args.cmd == "prune-idempotency":
         print(f"chaves removidas: {asyncio.run(_prune(settings))}")
-    elif args.cmd == "serve":
-        import uvicorn
-
-        uvicorn.run("stocktech.main:create_app", factory=True, host=args.host or settings.host,
-                    port=args.port or settings.port, reload=args.reload, access_log=False)
     return 0
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -9,6 +11,8 @@ from avelar_kit.settings import ServiceSettings
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="STOCKTECH_", extra="ignore",
                                       populate_by_name=True)
+    # The seed's name (compose, Kubernetes); STOCKTECH_AVADMIN_URL wins when both are set.
+    seed_env_names: ClassVar[dict[str, str]] = {"avadmin_url": "AVADMIN_API_URL"}
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/stocktech"
     host: str = "127.0.0.1"
