@@ -57,10 +57,10 @@ def test_asyncpg_urls_are_left_alone() -> None:
 def test_serve_options_come_from_settings_and_flags_win(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LUCRUM_WORKERS", "3")
     monkeypatch.setenv("LUCRUM_ACCESS_LOG", "false")
-    monkeypatch.setenv("LUCRUM_HOST", "0.0.0.0")
+    monkeypatch.setenv("LUCRUM_HOST", "127.0.0.2")
     settings = LucrumSettings()
     opts = serve_options(settings)
-    assert (opts.host, opts.port, opts.workers, opts.access_log) == ("0.0.0.0", 8002, 3, False)
+    assert (opts.host, opts.port, opts.workers, opts.access_log) == ("127.0.0.2", 8002, 3, False)
     opts = serve_options(settings, port=9002, workers=1, access_log=True)
     assert (opts.port, opts.workers, opts.access_log) == (9002, 1, True)
     assert serve_options(settings, reload=True).workers == 1
