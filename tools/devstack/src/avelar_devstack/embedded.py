@@ -100,7 +100,9 @@ def start_redis(datadir: Path, *, persist: bool = False) -> EmbeddedRedis:
         args += ["--appendonly", "yes", "--save", ""]
     else:
         args += ["--appendonly", "no", "--save", ""]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    # Its own session: a Ctrl-C at the terminal must not stop Redis before the modules.
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: S603
+                            start_new_session=True)
     deadline = time.monotonic() + 15
     while not sock.exists():
         if proc.poll() is not None:
@@ -131,6 +133,21 @@ def ensure_database(url: str) -> None:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         engine.dispose()
+
+
+def database_identity(url: str) -> str:
+    """Which database this is: the cluster's system identifier and the database's oid (both
+    change when the cluster or the database is created again)."""
+    name = make_url(url).database
+    engine = _admin_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text(
+                "SELECT (SELECT system_identifier FROM pg_control_system()), oid "
+                "FROM pg_database WHERE datname = :n"), {"n": name}).one()
+    finally:
+        engine.dispose()
+    return f"{row[0]}:{row[1]}"
 
 
 def drop_database(url: str) -> None:

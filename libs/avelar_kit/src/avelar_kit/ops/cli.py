@@ -2,7 +2,7 @@
 
     <module> serve [--host H] [--port P] [--workers N] [--no-access-log] [--reload]
     <module> backup [--out FILE] [--dir DIR] [--prune-older-than-days N]
-    <module> restore FILE [--clean]
+    <module> restore (FILE | --latest) [--clean]
 
 A service adds them with ``add_ops_commands(subparsers)`` and dispatches with
 ``run_ops_command(name, args, settings, spec)``, which answers ``None`` for other commands.
@@ -51,7 +51,10 @@ def add_ops_commands(sub: Any) -> None:
 
     p_restore = sub.add_parser("restore", help="pg_restore a backup into this module's "
                                "(empty) database")
-    p_restore.add_argument("file", type=Path)
+    what = p_restore.add_mutually_exclusive_group(required=True)
+    what.add_argument("file", type=Path, nargs="?", help="a dump made by `backup`")
+    what.add_argument("--latest", action="store_true",
+                      help="the newest of this module's dumps in <PREFIX>_BACKUP_DIR")
     p_restore.add_argument("--clean", action="store_true",
                            help="drop the archive's objects first (replace a non-empty database)")
 
@@ -91,6 +94,12 @@ def _backup(args: argparse.Namespace, settings: ServiceSettings, spec: ModuleSpe
 
 
 def _restore(args: argparse.Namespace, settings: ServiceSettings, spec: ModuleSpec) -> int:
+    if args.latest:
+        dumps = sorted(settings.backup_dir.glob(f"{spec.module.lower()}-*.dump"),
+                       key=lambda p: p.stat().st_mtime)
+        if not dumps:
+            raise BackupError(f"no {spec.module.lower()}-*.dump in {settings.backup_dir}")
+        args.file = dumps[-1]
     revision, at_head = restore(settings.database_url, args.file,
                                 migrations_dir=spec.migrations_dir, clean=args.clean,
                                 pg_bin_dir=settings.pg_bin_dir)

@@ -1,0 +1,141 @@
+"""The dev stack as the tests drive it: `avelar-devstack run` as a subprocess on free ports
+with its own home folder; ``live_stack`` is one such stack shared by the tests that only need
+it up (a killed module, the operator commands)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+UP = "Ctrl-C stops everything."
+
+
+def free_base() -> int:
+    for _ in range(50):
+        base = 20000 + (os.getpid() * 7 + int(time.time() * 1000)) % 30000
+        ok = True
+        for offset in range(3):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", base + offset))
+                except OSError:
+                    ok = False
+        if ok:
+            return base
+        time.sleep(0.01)
+    raise RuntimeError("no free ports")
+
+
+class Stack:
+    def __init__(self, home: Path, base: int) -> None:
+        self.home = home
+        self.base = base
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("TEST_")}
+        self.proc = subprocess.Popen(  # noqa: S603 (our own CLI)
+            [sys.executable, "-m", "avelar_devstack.cli", "run", "--home", str(home),
+             "--port-base", str(base)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not seen; output:\n" + "\n".join(self.lines[-40:]))
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            code = self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = -9
+        self.reader.join(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return code
+
+
+def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(),  # noqa: S310
+                                 headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 (loopback)
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def get(url: str, token: str | None = None) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    req = urllib.request.Request(url, headers=headers)  # noqa: S310 (loopback)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 (loopback)
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+
+
+def demo_login(lines: list[str]) -> tuple[str, str]:
+    logins = [line for line in lines if "Demo login" in line]
+    match = re.search(r"CPF (\d{11})\s+senha (\S+)", logins[0])
+    assert match is not None
+    cpf, password = match.groups()
+    return cpf, password
+
+
+class DevStack:
+    """What the tests of this folder use (a fixture, since test files do not import each
+    other here)."""
+
+    UP = UP
+    Stack = Stack
+    free_base = staticmethod(free_base)
+    get = staticmethod(get)
+    post = staticmethod(post)
+    demo_login = staticmethod(demo_login)
+
+
+@pytest.fixture
+def ds() -> type[DevStack]:
+    return DevStack
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("live") / "avelar"
+    stack = Stack(home, free_base())
+    try:
+        stack.wait_for(UP, timeout=300)
+        yield stack
+    finally:
+        code = stack.stop()
+    assert code == 0, stack.lines[-20:]
