@@ -9,17 +9,17 @@ import getpass
 import json
 import secrets
 import sys
-from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
 from avadmin.config import Settings
-from avadmin.models import Operator, OutboxEvent, ServiceClient
+from avadmin.models import Operator, ServiceClient
 from avadmin.security.passwords import hash_password
 from avadmin.seed import demo_accounts, seed_demo, seed_plans
 from avelar_kit.db.session import Database
-from avelar_kit.events.outbox import prune_published
+from avelar_kit.jobs import run_locked
 from avelar_kit.ops.cli import ModuleSpec, add_ops_commands, run_ops_command
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -95,13 +95,24 @@ async def _create_client(settings: Settings, client_id: str, name: str, secret: 
         await db.dispose()
 
 
-async def _prune_outbox(settings: Settings, days: int) -> int:
+async def _job(settings: Settings, name: str) -> Any:
+    """Run one scheduled job now, under the same advisory lock as the in-service timer."""
+    from avadmin.jobs import DUNNING, PRUNE_OUTBOX, dunning, prune_outbox
+
     db = Database(settings.database_url, pool_size=1)
     try:
-        async with db.sessionmaker() as session, session.begin():
-            return await prune_published(session, OutboxEvent, timedelta(days=days))
+        fn = {DUNNING: lambda: dunning(db, settings),
+              PRUNE_OUTBOX: lambda: prune_outbox(db, settings.outbox_retention_days)}[name]
+        outcome = await run_locked(db.engine, name, fn)
+        return outcome.result if outcome.ran else None
     finally:
         await db.dispose()
+
+
+async def _prune_outbox(settings: Settings, days: int) -> int:
+    result = await _job(settings.model_copy(update={"outbox_retention_days": days}),
+                        "avadmin.prune-outbox")
+    return int(result or 0)
 
 
 def _read_secret(from_stdin: bool, prompt: str) -> str | None:
@@ -133,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     p_prune = sub.add_parser("prune-outbox",
                              help="delete domain events published more than N days ago")
     p_prune.add_argument("--older-than-days", type=int, default=7)
+    sub.add_parser("dunning", help="suspend companies unpaid past the grace period and apply "
+                   "downgrades whose paid period ended (runs in the service too)")
     add_ops_commands(sub)
     args = parser.parse_args(argv)
     settings = Settings()
@@ -161,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         deleted = asyncio.run(_prune_outbox(settings, args.older_than_days))
         print(f"{deleted} published events older than {args.older_than_days} days deleted")
+    elif args.cmd == "dunning":
+        result = asyncio.run(_job(settings, "avadmin.dunning"))
+        print(json.dumps(result if result is not None else {"skipped": "running elsewhere"}))
     elif args.cmd == "create-service-client":
         secret = (sys.stdin.readline().strip() if args.secret_stdin
                   else secrets.token_urlsafe(32))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from avelar_kit.settings import ServiceSettings
@@ -31,3 +32,33 @@ class Settings(ServiceSettings):
 
     login_max_failures: int = 5
     login_lockout_seconds: int = 15 * 60
+
+    # -- billing (issue 11) --------------------------------------------------------------------
+    # MercadoPago: the access token of the seller's application and the webhook secret
+    # ("assinatura secreta" of Your integrations > Webhooks). Without them `make run` starts the
+    # local stand-in (tools/standins) and points these at it.
+    mercadopago_api_url: str = "https://api.mercadopago.com"
+    mercadopago_access_token: SecretStr | None = None
+    mercadopago_webhook_secret: SecretStr | None = None
+    mercadopago_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A webhook whose ts is further than this from now is refused (replays).
+    webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    # Where MercadoPago reaches AvAdmin (notification_url) and sends the payer back (back_url).
+    public_url: str = "http://127.0.0.1:8000"
+    # MercadoPago needs a payer e-mail; companies have none in AvAdmin, so the checkout may send
+    # one and otherwise billing+<account>@<this domain> is used.
+    payer_email_domain: str = "clientes.avelarsys.com.br"
+    pix_expiration_minutes: int = Field(default=30, ge=5, le=60 * 24 * 30)
+    # A company whose paid period ended this many days ago without payment is suspended.
+    billing_grace_days: int = Field(default=7, ge=0)
+    # Usage for plan changes: StockTech's internal usage endpoint (products, purchases).
+    stocktech_url: str | None = None
+
+    # Scheduled jobs inside the service (avelar_kit.jobs, one replica runs each); 0 disables
+    # one. Each also runs once from the CLI for a CronJob.
+    dunning_interval_seconds: float = Field(default=3600, ge=0)
+    prune_outbox_interval_seconds: float = Field(default=6 * 3600, ge=0)
+    outbox_retention_days: int = Field(default=7, ge=1)
+    # Webhook work after the answer: woken by each webhook, and a sweep retries leftovers.
+    billing_worker_enabled: bool = True
+    billing_sweep_seconds: float = Field(default=10.0, gt=0)

@@ -3,9 +3,11 @@ transaction as the change they describe."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from avadmin.models import Account, OutboxEvent, Plan, User
+from avadmin.models import Account, BillingTransaction, OutboxEvent, Plan, User
 from avelar_kit.events.outbox import record_event
 
 
@@ -49,3 +51,33 @@ def account_reactivated(session: AsyncSession, account: Account) -> None:
 def account_plan_changed(session: AsyncSession, account: Account, plan: Plan) -> None:
     record_event(session, OutboxEvent, "account.plan_changed",
                  {"account_id": str(account.id), "plan": plan_data(plan)})
+
+
+# -- billing (issue 11) -------------------------------------------------------------------------
+
+def _billing_payload(account: Account, tx: BillingTransaction, plan: Plan) -> dict[str, object]:
+    return {"account_id": str(account.id), "company_name": account.company_name,
+            "whatsapp": account.whatsapp, "transaction_id": str(tx.id),
+            "plan": {"id": str(plan.id), "name": plan.name}, "amount": f"{tx.amount:.2f}",
+            "currency": tx.currency, "method": tx.method.value if tx.method else None}
+
+
+def billing_payment_succeeded(session: AsyncSession, account: Account, tx: BillingTransaction,
+                              plan: Plan, paid_until: datetime) -> None:
+    record_event(session, OutboxEvent, "billing.payment_succeeded", {
+        **_billing_payload(account, tx, plan), "paid_until": paid_until.isoformat()})
+
+
+def billing_payment_failed(session: AsyncSession, account: Account, tx: BillingTransaction,
+                           plan: Plan) -> None:
+    """For the WhatsApp notifier: tell the company's admins a charge failed or expired."""
+    record_event(session, OutboxEvent, "billing.payment_failed", {
+        **_billing_payload(account, tx, plan), "reason": tx.failure_reason})
+
+
+def billing_suspended_for_nonpayment(session: AsyncSession, account: Account,
+                                     paid_until: datetime | None) -> None:
+    record_event(session, OutboxEvent, "billing.suspended_for_nonpayment", {
+        "account_id": str(account.id), "company_name": account.company_name,
+        "whatsapp": account.whatsapp,
+        "paid_until": paid_until.isoformat() if paid_until else None})

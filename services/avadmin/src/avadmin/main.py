@@ -7,7 +7,12 @@ from fastapi import FastAPI
 from avadmin.accounts.router import router as accounts_router
 from avadmin.auth.router import router as auth_router
 from avadmin.auth.service import AuthService
+from avadmin.billing.gateway import MercadoPagoGateway
+from avadmin.billing.router import router as billing_router
+from avadmin.billing.usage import StockTechUsage
+from avadmin.billing.worker import NotificationWorker
 from avadmin.config import Settings
+from avadmin.jobs import scheduled
 from avadmin.models import OutboxEvent
 from avadmin.operators.router import router as operators_router
 from avadmin.plans.router import router as plans_router
@@ -17,6 +22,7 @@ from avadmin.users.router import router as users_router
 from avelar_kit.app import create_service_app
 from avelar_kit.auth.verifier import LocalJWKS, TokenVerifier
 from avelar_kit.events.relay import OutboxRelay
+from avelar_kit.jobs import JobRunner
 from avelar_kit.settings import SERVICE_AUDIENCE
 
 DESCRIPTION = """
@@ -27,6 +33,34 @@ módulos habilitados por empresa. Emite os tokens (EdDSA, chaves públicas em
 Para experimentar: `POST /api/auth/login` com o CPF e a senha de demonstração que `make run`
 mostrou, copie o `access_token` e clique em **Authorize**.
 """
+
+
+async def start_billing(app: FastAPI, settings: Settings) -> None:
+    """The payment gateway (MercadoPago, when configured), StockTech's usage endpoint, the
+    webhook worker and the scheduled jobs (dunning, outbox pruning)."""
+    token = settings.mercadopago_access_token
+    app.state.gateway = (MercadoPagoGateway(settings.mercadopago_api_url,
+                                            token.get_secret_value(),
+                                            timeout=settings.mercadopago_timeout_seconds)
+                         if token is not None else None)
+    app.state.usage = (StockTechUsage(settings.stocktech_url, app.state.issuer)
+                       if settings.stocktech_url else None)
+    app.state.billing_worker = None
+    if app.state.gateway is not None and settings.billing_worker_enabled:
+        app.state.billing_worker = NotificationWorker(
+            app.state.db.sessionmaker, app.state.gateway,
+            sweep_seconds=settings.billing_sweep_seconds)
+        await app.state.billing_worker.start()
+    app.state.jobs = JobRunner(app.state.db.engine, scheduled(app.state.db, settings))
+    await app.state.jobs.start()
+
+
+async def stop_billing(app: FastAPI) -> None:
+    await app.state.jobs.stop()
+    if app.state.billing_worker is not None:
+        await app.state.billing_worker.stop()
+    if app.state.gateway is not None:
+        await app.state.gateway.aclose()
 
 
 def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = None) -> FastAPI:
@@ -47,8 +81,10 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
                                           model=OutboxEvent, source="AvAdmin",
                                           stream=settings.events_stream)
             await app.state.relay.start()
+        await start_billing(app, settings)
 
     async def shutdown(app: FastAPI) -> None:
+        await stop_billing(app)
         if app.state.relay is not None:
             await app.state.relay.stop()
 
@@ -59,6 +95,7 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
     )
     app.state.keyring = ring
     app.state.issuer = TokenIssuer(ring, settings)
-    for router in (auth_router, plans_router, accounts_router, users_router, operators_router):
+    for router in (auth_router, plans_router, accounts_router, users_router, operators_router,
+                   billing_router):
         app.include_router(router)
     return app

@@ -14,6 +14,7 @@ from avelar_kit.events.envelope import EventEnvelope
 from avelar_kit.events.relay import OutboxRelay
 from avelar_kit.jobs import JobRunner, ScheduledJob
 from avelar_kit.settings import SERVICE_AUDIENCE
+from stocktech.accounts.router import router as internal_router
 from stocktech.accounts.service import principal_check
 from stocktech.catalog.router import router as catalog_router
 from stocktech.cli import PRUNE_JOB, prune_idempotency
@@ -103,6 +104,6 @@ def create_app(
     # Marks reads and writes: the AvAdmin client serves reads from its last known copy while
     # AvAdmin is down, but authorises writes only with fresh enough data.
     integration.install(app)
-    for router in (catalog_router, products_router, transactions_router):
+    for router in (catalog_router, products_router, transactions_router, internal_router):
         app.include_router(router)
     return app

@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from avadmin import events
 from avadmin.accounts.repository import AccountRepository
 from avadmin.accounts.schemas import AccountUpdate
-from avadmin.models import Account, AccountStatus
+from avadmin.billing.usage import StockTechUsage, excess, read_usage, refuse_if_exceeds
+from avadmin.models import Account, AccountStatus, Plan
 from avadmin.plans.repository import PlanRepository
-from avelar_kit.errors import Conflict, NotFound, Unprocessable
+from avelar_kit.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 
 
 def _not_found() -> NotFound:
@@ -72,7 +73,10 @@ class AccountService:
         return account
 
     async def change_plan(self, operator_id: uuid.UUID, account_id: uuid.UUID,
-                          plan_id: uuid.UUID) -> Account:
+                          plan_id: uuid.UUID, *, force: bool = False, reason: str | None = None,
+                          usage: StockTechUsage | None = None) -> Account:
+        """An operator's plan change obeys the usage check a company's own change does, unless
+        forced; a forced change is recorded with its reason."""
         account = await self.accounts.get(account_id, for_update=True)
         if account is None:
             raise _not_found()
@@ -81,15 +85,44 @@ class AccountService:
             raise Unprocessable("Plano não encontrado ou inativo", code="plan_not_found")
         if plan.id == account.plan_id:
             return account
+        if force and not (reason and reason.strip()):
+            raise Unprocessable("Informe o motivo para forçar a mudança de plano",
+                                code="reason_required",
+                                extra={"errors": [{"field": "reason",
+                                                   "message": "obrigatório com force"}]})
+        over: list[dict[str, object]] = []
+        current = None
+        try:
+            current = await read_usage(self.session, account.id, usage)
+        except ServiceUnavailable:
+            if not force:
+                raise
+        if current is not None:
+            over = excess(current, plan)
+            if not force:
+                refuse_if_exceeds(current, plan)
         old = account.plan.name
+        await self.apply_plan(account, plan)
+        details: dict[str, object] = {"from": old, "to": plan.name}
+        if force:
+            details.update(forced=True, reason=reason, exceeded=over)
+        self.accounts.audit(f"operator:{operator_id}", "account.plan_changed", account.id,
+                            details)
+        return account
+
+    async def apply_plan(self, account: Account, plan: Plan, *,
+                         enable_new_modules: bool = False) -> None:
+        """Move the company onto ``plan`` (locked row) and tell the modules: account.plan_changed
+        with the full limits and features, account.updated when the modules changed."""
+        old_modules = set(account.plan.modules)
         account.plan_id = plan.id
         modules_before = list(account.enabled_modules)
-        account.enabled_modules = [m for m in account.enabled_modules if m in plan.modules]
+        modules = [m for m in account.enabled_modules if m in plan.modules]
+        if enable_new_modules:
+            modules += [m for m in plan.modules if m not in old_modules and m not in modules]
+        account.enabled_modules = modules
         await self.session.flush()
         await self.accounts.refresh_plan(account)
         events.account_plan_changed(self.session, account, plan)
         if account.enabled_modules != modules_before:
             events.account_updated(self.session, account)
-        self.accounts.audit(f"operator:{operator_id}", "account.plan_changed", account.id,
-                            {"from": old, "to": plan.name})
-        return account

@@ -19,6 +19,8 @@ from avadmin.auth.repository import (
     ServiceClientRepository,
 )
 from avadmin.auth.schemas import SignupIn, TokenPair
+from avadmin.billing.repository import BillingRepository
+from avadmin.billing.scope import in_billing_scope
 from avadmin.config import Settings
 from avadmin.models import (
     Account,
@@ -151,7 +153,9 @@ class AuthService:
             logger.info("login failed")
             raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
         await self._succeeded(key)
-        if user.account.status != AccountStatus.active:
+        # Suspended for non-payment: the login works so that the admin can pay; the token opens
+        # only AvAdmin's billing endpoints (and nothing in the modules) until the payment.
+        if user.account.status != AccountStatus.active and not await self._unpaid(user.account_id):
             raise Forbidden("A conta da empresa está suspensa. Fale com o suporte.",
                             code="account_suspended")
         logger.info("login ok: user %s", user.id)
@@ -207,6 +211,11 @@ class AuthService:
 
     # --- every authenticated request ------------------------------------------------------------
 
+    async def _unpaid(self, account_id: uuid.UUID) -> bool:
+        async with self.db.sessionmaker() as session:
+            sub = await BillingRepository(session).subscription(account_id)
+        return bool(sub and sub.suspended_for_nonpayment)
+
     async def check_principal(self, principal: Principal) -> None:
         """AvAdmin is the authority on who may act, so it does not trust a still-valid token
         over its own tables: a deactivated user, a suspended company or an admin who was
@@ -218,7 +227,8 @@ class AuthService:
             state = await UserRepository(session).auth_state(principal.user_id)
         if state is None or not state.is_active or state.account_id != principal.account_id:
             raise Unauthorized("Sessão encerrada; faça login novamente", code="invalid_token")
-        if state.status != AccountStatus.active:
+        if state.status != AccountStatus.active and not (
+                in_billing_scope() and await self._unpaid(state.account_id)):
             raise Forbidden("A conta da empresa está suspensa. Fale com o suporte.",
                             code="account_suspended")
         if state.role.value != principal.role:

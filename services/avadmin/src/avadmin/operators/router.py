@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from avadmin.accounts.repository import AccountRepository
 from avadmin.accounts.schemas import AccountOut
@@ -60,9 +60,13 @@ async def reactivate_account(account_id: uuid.UUID, operator: OperatorId, sessio
 
 @router.post("/accounts/{account_id}/plan", response_model=AccountOut)
 async def change_account_plan(account_id: uuid.UUID, data: PlanChange, operator: OperatorId,
-                              session: SessionDep) -> AccountOut:
-    """Move a company to another plan; the modules learn the new limits by event."""
-    account = await AccountService(session).change_plan(operator, account_id, data.plan_id)
+                              session: SessionDep, request: Request) -> AccountOut:
+    """Move a company to another plan; the modules learn the new limits by event. Refused with
+    409 `plan_usage_exceeded` (listing what to remove) when the company's usage exceeds the new
+    plan, unless `force` with a `reason` (recorded in the audit log)."""
+    account = await AccountService(session).change_plan(
+        operator, account_id, data.plan_id, force=data.force, reason=data.reason,
+        usage=request.app.state.usage)
     return AccountOut.model_validate(account)
 
 

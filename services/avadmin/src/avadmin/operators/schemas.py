@@ -21,3 +21,7 @@ class StatusChange(InputModel):
 
 class PlanChange(InputModel):
     plan_id: uuid.UUID
+    # Skip the usage check (products, users, purchases over the new limits); needs a reason,
+    # kept in the audit log.
+    force: bool = False
+    reason: str | None = Field(default=None, max_length=500)
