@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -42,8 +43,17 @@ class SigningKey:
             return cls.from_pem(path.read_bytes())
         key = cls.generate()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(key.pem())
-        path.chmod(0o600)
+        # Several worker processes may start at once: the key is written aside and linked into
+        # place, which only one of them can do; the others read the winner's key.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_bytes(key.pem())
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return cls.from_pem(path.read_bytes())
+        finally:
+            tmp.unlink(missing_ok=True)
         return key
 
     def pem(self) -> bytes:
