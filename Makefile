@@ -14,7 +14,7 @@ export UV_LINK_MODE ?= copy
 help:
 	@echo "make run    - start AvAdmin :8000, StockTech :8001, Lucrum :8002 with demo data"
 	@echo "make test   - linters, type checks, import contracts and the whole test suite"
-	@echo "make bench  - benchmarks (added latency of the AvAdmin client paths)"
+	@echo "make bench  - the modules against a bare Starlette + asyncpg reference (bench/README.md)"
 
 $(BOOTSTRAP)/bin/uv:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -35,7 +35,11 @@ lint: install
 test: lint
 	$(UV) run --frozen pytest
 
+# wrk is the load generator (a separate process); Debian ships it.
 bench: install
+	@command -v wrk >/dev/null || apt-get install -y wrk >/dev/null || \
+		{ apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+	$(UV) run --frozen python bench/run.py
 	$(UV) run --frozen python bench/avadmin_client.py
 
 clean:

@@ -1,0 +1,783 @@
+"""`make bench`: the three modules as production runs them, against a bare-stack reference.
+
+1. Fresh databases ``bench_avadmin``, ``bench_stocktech``, ``bench_lucrum`` on the PostgreSQL of
+   BENCH_DATABASE_URL / TEST_DATABASE_URL (default the machine's, 127.0.0.1:5432), migrated by
+   the modules' own CLIs, then filled in bulk with COPY: 70 companies (20 sellers, 50 buyers),
+   10,000 users, 100,000 products, 100,000 ledger rows. Redis: BENCH_REDIS_URL /
+   TEST_REDIS_URL with database index 13 (flushed).
+2. AvAdmin, StockTech and Lucrum started with uvicorn, access log off, ``BENCH_WORKERS``
+   workers each (default 1), and ``bench/reference.py`` (Starlette + asyncpg) with the same.
+3. Load from wrk (a separate process; ``make bench`` installs it from Debian when missing),
+   each path for the project then for the reference, ``BENCH_ROUNDS`` rounds (default 2) of
+   ``BENCH_DURATION`` seconds (default 4), 20 connections (50 for the purchase); pgbench runs
+   the purchase's conditional UPDATE with 50 clients in the same rounds.
+4. Then: a sell-out (50 buyers on a product with 300 units: sold must equal 300, the losers'
+   409 p99), a login burst (20 concurrent logins, 3 times, with a probe of the health route
+   every 25 ms), memory of each service idle and after the load.
+
+Prints a table and writes ``bench/results/bench-<time>.json`` (not committed). Ratios are what
+to compare between machines and runs; absolute figures move with the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = ROOT / "bench" / "wrk" / "load.lua"
+RESULTS = ROOT / "bench" / "results"
+PASSWORD = "bench-Senha-1234"  # noqa: S105 (a throwaway password of throwaway bench users)
+SELLERS, BUYERS, USERS, PRODUCTS, LEDGER = 20, 50, 10_000, 100_000, 100_000
+RARE_WORD = "zirconita"
+WORDS = ["Tela", "Bateria", "Conector", "Câmera", "Flex", "Carcaça", "Alto-falante", "Cabo",
+         "Carregador", "Película", "Placa", "Fone", "Capa", "Chip", "Tampa", "Botão"]
+MODELS = ["iPhone 11", "iPhone 13", "Galaxy A12", "Galaxy S20", "Moto G8", "Redmi Note 9",
+          "Moto G20", "Galaxy A32", "iPhone XR", "Poco X3", "LG K62", "Zenfone 8"]
+
+
+def say(msg: str) -> None:
+    print(f"[bench] {msg}", flush=True)
+
+
+# ----------------------------------------------------------------------------------- data --
+
+def _cpf(n: int) -> str:
+    from avelar_kit.br.cpf import compute_cpf_check_digits
+
+    base = f"{(n * 7919 + 100_000_000) % 1_000_000_000:09d}"
+    return base + compute_cpf_check_digits(base)
+
+
+def _cnpj(n: int) -> str:
+    from avelar_kit.br.cnpj import compute_cnpj_check_digits
+
+    base = f"{n + 10_000_000:08d}0001"
+    return base + compute_cnpj_check_digits(base)
+
+
+def with_db(url: str, name: str, driver: str = "") -> str:
+    parts = urlsplit(url)
+    scheme = "postgresql" + (f"+{driver}" if driver else "")
+    return urlunsplit((scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+@dataclass
+class Company:
+    account_id: uuid.UUID
+    admin_id: uuid.UUID
+    cpf: str
+    name: str
+    token: str = ""
+
+
+@dataclass
+class World:
+    sellers: list[Company] = field(default_factory=list)
+    buyers: list[Company] = field(default_factory=list)
+    user_ids: list[uuid.UUID] = field(default_factory=list)
+    product_ids: list[uuid.UUID] = field(default_factory=list)
+    hot_product: uuid.UUID | None = None
+    sellout_product: uuid.UUID | None = None
+    category_id: uuid.UUID | None = None
+    brand_id: uuid.UUID | None = None
+    bank_account_id: uuid.UUID | None = None
+    service_token: str = ""
+    ledger_from: date = date(2000, 1, 1)
+    ledger_to: date = date(2000, 1, 1)
+
+
+async def recreate_databases(server: str) -> None:
+    conn = await asyncpg.connect(with_db(server, "postgres"))
+    try:
+        for name in ("bench_avadmin", "bench_stocktech", "bench_lucrum"):
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def run_all(cmds: list[tuple[list[str], dict[str, str], str | None]]) -> list[str]:
+    """Run module CLIs in parallel; stop the bench when one fails."""
+    procs = []
+    for args, env, stdin in cmds:
+        p = subprocess.Popen([sys.executable, "-m", *args], env=env, text=True,  # noqa: S603
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        procs.append((args, p, stdin))
+    outs = []
+    for args, p, stdin in procs:
+        out, _ = p.communicate(stdin)
+        if p.returncode != 0:
+            sys.stderr.write(out)
+            raise SystemExit(f"[bench] failed: {' '.join(args[:2])}")
+        outs.append(out)
+    return outs
+
+
+async def fill_avadmin(dsn: str, world: World) -> None:
+    from avadmin.security.passwords import hash_password_sync
+
+    pw_hash = hash_password_sync(PASSWORD)
+    conn = await asyncpg.connect(dsn)
+    try:
+        plan_id, modules = await conn.fetchrow(
+            "SELECT id, modules FROM plans WHERE name = 'Corporativo'")
+        accounts = []
+        companies: list[Company] = []
+        for i in range(SELLERS + BUYERS):
+            kind = "Vendedora" if i < SELLERS else "Compradora"
+            name = f"Bench {kind} {i:02d} LTDA"
+            c = Company(uuid.uuid4(), uuid.uuid4(), _cpf(i), name)
+            companies.append(c)
+            accounts.append((c.account_id, name, _cnpj(i), "+5511987654321", f"Responsável {i}",
+                             plan_id, modules, "active", True))
+        await conn.copy_records_to_table(
+            "accounts", records=accounts,
+            columns=["id", "company_name", "cnpj", "whatsapp", "responsible_name", "plan_id",
+                     "enabled_modules", "status", "whatsapp_verified"])
+        users = []
+        for i in range(USERS):
+            if i < len(companies):
+                c = companies[i]
+                uid, account, role, cpf = c.admin_id, c.account_id, "admin", c.cpf
+            else:
+                uid, account = uuid.uuid4(), companies[i % len(companies)].account_id
+                role, cpf = "user", _cpf(i)
+            world.user_ids.append(uid)
+            users.append((uid, account, f"Usuária Bench {i}", cpf, "+5511987654321", pw_hash,
+                          role, True, True))
+        await conn.copy_records_to_table(
+            "users", records=users,
+            columns=["id", "account_id", "full_name", "cpf", "whatsapp", "password_hash",
+                     "role", "whatsapp_verified", "is_active"])
+        await conn.execute("ANALYZE")
+        world.sellers, world.buyers = companies[:SELLERS], companies[SELLERS:]
+    finally:
+        await conn.close()
+
+
+async def fill_stocktech(dsn: str, world: World) -> None:
+    from stocktech.products.codes import make_code
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.copy_records_to_table(
+            "known_accounts",
+            records=[(c.account_id, c.name, "+5511987654321", "active", "Corporativo", 5000,
+                      20000) for c in world.sellers + world.buyers],
+            columns=["account_id", "company_name", "whatsapp", "status", "plan_name",
+                     "max_products", "max_transactions"])
+        cats = [r[0] for r in await conn.fetch("SELECT id FROM categories ORDER BY name")]
+        brands = [r[0] for r in await conn.fetch("SELECT id FROM brands ORDER BY name")]
+        world.category_id, world.brand_id = cats[0], brands[0]
+        rng = random.Random(10)
+        now = datetime.now(UTC)
+        rows = []
+        for i in range(PRODUCTS):
+            seller = world.sellers[i % SELLERS]
+            word, model = WORDS[i % len(WORDS)], MODELS[(i // 7) % len(MODELS)]
+            rare = f" {RARE_WORD}" if i % 5000 == 17 else ""
+            pid = uuid.uuid4()
+            stock = 1_000_000_000 if i == 0 else (300 if i == 1 else rng.randrange(0, 200))
+            rows.append((
+                pid, seller.account_id, seller.admin_id, make_code(100_000 + i),
+                f"Produto {word} {model}{rare} {i}",
+                f"{word} compatível com {model}. Garantia de 90 dias.",
+                cats[i % len(cats)], brands[i % len(brands)],
+                Decimal(rng.randrange(500, 99_999)) / 100, stock,
+                now - timedelta(seconds=rng.randrange(0, 365 * 86400)),
+            ))
+            if i < 2000:
+                world.product_ids.append(pid)
+        world.hot_product, world.sellout_product = rows[0][0], rows[1][0]
+        await conn.copy_records_to_table(
+            "products", records=rows,
+            columns=["id", "account_id", "user_id", "code", "name", "description",
+                     "category_id", "brand_id", "price", "stock_quantity", "created_at"])
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+async def fill_lucrum(dsn: str, world: World) -> None:
+    from lucrum.codes import make_code
+
+    company = world.sellers[0].account_id
+    conn = await asyncpg.connect(dsn)
+    try:
+        bank = await conn.fetchval(
+            "SELECT id FROM bank_accounts WHERE account_id = $1 AND is_default", company)
+        world.bank_account_id = bank
+        today = date.today()
+        world.ledger_from, world.ledger_to = today - timedelta(days=730), today
+        rng = random.Random(11)
+        taken = {r[0] for r in await conn.fetch("SELECT code FROM financial_transactions")}
+        codes = (c for c in (make_code(10_000_000 + n) for n in range(LEDGER * 2))
+                 if c not in taken)
+        rows = []
+        for i in range(LEDGER):
+            kind = "income" if i % 3 else "expense"
+            rows.append((uuid.uuid4(), company, bank, next(codes),
+                         f"Lançamento bench {i}", Decimal(rng.randrange(100, 500_000)) / 100,
+                         kind, today - timedelta(days=rng.randrange(0, 730)), "manual"))
+        await conn.copy_records_to_table(
+            "financial_transactions", records=rows,
+            columns=["id", "account_id", "bank_account_id", "code", "description", "amount",
+                     "type", "transaction_date", "source"])
+        # Keep the stored balance equal to opening balance + ledger (no drift).
+        await conn.execute(
+            "UPDATE bank_accounts b SET balance = b.opening_balance + COALESCE((SELECT sum("
+            "CASE WHEN t.type IN ('income', 'transfer_in') THEN t.amount ELSE -t.amount END) "
+            "FROM financial_transactions t WHERE t.bank_account_id = b.id), 0)")
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------------------------------------------ processes --
+
+def free_port(preferred: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+
+def serve_command(app: str, port: int, workers: int, factory: bool = True) -> list[str]:
+    """The production start command; until every module has one, uvicorn as production
+    would run it (access log off, N workers)."""
+    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+           "--no-access-log", "--log-level", "warning", "--workers", str(workers)]
+    if factory:
+        cmd.append("--factory")
+    return cmd
+
+
+def wait_ok(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (loopback)
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"[bench] {url} did not answer 200")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), in MB."""
+    total = 0
+    pids = [pid]
+    try:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,  # noqa: S607
+                             text=True, check=False).stdout
+        pids += [int(x) for x in out.split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def http(method: str, url: str, body: Any = None, token: str | None = None,
+         form: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, Any]:
+    headers = {}
+    data = None
+    if form is not None:
+        data = "&".join(f"{k}={v}" for k, v in form.items()).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    elif body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            return exc.code, json.loads(raw)
+        except ValueError:
+            return exc.code, raw.decode(errors="replace")
+
+
+# ------------------------------------------------------------------------------------ load --
+
+@dataclass
+class Run:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    statuses: dict[str, int]
+
+
+def wrk(url_base: str, path_list: list[str], *, seconds: float, connections: int,
+        method: str = "GET", tokens: list[str] | None = None, body: str | None = None) -> Run:
+    env = dict(os.environ, WRK_METHOD=method, WRK_PATHS=" ".join(path_list),
+               WRK_TOKENS=" ".join(tokens or []))
+    if body is not None:
+        env["WRK_BODY"] = body
+    threads = min(2, connections)
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
+           "--timeout", "10s", "-s", str(LUA), url_base]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
+    if line is None:
+        raise SystemExit(f"[bench] wrk failed: {out.stdout}\n{out.stderr}")
+    data = json.loads(line[len("WRKJSON "):])
+    statuses = {k: int(v) for k, v in data["statuses"].items()}
+    bad = sum(v for k, v in statuses.items() if not k.startswith("2"))
+    none = float("nan")
+    done = data["requests"] > 0
+    return Run(data["requests"], data["duration_us"] / 1e6,
+               data["p50_us"] / 1000 if done else none, data["p99_us"] / 1000 if done else none,
+               bad + data["socket_errors"], statuses)
+
+
+def pgbench(dsn: str, product: uuid.UUID, seconds: float, clients: int) -> Run:
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write("UPDATE products SET stock_quantity = stock_quantity - 1 "
+                f"WHERE id = '{product}' AND stock_quantity >= 1;\n")
+        script = f.name
+    try:
+        out = subprocess.run(  # noqa: S603
+            ["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(max(1, int(seconds))),
+             "-r", "-f", script, dsn], capture_output=True, text=True, check=False)  # noqa: S607
+    finally:
+        os.unlink(script)
+    tps = lat = 0.0
+    txs = 0
+    for ln in out.stdout.splitlines():
+        if ln.startswith("tps ="):
+            tps = float(ln.split()[2])
+        elif ln.startswith("latency average"):
+            lat = float(ln.split()[3])
+        elif ln.startswith("number of transactions actually processed"):
+            txs = int(ln.split(":")[1].split("/")[0])
+        elif ln.startswith("number of failed transactions"):
+            pass
+    if tps == 0:
+        say(f"pgbench failed: {out.stdout[-400:]} {out.stderr[-400:]}")
+    return Run(txs, txs / tps if tps else seconds, lat, float("nan"), 0, {})
+
+
+@dataclass
+class PathSpec:
+    name: str
+    project: dict[str, Any]
+    reference: dict[str, Any]
+    connections: int = 20
+
+
+def summarise(runs: list[Run]) -> dict[str, Any]:
+    req = sum(r.requests for r in runs)
+    secs = sum(r.seconds for r in runs) or 1
+    statuses: dict[str, int] = {}
+    for r in runs:
+        for k, v in r.statuses.items():
+            statuses[k] = statuses.get(k, 0) + v
+    return {"rps": req / secs, "p50_ms": statistics.median(r.p50_ms for r in runs),
+            "p99_ms": statistics.median(r.p99_ms for r in runs),
+            "errors": sum(r.errors for r in runs), "requests": req, "statuses": statuses,
+            "rounds": [r.__dict__ for r in runs]}
+
+
+def login_burst(avadmin: str, probe_path: str, cpfs: list[str], bursts: int = 3,
+                size: int = 20) -> dict[str, Any]:
+    """``size`` logins at once, ``bursts`` times, while a probe asks for ``probe_path`` every
+    25 ms; the probe's latencies and failures (non-200 or > 2 s) are the point."""
+    stop = threading.Event()
+    probes: list[float] = []
+    failed = 0
+
+    def probe() -> None:
+        nonlocal failed
+        while not stop.is_set():
+            t = time.perf_counter()
+            try:
+                with urllib.request.urlopen(avadmin + probe_path, timeout=2) as resp:  # noqa: S310
+                    ok = resp.status == 200
+            except OSError:
+                ok = False
+            probes.append(time.perf_counter() - t)
+            failed += 0 if ok else 1
+            time.sleep(0.025)
+
+    def login(cpf: str) -> tuple[int, float]:
+        t = time.perf_counter()
+        status, _ = http("POST", f"{avadmin}/api/auth/login", {"cpf": cpf, "password": PASSWORD})
+        return status, time.perf_counter() - t
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    times: list[float] = []
+    statuses: dict[str, int] = {}
+    with concurrent.futures.ThreadPoolExecutor(size) as pool:
+        for b in range(bursts):
+            batch = cpfs[b * size:(b + 1) * size]
+            for status, secs in pool.map(login, batch):
+                times.append(secs)
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+            time.sleep(0.5)
+    stop.set()
+    prober.join()
+    times.sort()
+    probes.sort()
+    return {
+        "logins": len(times), "statuses": statuses,
+        "login_p50_ms": times[len(times) // 2] * 1000,
+        "login_p95_ms": times[max(0, int(len(times) * 0.95) - 1)] * 1000,
+        "probe_path": probe_path, "probes": len(probes), "probe_failed": failed,
+        "probe_p50_ms": probes[len(probes) // 2] * 1000 if probes else None,
+        "probe_p99_ms": probes[max(0, int(len(probes) * 0.99) - 1)] * 1000 if probes else None,
+    }
+
+
+# ------------------------------------------------------------------------------------ main --
+
+def main() -> int:  # noqa: PLR0915 (one linear script)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "2")))
+    parser.add_argument("--duration", type=float,
+                        default=float(os.environ.get("BENCH_DURATION", "4")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "1")))
+    parser.add_argument("--port-base", type=int,
+                        default=int(os.environ.get("BENCH_PORT_BASE", "15000")))
+    parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
+                        help="comma-separated path names to measure (all when empty)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("[bench] wrk is needed: apt-get install -y wrk (make bench does it)")
+    started = time.monotonic()
+    server = (os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+              or "postgresql://postgres@127.0.0.1:5432/postgres")
+    redis_base = (os.environ.get("BENCH_REDIS_URL") or os.environ.get("TEST_REDIS_URL")
+                  or "redis://127.0.0.1:6379/0")
+    rp = urlsplit(redis_base)
+    redis_url = urlunsplit((rp.scheme, rp.netloc, "/13", "", ""))
+    import redis as redis_sync
+
+    redis_sync.Redis.from_url(redis_url).flushdb()
+
+    say("fresh databases, migrations")
+    asyncio.run(recreate_databases(server))
+    home = Path(tempfile.mkdtemp(prefix="avelar-bench-"))
+    ports = {name: free_port(args.port_base + i)
+             for i, name in enumerate(("avadmin", "stocktech", "lucrum", "reference"))}
+    avadmin_url = f"http://127.0.0.1:{ports['avadmin']}"
+    secrets_ = {name: uuid.uuid4().hex + uuid.uuid4().hex for name in ("stocktech", "lucrum",
+                                                                        "bench")}
+    base_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("AVADMIN_", "STOCKTECH_", "LUCRUM_"))}
+    envs: dict[str, dict[str, str]] = {}
+    for name in ("avadmin", "stocktech", "lucrum"):
+        p = name.upper()
+        env = dict(base_env)
+        env.update({f"{p}_DATABASE_URL": with_db(server, f"bench_{name}", "asyncpg"),
+                    f"{p}_REDIS_URL": redis_url, f"{p}_AVADMIN_API_URL": avadmin_url,
+                    f"{p}_LOG_LEVEL": "WARNING"})
+        if name == "avadmin":
+            env["AVADMIN_SIGNING_KEY_FILE"] = str(home / "avadmin-ed25519.pem")
+        else:
+            env[f"{p}_SERVICE_CLIENT_ID"] = name
+            env[f"{p}_SERVICE_CLIENT_SECRET"] = secrets_[name]
+        envs[name] = env
+    run_all([([f"{n}.cli", "migrate"], envs[n], None) for n in envs])
+    world = World()
+    say("data: companies, 10,000 users, 100,000 products, 100,000 ledger rows (COPY)")
+    run_all([(["avadmin.cli", "seed"], envs["avadmin"], None),
+             (["stocktech.cli", "seed"], envs["stocktech"], None)])
+    asyncio.run(fill_avadmin(with_db(server, "bench_avadmin"), world))
+    seller0 = world.sellers[0]
+    run_all([(["avadmin.cli", "create-service-client", n, "--secret-stdin"], envs["avadmin"],
+              secrets_[n] + "\n") for n in ("stocktech", "lucrum", "bench")]
+            + [(["lucrum.cli", "seed", "--demo-accounts",
+                 json.dumps([{"account_id": str(seller0.account_id), "company": seller0.name}])],
+                envs["lucrum"], None)])
+    asyncio.run(fill_stocktech(with_db(server, "bench_stocktech"), world))
+    asyncio.run(fill_lucrum(with_db(server, "bench_lucrum"), world))
+    setup_s = time.monotonic() - started
+
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        say(f"starting the modules and the reference ({args.workers} worker(s) each)")
+        procs["avadmin"] = subprocess.Popen(  # noqa: S603
+            serve_command("avadmin.main:create_app", ports["avadmin"], args.workers),
+            env=envs["avadmin"], start_new_session=True)
+        wait_ok(f"{avadmin_url}/health")
+        for name in ("stocktech", "lucrum"):
+            procs[name] = subprocess.Popen(  # noqa: S603
+                serve_command(f"{name}.main:create_app", ports[name], args.workers),
+                env=envs[name], start_new_session=True)
+        ref_env = dict(base_env, BENCH_REF_REDIS_URL=redis_url,
+                       BENCH_REF_AVADMIN_DSN=with_db(server, "bench_avadmin"),
+                       BENCH_REF_STOCKTECH_DSN=with_db(server, "bench_stocktech"),
+                       BENCH_REF_LUCRUM_DSN=with_db(server, "bench_lucrum"),
+                       PYTHONPATH=str(ROOT))
+        procs["reference"] = subprocess.Popen(  # noqa: S603
+            serve_command("bench.reference:app", ports["reference"], args.workers,
+                          factory=False), env=ref_env, start_new_session=True)
+        urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
+        for name in ("stocktech", "lucrum"):
+            wait_ok(f"{urls[name]}/health")
+        wait_ok(f"{urls['reference']}/noop")
+        live = http("GET", f"{avadmin_url}/health/live")[0] == 200
+        health_path = "/health/live" if live else "/health"
+
+        say("tokens: 70 logins, one service token")
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            def token_for(c: Company) -> None:
+                status, body = http("POST", f"{avadmin_url}/api/auth/login",
+                                    {"cpf": c.cpf, "password": PASSWORD})
+                if status != 200:
+                    raise SystemExit(f"[bench] login failed: {status} {body}")
+                c.token = body["access_token"]
+            list(pool.map(token_for, world.sellers + world.buyers))
+        status, body = http("POST", f"{avadmin_url}/api/auth/service-token",
+                            form={"grant_type": "client_credentials", "client_id": "bench",
+                                  "client_secret": secrets_["bench"]})
+        if status != 200:
+            raise SystemExit(f"[bench] service token: {status} {body}")
+        world.service_token = body["access_token"]
+        buyer_tokens = [c.token for c in world.buyers]
+        # Warm-up: every module's caches (JWKS, AvAdmin client) and pools.
+        for c in world.buyers:
+            http("GET", f"{urls['stocktech']}/api/products?page_size=1", token=c.token)
+        http("GET", f"{urls['lucrum']}/api/bank-accounts", token=seller0.token)
+        time.sleep(1)
+        memory_idle = {n: rss_mb(p.pid) for n, p in procs.items()}
+
+        users = [str(u) for u in world.user_ids[:200]]
+        products = [str(p) for p in world.product_ids[2:202]]
+        create_body = json.dumps({
+            "name": "Produto bench {n}", "description": "criado pelo bench",
+            "category_id": str(world.category_id), "brand_id": str(world.brand_id),
+            "price": "19.90", "stock_quantity": 5})
+        ref_create = json.dumps({
+            "account_id": str(world.buyers[0].account_id),
+            "user_id": str(world.buyers[0].admin_id), "name": "Produto bench {n}",
+            "description": "criado pelo bench", "category_id": str(world.category_id),
+            "brand_id": str(world.brand_id), "price": "19.90", "stock_quantity": 5})
+        purchase_body = json.dumps({"product_id": str(world.hot_product), "quantity": 1})
+        flow = f"from={world.ledger_from}&to={world.ledger_to}"
+        ledger_body = json.dumps({
+            "bank_account_id": str(world.bank_account_id), "description": "Venda bench {n}",
+            "amount": "12.34", "type": "income"})
+        ref_ledger = json.dumps({
+            "account_id": str(seller0.account_id), "bank_account_id": str(world.bank_account_id),
+            "description": "Venda bench {n}", "amount": "12.34"})
+        st, lu, av, ref = urls["stocktech"], urls["lucrum"], avadmin_url, urls["reference"]
+        specs = [
+            PathSpec("cheapest route (JWKS) vs no-op",
+                     {"base": av, "paths": ["/.well-known/jwks.json"]},
+                     {"base": ref, "paths": ["/noop"]}),
+            PathSpec(f"{health_path} (AvAdmin)", {"base": av, "paths": [health_path]},
+                     {"base": ref, "paths": ["/health"] if not live else ["/noop"]}),
+            PathSpec("GET /api/users/{id} (service token)",
+                     {"base": av, "paths": [f"/api/users/{u}" for u in users],
+                      "tokens": [world.service_token]},
+                     {"base": ref, "paths": [f"/users/{u}" for u in users]}),
+            PathSpec("search q=Produto, 50 per page",
+                     {"base": st, "paths": ["/api/products?q=Produto&page_size=50"],
+                      "tokens": buyer_tokens},
+                     {"base": ref, "paths": ["/search?q=Produto"]}),
+            PathSpec(f"search q={RARE_WORD} (rare)",
+                     {"base": st, "paths": [f"/api/products?q={RARE_WORD}&page_size=50"],
+                      "tokens": buyer_tokens},
+                     {"base": ref, "paths": [f"/search?q={RARE_WORD}"]}),
+            PathSpec("product detail",
+                     {"base": st, "paths": [f"/api/products/{p}" for p in products],
+                      "tokens": buyer_tokens},
+                     {"base": ref, "paths": [f"/products/{p}" for p in products]}),
+            PathSpec("product create",
+                     {"base": st, "paths": ["/api/products"], "tokens": buyer_tokens,
+                      "method": "POST", "body": create_body},
+                     {"base": ref, "paths": ["/products"], "method": "POST",
+                      "body": ref_create}),
+            PathSpec("purchase, 50 buyers on one product",
+                     {"base": st, "paths": ["/api/transactions"], "tokens": buyer_tokens,
+                      "method": "POST", "body": purchase_body},
+                     {"base": ref, "paths": ["/purchase"], "method": "POST",
+                      "body": purchase_body}, connections=50),
+            PathSpec("cash-flow report, 100,000 rows",
+                     {"base": lu, "paths": [f"/api/reports/cash-flow?{flow}"],
+                      "tokens": [seller0.token]},
+                     {"base": ref, "paths": [
+                         f"/cash-flow?account_id={seller0.account_id}&{flow}"]}),
+            PathSpec("Lucrum posting",
+                     {"base": lu, "paths": ["/api/financial-transactions"],
+                      "tokens": [seller0.token], "method": "POST", "body": ledger_body},
+                     {"base": ref, "paths": ["/ledger"], "method": "POST",
+                      "body": ref_ledger}),
+        ]
+        only = {s.strip() for s in args.only.split(",") if s.strip()}
+        if only:
+            specs = [s for s in specs if any(o in s.name for o in only)]
+        runs: dict[str, dict[str, list[Run]]] = {s.name: {"project": [], "reference": []}
+                                                  for s in specs}
+        pg_runs: list[Run] = []
+        st_dsn = with_db(server, "bench_stocktech")
+        say(f"load: {len(specs)} paths x {args.rounds} round(s) x {args.duration:g} s, "
+            "project and reference interleaved")
+        for rnd in range(args.rounds):
+            for spec in specs:
+                for side in ("project", "reference"):
+                    s = spec.project if side == "project" else spec.reference
+                    runs[spec.name][side].append(wrk(
+                        s["base"], s["paths"], seconds=args.duration,
+                        connections=spec.connections, method=s.get("method", "GET"),
+                        tokens=s.get("tokens"), body=s.get("body")))
+                if spec.name.startswith("purchase"):
+                    pg_runs.append(pgbench(st_dsn, world.hot_product or uuid.uuid4(),
+                                           args.duration, 50))
+            say(f"round {rnd + 1} done")
+
+        results: dict[str, Any] = {}
+        for spec in specs:
+            proj = summarise(runs[spec.name]["project"])
+            refr = summarise(runs[spec.name]["reference"])
+            results[spec.name] = {"project": proj, "reference": refr,
+                                  "ratio": proj["rps"] / refr["rps"] if refr["rps"] else None}
+        if pg_runs:
+            pg = summarise(pg_runs)
+            name = "purchase, 50 buyers on one product"
+            results[name]["pgbench"] = pg
+            results[name]["ratio_pgbench"] = results[name]["project"]["rps"] / pg["rps"]
+
+        extra: dict[str, Any] = {}
+        if not only or "sell-out" in only:
+            say("sell-out: 50 buyers, 300 units")
+            sell = wrk(st, ["/api/transactions"], seconds=max(2.0, args.duration),
+                       connections=50, method="POST", tokens=buyer_tokens,
+                       body=json.dumps({"product_id": str(world.sellout_product),
+                                        "quantity": 1}))
+
+            async def sold() -> tuple[int, int]:
+                conn = await asyncpg.connect(st_dsn)
+                try:
+                    stock = await conn.fetchval(
+                        "SELECT stock_quantity FROM products WHERE id = $1", world.sellout_product)
+                    n = await conn.fetchval(
+                        "SELECT count(*) FROM transactions WHERE product_id = $1",
+                        world.sellout_product)
+                    return int(stock), int(n)
+                finally:
+                    await conn.close()
+            stock_left, tx_rows = asyncio.run(sold())
+            created = sell.statuses.get("201", 0)
+            extra["sell_out"] = {
+                "units": 300, "answered_201": created, "transactions": tx_rows,
+                "stock_left": stock_left, "oversold": max(0, created - 300, tx_rows - 300),
+                "answered_409": sell.statuses.get("409", 0), "statuses": sell.statuses,
+                "p50_ms_mostly_409": sell.p50_ms, "p99_ms_mostly_409": sell.p99_ms}
+        if not only or "login" in only:
+            say("login burst: 3 x 20 concurrent logins, probing the health route")
+            cpfs = [_cpf(i) for i in range(SELLERS + BUYERS, SELLERS + BUYERS + 60)]
+            extra["login_burst"] = login_burst(avadmin_url, health_path, cpfs)
+        time.sleep(1)
+        memory_after = {n: rss_mb(p.pid) for n, p in procs.items()}
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGINT)
+        for p in procs.values():
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        shutil.rmtree(home, ignore_errors=True)
+
+    report = {
+        "when": datetime.now(UTC).isoformat(), "host_cpus": os.cpu_count(),
+        "workers": args.workers, "rounds": args.rounds, "duration_s": args.duration,
+        "setup_s": setup_s, "total_s": time.monotonic() - started, "paths": results,
+        "memory_mb": {"idle": memory_idle, "after_load": memory_after}, **extra,
+    }
+    print_report(report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps(report, indent=2, default=str))
+    say(f"results: {out.relative_to(ROOT)}")
+    return 0
+
+
+def _f(value: Any, fmt: str = ".1f") -> str:
+    return "n/a" if value is None or value != value else format(value, fmt)
+
+
+def print_report(r: dict[str, Any]) -> None:
+    print()
+    print(f"{'path':<40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'err':>5} | "
+          f"{'ref req/s':>9} {'ref p50':>8} {'ref p99':>8} | {'ratio':>6}")
+    print("-" * 112)
+    for name, d in r["paths"].items():
+        p, f = d["project"], d["reference"]
+        print(f"{name:<40} {p['rps']:>8.1f} {_f(p['p50_ms']):>8} {_f(p['p99_ms']):>8} "
+              f"{p['errors']:>5} | {f['rps']:>9.1f} {_f(f['p50_ms']):>8} {_f(f['p99_ms']):>8} | "
+              f"{_f(d['ratio'], '.3f'):>6}")
+        if "pgbench" in d:
+            g = d["pgbench"]
+            print(f"{'  vs pgbench conditional UPDATE, 50 clients':<40} {'':>8} {'':>8} "
+                  f"{'':>8} {'':>5} | {g['rps']:>9.0f} {g['p50_ms']:>8.1f} {'(avg)':>8} | "
+                  f"{_f(d['ratio_pgbench'], '.3f'):>6}")
+    if "sell_out" in r:
+        s = r["sell_out"]
+        print(f"\nsell-out: {s['units']} units, {s['answered_201']} sold (201), "
+              f"{s['transactions']} transaction rows, stock left {s['stock_left']}, "
+              f"oversold {s['oversold']}; {s['answered_409']} answered 409, "
+              f"p99 {_f(s['p99_ms_mostly_409'])} ms")
+    if "login_burst" in r:
+        lb = r["login_burst"]
+        print(f"login burst: {lb['logins']} logins {lb['statuses']}, p50 "
+              f"{_f(lb['login_p50_ms'], '.0f')} ms, p95 {_f(lb['login_p95_ms'], '.0f')} ms; "
+              f"{lb['probe_path']} meanwhile: {lb['probes']} probes, {lb['probe_failed']} failed, "
+              f"p99 {_f(lb['probe_p99_ms'])} ms")
+    mem = r["memory_mb"]
+    print("memory (MB RSS) idle -> after load: " + ", ".join(
+        f"{n} {mem['idle'][n]:.0f} -> {mem['after_load'][n]:.0f}" for n in mem["idle"]))
+    print(f"setup {r['setup_s']:.0f} s, whole run {r['total_s']:.0f} s, "
+          f"{r['workers']} worker(s) per service, {r['host_cpus']} CPUs")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
