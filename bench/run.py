@@ -125,7 +125,7 @@ def run_all(cmds: list[tuple[list[str], dict[str, str], str | None]]) -> list[st
     """Run module CLIs in parallel; stop the bench when one fails."""
     procs = []
     for args, env, stdin in cmds:
-        p = subprocess.Popen([sys.executable, "-m", *args], env=env, text=True,  # noqa: S603
+        p = subprocess.Popen([sys.executable, "-m", *args], env=env, text=True,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT)
         procs.append((args, p, stdin))
@@ -233,7 +233,7 @@ async def fill_lucrum(dsn: str, world: World) -> None:
         bank = await conn.fetchval(
             "SELECT id FROM bank_accounts WHERE account_id = $1 AND is_default", company)
         world.bank_account_id = bank
-        today = date.today()
+        today = datetime.now(UTC).date()
         world.ledger_from, world.ledger_to = today - timedelta(days=730), today
         rng = random.Random(11)
         taken = {r[0] for r in await conn.fetch("SELECT code FROM financial_transactions")}
@@ -271,14 +271,16 @@ def free_port(preferred: int) -> int:
             return int(s.getsockname()[1])
 
 
-def serve_command(app: str, port: int, workers: int, factory: bool = True) -> list[str]:
-    """The production start command; until every module has one, uvicorn as production
-    would run it (access log off, N workers)."""
-    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-           "--no-access-log", "--log-level", "warning", "--workers", str(workers)]
-    if factory:
-        cmd.append("--factory")
-    return cmd
+def serve_command(module: str, port: int, workers: int) -> list[str]:
+    """The production start command (``<module>.cli serve``), access log off."""
+    return [sys.executable, "-m", f"{module}.cli", "serve", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--no-access-log"]
+
+
+def reference_command(port: int, workers: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "bench.reference:app", "--host", "127.0.0.1",
+            "--port", str(port), "--no-access-log", "--log-level", "warning",
+            "--workers", str(workers)]
 
 
 def wait_ok(url: str, timeout: float = 60) -> None:
@@ -299,7 +301,7 @@ def rss_mb(pid: int) -> float:
     total = 0
     pids = [pid]
     try:
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,  # noqa: S607
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
                              text=True, check=False).stdout
         pids += [int(x) for x in out.split()]
     except OSError:
@@ -360,7 +362,7 @@ def wrk(url_base: str, path_list: list[str], *, seconds: float, connections: int
     threads = min(2, connections)
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
            "--timeout", "10s", "-s", str(LUA), url_base]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if line is None:
         raise SystemExit(f"[bench] wrk failed: {out.stdout}\n{out.stderr}")
@@ -380,9 +382,9 @@ def pgbench(dsn: str, product: uuid.UUID, seconds: float, clients: int) -> Run:
                 f"WHERE id = '{product}' AND stock_quantity >= 1;\n")
         script = f.name
     try:
-        out = subprocess.run(  # noqa: S603
+        out = subprocess.run(
             ["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(max(1, int(seconds))),
-             "-r", "-f", script, dsn], capture_output=True, text=True, check=False)  # noqa: S607
+             "-r", "-f", script, dsn], capture_output=True, text=True, check=False)
     finally:
         os.unlink(script)
     tps = lat = 0.0
@@ -475,7 +477,7 @@ def login_burst(avadmin: str, probe_path: str, cpfs: list[str], bursts: int = 3,
 
 # ------------------------------------------------------------------------------------ main --
 
-def main() -> int:  # noqa: PLR0915 (one linear script)
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "2")))
     parser.add_argument("--duration", type=float,
@@ -515,7 +517,8 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
         env = dict(base_env)
         env.update({f"{p}_DATABASE_URL": with_db(server, f"bench_{name}", "asyncpg"),
                     f"{p}_REDIS_URL": redis_url, f"{p}_AVADMIN_API_URL": avadmin_url,
-                    f"{p}_LOG_LEVEL": "WARNING"})
+                    f"{p}_LOG_LEVEL": "WARNING", f"{p}_HOST": "127.0.0.1",
+                    f"{p}_PORT": str(ports[name])})
         if name == "avadmin":
             env["AVADMIN_SIGNING_KEY_FILE"] = str(home / "avadmin-ed25519.pem")
         else:
@@ -541,22 +544,22 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         say(f"starting the modules and the reference ({args.workers} worker(s) each)")
-        procs["avadmin"] = subprocess.Popen(  # noqa: S603
-            serve_command("avadmin.main:create_app", ports["avadmin"], args.workers),
+        procs["avadmin"] = subprocess.Popen(
+            serve_command("avadmin", ports["avadmin"], args.workers),
             env=envs["avadmin"], start_new_session=True)
         wait_ok(f"{avadmin_url}/health")
         for name in ("stocktech", "lucrum"):
-            procs[name] = subprocess.Popen(  # noqa: S603
-                serve_command(f"{name}.main:create_app", ports[name], args.workers),
+            procs[name] = subprocess.Popen(
+                serve_command(name, ports[name], args.workers),
                 env=envs[name], start_new_session=True)
         ref_env = dict(base_env, BENCH_REF_REDIS_URL=redis_url,
                        BENCH_REF_AVADMIN_DSN=with_db(server, "bench_avadmin"),
                        BENCH_REF_STOCKTECH_DSN=with_db(server, "bench_stocktech"),
                        BENCH_REF_LUCRUM_DSN=with_db(server, "bench_lucrum"),
                        PYTHONPATH=str(ROOT))
-        procs["reference"] = subprocess.Popen(  # noqa: S603
-            serve_command("bench.reference:app", ports["reference"], args.workers,
-                          factory=False), env=ref_env, start_new_session=True)
+        procs["reference"] = subprocess.Popen(
+            reference_command(ports["reference"], args.workers), env=ref_env,
+            start_new_session=True)
         urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
         for name in ("stocktech", "lucrum"):
             wait_ok(f"{urls[name]}/health")
@@ -717,14 +720,14 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
         time.sleep(1)
         memory_after = {n: rss_mb(p.pid) for n, p in procs.items()}
     finally:
-        for p in procs.values():
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGINT)
-        for p in procs.values():
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
+        for proc in procs.values():
             try:
-                p.wait(timeout=15)
+                proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGKILL)
         shutil.rmtree(home, ignore_errors=True)
 
     report = {
