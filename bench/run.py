@@ -403,6 +403,29 @@ def pgbench(dsn: str, product: uuid.UUID, seconds: float, clients: int) -> Run:
     return Run(txs, txs / tps if tps else seconds, lat, float("nan"), 0, {})
 
 
+def settle(server: str, timeout: float = 30.0) -> float:
+    """Wait until no statement of the bench databases is running (requests that wrk gave up on
+    are still being served after it stops), so that one path's backlog is not measured as the
+    next path's slowness. Returns the seconds waited."""
+    async def wait() -> float:
+        conn = await asyncpg.connect(with_db(server, "postgres"))
+        start = time.monotonic()
+        try:
+            while time.monotonic() - start < timeout:
+                busy = await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'bench\\_%' "
+                    "AND state = 'active' AND pid <> pg_backend_pid()")
+                if not busy:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await conn.close()
+        return time.monotonic() - start
+    waited = asyncio.run(wait())
+    time.sleep(0.3)  # and the processes' own queues
+    return waited
+
+
 @dataclass
 class PathSpec:
     name: str
@@ -670,9 +693,11 @@ def main() -> int:
                         s["base"], s["paths"], seconds=args.duration,
                         connections=spec.connections, method=s.get("method", "GET"),
                         tokens=s.get("tokens"), body=s.get("body")))
+                    settle(server)
                 if spec.name.startswith("purchase"):
                     pg_runs.append(pgbench(st_dsn, world.hot_product or uuid.uuid4(),
                                            args.duration, 50))
+                    settle(server)
             say(f"round {rnd + 1} done")
 
         results: dict[str, Any] = {}
@@ -694,6 +719,7 @@ def main() -> int:
                        connections=50, method="POST", tokens=buyer_tokens,
                        body=json.dumps({"product_id": str(world.sellout_product),
                                         "quantity": 1}))
+            settle(server)
 
             async def sold() -> tuple[int, int]:
                 conn = await asyncpg.connect(st_dsn)
