@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -18,7 +19,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
@@ -33,7 +34,7 @@ CODE_CHECK_SQL = (
 )
 
 # Full-text search over name and description, Portuguese stemming (core PostgreSQL, no
-# contrib), written as PostgreSQL prints it back so that `alembic check` sees no difference.
+# contrib), stored in a generated column that PostgreSQL keeps on every write (migration 0002).
 SEARCH_VECTOR_SQL = (
     "to_tsvector('portuguese'::regconfig, "
     "(name::text || ' '::text) || COALESCE(description, ''::text))"
@@ -51,7 +52,9 @@ class Product(UUIDPrimaryKey, TimestampMixin, Base):
         CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
         Index("ix_products_account_active", "account_id", "is_active"),
         Index("ix_products_marketplace", "is_active", "created_at"),
-        Index("ix_products_search", text(SEARCH_VECTOR_SQL), postgresql_using="gin"),
+        Index("ix_products_search_vector", "search_vector", postgresql_using="gin"),
+        # A code prefix (``ST1234``) is an index range scan, whatever the database collation.
+        Index("ix_products_code_prefix", "code", postgresql_ops={"code": "text_pattern_ops"}),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(
@@ -78,4 +81,8 @@ class Product(UUIDPrimaryKey, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), onupdate=utcnow
+    )
+    # Written by PostgreSQL only; deferred so that loading a product never carries it.
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True), deferred=True
     )

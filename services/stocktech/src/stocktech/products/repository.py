@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Select, and_, func, literal, literal_column, or_, select, update
+from sqlalchemy import (
+    Numeric,
+    Select,
+    and_,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -54,17 +66,40 @@ class Reserved:
     stock_quantity: int
 
 
-# The same expression as the ix_products_search index, so that the planner can use it.
-_SEARCH_VECTOR = func.to_tsvector(
-    literal_column("'portuguese'::regconfig"),
-    Product.name + " " + func.coalesce(Product.description, ""),
-)
+# ``total`` is counted exactly up to this many products; past it the count stops (it never
+# walks the whole table) and the page says ``total_exact: false``.
+TOTAL_BOUND = 1000
+_MAX_WORDS = 8
+_WORD = re.compile(r"\w+")
+_CODE_PREFIX = re.compile(r"ST[0-9]{1,6}[A-Z]?")
 
 _seller = aliased(KnownAccount, name="seller")
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def prefix_tsquery(q: str) -> str | None:
+    """Every word of ``q`` as a prefix, all required: ``tela ipho`` -> ``'tela':* & 'ipho':*``.
+
+    Only word characters reach the query (quoted), so no input can be a tsquery syntax error;
+    the Portuguese configuration stems each word (``telas`` finds ``Tela``) and drops stop
+    words. None when ``q`` has no word at all."""
+    words = _WORD.findall(q)[:_MAX_WORDS]
+    if not words:
+        return None
+    return " & ".join(f"'{w.lower()}':*" for w in words)
+
+
+def search_condition(q: str) -> Any:
+    """Words of the name or description (prefixes, GIN index on the stored vector), or a
+    product code or code prefix (``ST1234``, ``st-123456-k``: index range scan)."""
+    alternatives: list[Any] = []
+    tsq = prefix_tsquery(q)
+    if tsq is not None:
+        alternatives.append(Product.search_vector.op("@@")(
+            func.to_tsquery(literal_column("'portuguese'::regconfig"), tsq)))
+    code = re.sub(r"[\s.-]", "", q).upper()
+    if _CODE_PREFIX.fullmatch(code):
+        alternatives.append(Product.code.like(f"{code}%"))
+    return or_(*alternatives) if alternatives else false()
 
 
 def _view_select() -> Select[Product, str | None, str, str, str]:
@@ -99,7 +134,12 @@ class ProductRepository:
 
     async def listing(
         self, filters: ListingFilters, *, offset: int, limit: int
-    ) -> tuple[list[ProductView], int]:
+    ) -> tuple[list[ProductView], int, bool]:
+        """A page, the number of matching products and whether that number is exact.
+
+        The count stops at ``TOTAL_BOUND`` + 1 rows: up to the bound it is exact, past it the
+        answer is (``TOTAL_BOUND``, False). A first page shorter than ``limit`` is its own
+        count, with no second statement."""
         conditions: list[Any] = []
         if filters.mine_of is not None:
             conditions.append(Product.account_id == filters.mine_of)
@@ -108,12 +148,7 @@ class ProductRepository:
             # companies without asking AvAdmin anything.
             conditions += [Product.is_active.is_(True), _seller.status == "active"]
         if filters.q:
-            q = filters.q.strip()
-            conditions.append(or_(
-                _SEARCH_VECTOR.op("@@")(func.websearch_to_tsquery("portuguese", q)),
-                Product.name.ilike(f"%{_like_escape(q)}%", escape="\\"),
-                Product.code == q.upper(),
-            ))
+            conditions.append(search_condition(filters.q.strip()))
         if filters.category_id is not None:
             conditions.append(Product.category_id == filters.category_id)
         if filters.brand_id is not None:
@@ -140,14 +175,22 @@ class ProductRepository:
         # The id breaks ties, so that pages neither repeat nor skip rows.
         stmt = _view_select().where(where).order_by(*order, Product.id).offset(offset).limit(limit)
         rows = (await self.session.execute(stmt)).all()
-        total_stmt = (
-            select(func.count())
+        views = [_view(r) for r in rows]
+        if offset == 0 and len(rows) < limit:
+            return views, len(rows), True
+        matching = (
+            select(literal(1))
             .select_from(Product)
             .join(_seller, _seller.account_id == Product.account_id)
             .where(where)
+            .limit(TOTAL_BOUND + 1)
+            .subquery()
         )
-        total = (await self.session.execute(total_stmt)).scalar_one()
-        return [_view(r) for r in rows], int(total)
+        total = int((await self.session.execute(
+            select(func.count()).select_from(matching))).scalar_one())
+        if total > TOTAL_BOUND:
+            return views, TOTAL_BOUND, False
+        return views, total, True
 
     async def count_active(self, account_id: uuid.UUID) -> int:
         stmt = select(func.count()).select_from(Product).where(

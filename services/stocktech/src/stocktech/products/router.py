@@ -32,7 +32,9 @@ async def list_products(
     mine: Annotated[bool, Query(description="Only my company's products, inactive included")]
     = False,
     q: Annotated[str | None, Query(min_length=1, max_length=100,
-                                   description="Text in the name or description, or a code")]
+                                   description="Words of the name or description, each "
+                                   "also as a beginning (`tela ipho` finds \"Tela iPhone 11\"), "
+                                   "or a product code or the start of one (`ST1234`)")]
     = None,
     category_id: uuid.UUID | None = None,
     brand_id: uuid.UUID | None = None,
@@ -47,7 +49,11 @@ async def list_products(
     """The marketplace: active products of active companies, filtered, sorted and paginated.
 
     With ``mine=true``, the caller's own products instead, inactive ones included. Served from
-    StockTech's own database only, so it keeps working while AvAdmin is down."""
+    StockTech's own database only, so it keeps working while AvAdmin is down.
+
+    ``total`` is exact up to 1000 matching products; past that the count stops there and
+    ``total_exact`` is ``false`` (show "mais de 1.000"), so that a broad search costs the same
+    as a narrow one."""
     if min_price is not None and max_price is not None and min_price > max_price:
         raise Unprocessable("O preço mínimo é maior que o máximo", code="invalid_price_range")
     filters = ListingFilters(

@@ -147,7 +147,13 @@ class ProductOut(BaseModel):
 
 class ProductPage(BaseModel):
     items: list[ProductOut]
-    total: int
+    total: int = Field(description=(
+        "Quantos produtos atendem aos filtros, exato até 1000. Acima disso a contagem para "
+        "(nunca percorre a tabela inteira): `total` vem 1000 e `total_exact` vem `false`; "
+        "mostre \"mais de 1.000\". As páginas seguintes continuam disponíveis."))
+    total_exact: bool = Field(default=True, description=(
+        "`true` quando `total` é a contagem exata; `false` quando há mais de 1000 "
+        "resultados e `total` é o limite da contagem."))
     page: int
     page_size: int
 

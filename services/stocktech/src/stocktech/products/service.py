@@ -147,11 +147,11 @@ async def list_products(
     session: AsyncSession, viewer: uuid.UUID, filters: ListingFilters, *, page: int,
     page_size: int,
 ) -> ProductPage:
-    views, total = await ProductRepository(session).listing(
+    views, total, exact = await ProductRepository(session).listing(
         filters, offset=(page - 1) * page_size, limit=page_size
     )
-    return ProductPage(items=[to_out(v, viewer) for v in views], total=total, page=page,
-                       page_size=page_size)
+    return ProductPage(items=[to_out(v, viewer) for v in views], total=total,
+                       total_exact=exact, page=page, page_size=page_size)
 
 
 async def update_product(

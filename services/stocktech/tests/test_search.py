@@ -1,0 +1,91 @@
+"""Marketplace search: word prefixes on the stored vector, codes, and a bounded ``total``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from stocktech.products import repository
+from stocktech.products.repository import prefix_tsquery
+
+from .conftest import Company
+
+
+async def test_word_prefixes_codes_and_hostile_input(
+    client: httpx.AsyncClient, company: Any, create_product: Any
+) -> None:
+    seller: Company = company()
+    viewer: Company = company()
+    iphone = await create_product(seller, name="Tela iPhone 11 Incell",
+                                  description="Display capacitivo")
+    galaxy = await create_product(seller, name="Bateria Galaxy A12", description=None)
+
+    async def ids(q: str) -> list[str]:
+        resp = await client.get("/api/products", params={"q": q}, headers=viewer.headers)
+        assert resp.status_code == 200, resp.text
+        return [p["id"] for p in resp.json()["items"]]
+
+    assert await ids("ipho") == [iphone["id"]]          # the beginning of a word
+    assert await ids("tela ipho") == [iphone["id"]]     # every word required
+    assert await ids("tela galaxy") == []
+    assert await ids("capacitivo") == [iphone["id"]]    # the description
+    assert await ids("baterias") == [galaxy["id"]]      # Portuguese stemming
+    assert await ids(galaxy["code"].lower()) == [galaxy["id"]]
+    assert galaxy["id"] in await ids(galaxy["code"][:6])  # the start of a code
+    for hostile in ("'", "a & | !", "tela:*", "\\", "%_", "((", "de"):
+        resp = await client.get("/api/products", params={"q": hostile}, headers=viewer.headers)
+        assert resp.status_code == 200, (hostile, resp.text)
+
+
+def test_prefix_tsquery_quotes_only_words() -> None:
+    assert prefix_tsquery("Tela  iPho!") == "'tela':* & 'ipho':*"
+    assert prefix_tsquery("'); DROP TABLE products; --") == (
+        "'drop':* & 'table':* & 'products':*")
+    assert prefix_tsquery("&|!:*") is None
+
+
+async def test_total_is_exact_up_to_the_bound_then_says_so(
+    client: httpx.AsyncClient, company: Any, create_product: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seller: Company = company()
+    viewer: Company = company()
+    for i in range(5):
+        await create_product(seller, name=f"Cabo USB-C {i}")
+    monkeypatch.setattr(repository, "TOTAL_BOUND", 3)
+
+    async def page(**params: Any) -> dict[str, Any]:
+        resp = await client.get("/api/products", params=params, headers=viewer.headers)
+        assert resp.status_code == 200, resp.text
+        data: dict[str, Any] = resp.json()
+        return data
+
+    over = await page(q="cabo", page_size=2)
+    assert (over["total"], over["total_exact"], len(over["items"])) == (3, False, 2)
+    # Past the bound the pages still come.
+    last = await page(q="cabo", page_size=2, page=3)
+    assert len(last["items"]) == 1 and last["total_exact"] is False
+    under = await page(q="cabo 4")
+    assert (under["total"], under["total_exact"]) == (1, True)
+    monkeypatch.setattr(repository, "TOTAL_BOUND", 5)
+    exact = await page(q="cabo", page_size=2)
+    assert (exact["total"], exact["total_exact"]) == (5, True)
+
+
+async def test_the_vector_is_stored_and_follows_updates(
+    client: httpx.AsyncClient, company: Any, create_product: Any, app: Any
+) -> None:
+    seller: Company = company()
+    product = await create_product(seller, name="Flex Power Moto G8")
+    resp = await client.patch(f"/api/products/{product['id']}",
+                              json={"name": "Alto-falante Moto G20"}, headers=seller.headers)
+    assert resp.status_code == 200, resp.text
+    async with app.state.db.sessionmaker() as s:
+        vector = await s.scalar(text("SELECT search_vector::text FROM products WHERE id = :id"),
+                                {"id": product["id"]})
+        indexes = set((await s.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'products'"))).scalars())
+    assert vector is not None and "falant" in vector and "flex" not in vector
+    assert {"ix_products_search_vector", "ix_products_code_prefix"} <= indexes
