@@ -31,7 +31,7 @@ from avadmin.models import (
     User,
 )
 from avadmin.plans.repository import PlanRepository
-from avadmin.security.passwords import hash_password, verify_password
+from avadmin.security.passwords import hash_password, needs_rehash, verify_password
 from avadmin.security.tokens import TokenIssuer
 from avadmin.users.repository import UserRepository
 from avelar_kit.auth.principal import Principal
@@ -153,6 +153,9 @@ class AuthService:
             logger.info("login failed")
             raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
         await self._succeeded(key)
+        if needs_rehash(user.password_hash):
+            # Made with older parameters: stored again with today's, now that we have it.
+            user.password_hash = await hash_password(password)
         # Suspended for non-payment: the login works so that the admin can pay; the token opens
         # only AvAdmin's billing endpoints (and nothing in the modules) until the payment.
         if user.account.status != AccountStatus.active and not await self._unpaid(user.account_id):

@@ -1,22 +1,61 @@
-"""argon2id password hashing, verified off the event loop.
+"""argon2id password hashing, verified off the event loop on a small executor of its own.
 
-argon2-cffi's defaults are RFC 9106's "low memory" profile (t=3, m=64 MiB, p=4), above the OWASP
-minimum (m=19 MiB, t=2, p=1); we pin them explicitly so a library upgrade cannot weaken them.
+Parameters: OWASP's first argon2id configuration (m=19 MiB, t=2, p=1), pinned explicitly so a
+library upgrade cannot change them. ``p=1``: one thread per hash, so that the number of hashes
+running at once, not argon2 itself, decides how many cores logins take.
+
+The work is bounded: every hash and verification runs on ``_EXECUTOR``, a thread pool with as
+many threads as the process may use cores, less one kept for the event loop (at least one).
+A burst of logins queues there instead of starting dozens of threads that starve the event
+loop (health probes, every other request) and each hold the hash's memory: memory for
+hashing is at most ``threads x 19 MiB``. Hashes made with other parameters (the previous
+m=64 MiB, t=3, p=4) still verify, and are re-hashed with these at the next successful login
+(``needs_rehash``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4, hash_len=32,
-                         salt_len=16, type=Type.ID)
+T = TypeVar("T")
+
+TIME_COST = 2
+MEMORY_COST_KIB = 19 * 1024
+PARALLELISM = 1
+
+_hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB,
+                         parallelism=PARALLELISM, hash_len=32, salt_len=16, type=Type.ID)
+
+
+def hashing_threads() -> int:
+    """Cores this process may run on, less one for the event loop; at least one.
+    ``AVADMIN_PASSWORD_HASH_THREADS`` overrides it."""
+    configured = os.environ.get("AVADMIN_PASSWORD_HASH_THREADS")
+    if configured:
+        return max(1, int(configured))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+_EXECUTOR = ThreadPoolExecutor(max_workers=hashing_threads(), thread_name_prefix="argon2")
 
 # Verified when the CPF is unknown, so that an unknown CPF costs the same time as a wrong
 # password and the two cannot be told apart.
 _DUMMY_HASH = _hasher.hash("avelar-dummy-password-for-timing")
+
+
+async def _run(fn: Callable[..., T], *args: str | None) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, fn, *args)
 
 
 def hash_password_sync(password: str) -> str:
@@ -24,7 +63,7 @@ def hash_password_sync(password: str) -> str:
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await _run(_hasher.hash, password)
 
 
 def _verify(stored: str | None, password: str) -> bool:
@@ -36,7 +75,7 @@ def _verify(stored: str | None, password: str) -> bool:
 
 async def verify_password(stored: str | None, password: str) -> bool:
     """True when ``password`` matches ``stored``; with ``stored=None`` burns the same time."""
-    return await asyncio.to_thread(_verify, stored, password)
+    return await _run(_verify, stored, password)
 
 
 def needs_rehash(stored: str) -> bool:

@@ -1,0 +1,61 @@
+"""Password hashing is bounded: one thread per hash, a fixed number of hashes at once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import httpx
+from argon2 import PasswordHasher, Type, extract_parameters
+from sqlalchemy import select, update
+
+from avadmin.models import User
+from avadmin.security import passwords
+
+from .conftest import CPFS
+
+
+async def test_one_thread_per_hash_and_owasp_parameters() -> None:
+    params = extract_parameters(await passwords.hash_password("uma-senha-1"))
+    assert (params.time_cost, params.memory_cost, params.parallelism) == (2, 19 * 1024, 1)
+
+
+async def test_hashes_run_on_a_bounded_executor() -> None:
+    assert passwords._EXECUTOR._max_workers == passwords.hashing_threads() >= 1
+    seen: set[str] = set()
+    inner = passwords._verify
+
+    def spy(stored: str | None, password: str) -> bool:
+        seen.add(threading.current_thread().name)
+        return inner(stored, password)
+
+    passwords._verify = spy  # type: ignore[assignment]
+    try:
+        await asyncio.gather(*(passwords.verify_password(None, f"x{i}") for i in range(8)))
+    finally:
+        passwords._verify = inner  # type: ignore[assignment]
+    assert seen and all(name.startswith("argon2") for name in seen)
+    assert len(seen) <= passwords.hashing_threads()
+
+
+def test_thread_count_follows_the_setting(monkeypatch: Any) -> None:
+    monkeypatch.setenv("AVADMIN_PASSWORD_HASH_THREADS", "3")
+    assert passwords.hashing_threads() == 3
+    monkeypatch.setenv("AVADMIN_PASSWORD_HASH_THREADS", "0")
+    assert passwords.hashing_threads() == 1
+
+
+async def test_an_old_hash_still_logs_in_and_is_rehashed(client: httpx.AsyncClient,
+                                                         signup: Any, app: Any) -> None:
+    company = await signup()
+    old = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4, type=Type.ID)
+    async with app.state.db.sessionmaker() as s, s.begin():
+        await s.execute(update(User).values(password_hash=old.hash(company.password)))
+    resp = await client.post("/api/auth/login", json={"cpf": CPFS[0],
+                                                      "password": company.password})
+    assert resp.status_code == 200, resp.text
+    async with app.state.db.sessionmaker() as s:
+        stored = await s.scalar(select(User.password_hash))
+    assert stored is not None and extract_parameters(stored).parallelism == 1
+    assert await passwords.verify_password(stored, company.password)
