@@ -1,9 +1,25 @@
+"""One module's database: the engine, and the session each request gets.
+
+Round trips are the cost of a read (ADR 0007). A request that only reads (GET, HEAD, OPTIONS)
+gets a session on an AUTOCOMMIT connection: no BEGIN, no COMMIT, one round trip per statement.
+A request that writes gets the transaction it owns: BEGIN at the first statement, COMMIT when
+the endpoint returns, ROLLBACK on error.
+
+The pool does not ping a connection at every checkout (one more round trip per request); it
+pings one that has been idle for ``idle_ping_after`` seconds, which is when a restarted server
+or a dropped TCP connection could have left it dead. A connection that fails the ping is
+replaced before the request sees it.
+"""
+
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -11,21 +27,51 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_IDLE_SINCE = "avelar_idle_since"
+
+
+def _install_idle_ping(engine: AsyncEngine, idle_ping_after: float) -> None:
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _checkin(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < idle_ping_after:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError("idle connection failed its ping") from exc
+
 
 class Database:
-    """Engine and session factory of one module's database."""
+    """Engine and session factories of one module's database.
+
+    ``sessionmaker``: sessions in a transaction (writes, workers, scripts).
+    ``read_sessionmaker``: sessions on AUTOCOMMIT connections of the same pool, for reads that
+    need no transaction: each statement sees the data committed when it starts."""
 
     def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10,
-                 pool_timeout: float = 5.0, **kw: Any) -> None:
+                 pool_timeout: float = 5.0, idle_ping_after: float = 10.0, **kw: Any) -> None:
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
-            pool_pre_ping=True,
+            pool_pre_ping=False,
             pool_timeout=pool_timeout,
             **kw,
         )
+        _install_idle_ping(self.engine, idle_ping_after)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_engine: AsyncEngine = self.engine.execution_options(
+            isolation_level="AUTOCOMMIT")
+        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -36,8 +82,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
     Used with ``scope="function"`` so that the commit happens before the response is sent: a
     failed commit becomes an error response, never a 200 for data that was not saved.
+
+    A read request (GET, HEAD, OPTIONS) gets an AUTOCOMMIT session instead: no BEGIN and no
+    COMMIT round trips. Reads must not write; if one does, each statement commits on its own.
     """
     db: Database = request.app.state.db
+    if request.method in READ_METHODS:
+        async with db.read_sessionmaker() as session:
+            yield session
+        return
     async with db.sessionmaker() as session:
         try:
             yield session

@@ -86,7 +86,8 @@ def principal_check(get_db: Callable[[], Database]) -> PrincipalCheck:
     async def check(principal: Principal) -> None:
         if principal.kind != "user" or principal.user_id is None or principal.account_id is None:
             return
-        async with get_db().sessionmaker() as session:
+        # A read on an AUTOCOMMIT connection: one round trip, no BEGIN/ROLLBACK around it.
+        async with get_db().read_sessionmaker() as session:
             user_active, status = await AccountRepository(session).standing(
                 principal.user_id, principal.account_id
             )

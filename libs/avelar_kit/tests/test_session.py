@@ -1,0 +1,127 @@
+# ruff: noqa: S608 (a table name of the test's own)
+"""Round trips of a request: reads without BEGIN/COMMIT, writes in the request's transaction,
+no ping at checkout unless the connection sat idle."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg.transaction
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event, text
+
+from avelar_kit.db.session import Database, SessionDep
+
+
+class RoundTrips:
+    """SQL statements (SQLAlchemy's cursor events) and the real BEGIN/COMMIT/ROLLBACK that
+    asyncpg sends (its Transaction object, which SQLAlchemy's events do not see)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.tx: list[str] = []
+
+    def clear(self) -> None:
+        self.statements.clear()
+        self.tx.clear()
+
+
+@pytest.fixture
+async def app(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[FastAPI, Any]]:
+    table = f"t_{uuid.uuid4().hex[:10]}"
+    db = Database(pg_url, pool_size=2, max_overflow=0)
+    trips = RoundTrips()
+    event.listen(db.engine.sync_engine, "before_cursor_execute",
+                 lambda conn, cur, stmt, *a: trips.statements.append(stmt))
+    for name in ("start", "commit", "rollback"):
+        original = getattr(asyncpg.transaction.Transaction, name)
+
+        async def spy(self: Any, *a: Any, _name: str = name, _orig: Any = original) -> Any:
+            trips.tx.append(_name)
+            return await _orig(self, *a)
+
+        monkeypatch.setattr(asyncpg.transaction.Transaction, name, spy)
+    async with db.engine.begin() as conn:
+        await conn.execute(text(f"CREATE TABLE {table} (id int PRIMARY KEY)"))
+        await conn.execute(text(f"INSERT INTO {table} VALUES (1)"))
+    application = FastAPI()
+    application.state.db = db
+
+    @application.get("/read")
+    async def read(session: SessionDep) -> dict[str, int]:
+        n = (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+        return {"n": int(n)}
+
+    @application.post("/write")
+    async def write(session: SessionDep, fail: bool = False) -> dict[str, bool]:
+        await session.execute(text(f"INSERT INTO {table} SELECT max(id) + 1 FROM {table}"))
+        if fail:
+            raise RuntimeError("boom")
+        return {"ok": True}
+
+    trips.clear()
+    yield application, trips
+    async with db.engine.begin() as conn:
+        await conn.execute(text(f"DROP TABLE {table}"))
+    await db.dispose()
+
+
+async def _client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                             base_url="http://t")
+
+
+async def test_a_read_request_is_one_statement_without_begin_or_commit(app: Any) -> None:
+    application, trips = app
+    async with await _client(application) as client:
+        for _ in range(3):
+            resp = await client.get("/read")
+            assert resp.json() == {"n": 1}
+    assert [s.split()[0] for s in trips.statements] == ["SELECT"] * 3
+    assert trips.tx == []
+
+
+async def test_a_write_request_owns_its_transaction(app: Any) -> None:
+    application, trips = app
+    async with await _client(application) as client:
+        assert (await client.post("/write")).status_code == 200
+        assert trips.tx == ["start", "commit"]
+        trips.clear()
+        assert (await client.post("/write", params={"fail": "true"})).status_code == 500
+        assert trips.tx == ["start", "rollback"]
+        assert (await client.get("/read")).json() == {"n": 2}  # the failed one left nothing
+
+
+async def test_no_ping_at_checkout_unless_idle(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    application, _ = app
+    pings: list[int] = []
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+    original = AsyncAdapt_asyncpg_connection.ping
+
+    def spy(self: Any) -> None:
+        pings.append(1)
+        original(self)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", spy)
+    async with await _client(application) as client:
+        for _ in range(3):
+            await client.get("/read")
+        assert pings == []
+        # A minute later every pooled connection has been idle: the next checkout pings.
+        import time
+
+        import avelar_kit.db.session as session_module
+
+        class Later:
+            @staticmethod
+            def monotonic() -> float:
+                return time.monotonic() + 60
+
+        monkeypatch.setattr(session_module, "time", Later)
+        assert (await client.get("/read")).json() == {"n": 1}
+        assert pings == [1]
