@@ -4,7 +4,8 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -127,6 +128,50 @@ class RemoteJWKS:
         return self._keys.get(kid)
 
 
+class VerifiedTokenCache:
+    """Callers of tokens whose signature and claims were already verified, each kept until its
+    token's own ``exp`` and no longer; a bounded LRU (the least recently used entry goes first).
+
+    Only what the token itself proves is cached. Whether the user, the company and the session
+    are still valid (suspension, deactivation, a password change: ADR 0006) is asked by the
+    access checks that run after verification, on every request, hit or miss."""
+
+    def __init__(self, maxsize: int = 10_000, *, clock: Callable[[], float] = time.time) -> None:
+        self.maxsize = maxsize
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            self.misses += 1
+            return None
+        expires_at, principal = entry
+        if self.clock() >= expires_at:
+            del self._entries[token]
+            self.misses += 1
+            return None
+        self._entries.move_to_end(token)
+        self.hits += 1
+        return principal
+
+    def put(self, token: str, principal: Principal, expires_at: float) -> None:
+        if self.maxsize <= 0 or self.clock() >= expires_at:
+            return
+        self._entries[token] = (expires_at, principal)
+        self._entries.move_to_end(token)
+        while len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 class TokenVerifier:
     def __init__(
         self,
@@ -135,13 +180,18 @@ class TokenVerifier:
         issuer: str,
         audience: str,
         service_audience: str | None = None,
+        cache_size: int = 10_000,
     ) -> None:
         """``audience`` is the audience of user access tokens; ``service_audience``, when set,
-        lets service tokens (client credentials, scope ``internal``) in as well."""
+        lets service tokens (client credentials, scope ``internal``) in as well.
+
+        ``cache_size`` bounds the verified-token cache of ``verify`` (0 turns it off): a token
+        seen before skips the EdDSA verification until it expires."""
         self.source = source
         self.issuer = issuer
         self.audience = audience
         self.service_audience = service_audience
+        self.cache = VerifiedTokenCache(cache_size)
 
     async def decode(
         self, token: str, *, audience: str | None = None, expected_typ: str | None = "access"
@@ -186,7 +236,20 @@ class TokenVerifier:
         return claims
 
     async def verify(self, token: str) -> Principal:
-        """Verify an access token (user) or a service token and return the caller."""
+        """Verify an access token (user) or a service token and return the caller.
+
+        A token verified before answers from the cache until its ``exp``; refusals are never
+        cached (each bad token is checked again, and costs the caller as much)."""
+        cached = self.cache.get(token)
+        if cached is not None:
+            return cached
+        principal = await self._verify(token)
+        exp = principal.claims.get("exp")
+        if isinstance(exp, int | float):
+            self.cache.put(token, principal, float(exp))
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         try:
             header_typ = jwt.decode(token, options={"verify_signature": False}).get("typ")
         except jwt.InvalidTokenError as exc:
@@ -218,9 +281,10 @@ async def verify_jwt_token(token: str, verifier: TokenVerifier) -> Principal:
 
 
 def avadmin_verifier(
-    avadmin_url: str, *, issuer: str, audience: str, service_audience: str | None = None
+    avadmin_url: str, *, issuer: str, audience: str, service_audience: str | None = None,
+    cache_size: int = 10_000,
 ) -> TokenVerifier:
     """The verifier a consuming module uses: AvAdmin's JWKS at ``avadmin_url``, cached."""
     jwks_url = f"{avadmin_url.rstrip('/')}/.well-known/jwks.json"
     return TokenVerifier(RemoteJWKS(jwks_url), issuer=issuer, audience=audience,
-                         service_audience=service_audience)
+                         service_audience=service_audience, cache_size=cache_size)
