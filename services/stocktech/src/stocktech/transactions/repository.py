@@ -21,9 +21,46 @@ _MONTH_START = text(
 )
 
 
+# The purchase in one statement: take the units where the stock covers them (of any number of
+# concurrent buyers only those the remaining stock covers get a row; the CHECK
+# stock_quantity >= 0 stands behind it) and record the transaction from the same row. The
+# product row stays locked from this statement to the COMMIT that follows it at once, and no
+# longer: the hot row of a popular product is held for two round trips, not for the rest of the
+# request. Price and name must still be those the buyer was shown (and the WhatsApp message
+# says); if either changed, nothing happens and the caller looks again.
+_RESERVE_AND_RECORD = text("""
+WITH reserved AS (
+    UPDATE products AS p
+    SET stock_quantity = p.stock_quantity - :quantity, updated_at = now()
+    WHERE p.id = :product_id AND p.is_active AND p.stock_quantity >= :quantity
+      AND p.price = :price AND p.name = :name
+      AND EXISTS (SELECT 1 FROM known_accounts AS k
+                  WHERE k.account_id = p.account_id AND k.status = 'active')
+    RETURNING p.id, p.account_id, p.user_id, p.code, p.name, p.price
+)
+INSERT INTO transactions (
+    id, product_id, product_code, product_name, buyer_account_id, buyer_user_id,
+    seller_account_id, seller_user_id, quantity, unit_price, total_amount, whatsapp_chat_id,
+    whatsapp_link, status, created_at, updated_at)
+SELECT CAST(:id AS uuid), r.id, r.code, r.name, CAST(:buyer_account_id AS uuid),
+       CAST(:buyer_user_id AS uuid), r.account_id, r.user_id, :quantity, r.price,
+       r.price * :quantity, CAST(:chat AS varchar), CAST(:link AS text), 'pending',
+       CAST(:created_at AS timestamptz), CAST(:created_at AS timestamptz)
+FROM reserved AS r
+RETURNING product_code, product_name, seller_account_id, seller_user_id, unit_price,
+          total_amount
+""")
+
+
 class TransactionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def reserve_and_record(self, values: dict[str, Any]) -> Any | None:
+        """Run ``_RESERVE_AND_RECORD``; the recorded row's snapshot, or None when the stock
+        does not cover the quantity, the product is off sale or its price or name changed."""
+        result = await self.session.execute(_RESERVE_AND_RECORD, values)
+        return result.one_or_none()
 
     async def add(self, tx: Transaction) -> None:
         self.session.add(tx)

@@ -125,41 +125,53 @@ async def purchase(
     txs = TransactionRepository(session)
     await _check_transaction_limit(txs, buyer)
 
-    reserved = await products.reserve_stock(body.product_id, body.quantity)
-    if reserved is None:
+    digits = whatsapp.wa_digits(seller_phone)
+    for _ in range(3):
+        product = view.product
+        tx_id = uuid.uuid4()
+        created_at = utcnow()
+        total = product.price * body.quantity
+        link = chat = None
+        if digits is not None:
+            chat = whatsapp.chat_id(digits)
+            link = whatsapp.wa_me_link(digits, whatsapp.purchase_message(
+                transaction_id=tx_id, code=product.code, name=product.name,
+                quantity=body.quantity, total=total,
+            ))
+        out = {
+            "id": str(tx_id), "product_id": str(product.id), "product_code": product.code,
+            "product_name": product.name, "buyer_account_id": str(actor.account_id),
+            "buyer_user_id": str(actor.user_id), "seller_account_id": str(product.account_id),
+            "seller_user_id": str(product.user_id), "quantity": body.quantity,
+            "unit_price": format(product.price, "f"), "total_amount": format(total, "f"),
+            "status": TransactionStatus.pending.value, "whatsapp_chat_id": chat,
+            "whatsapp_link": link, "created_at": created_at.isoformat(), "completed_at": None,
+            "completed_by_user_id": None, "cancelled_at": None, "cancelled_by_user_id": None,
+        }
+        if idempotency_key is not None:
+            # Stored before the reservation, in the same transaction: it exists if and only if
+            # the purchase commits, and nothing runs between the reservation and the COMMIT.
+            await idem.store_response(actor.account_id, idempotency_key, 201, out)
+        row = await txs.reserve_and_record({
+            "quantity": body.quantity, "product_id": product.id, "price": product.price,
+            "name": product.name, "id": tx_id, "buyer_account_id": actor.account_id,
+            "buyer_user_id": actor.user_id, "chat": chat, "link": link,
+            "created_at": created_at,
+        })
+        if row is not None:
+            logger.info("purchase %s: %d x %s", tx_id, body.quantity, product.code)
+            return PurchaseResult(201, out, replayed=False)
         available = await products.stock_of(body.product_id)
         again = await products.view(body.product_id)
         if again is None or not again.on_sale or available is None:
             raise _product_unavailable()
-        raise Conflict(
-            f"Estoque insuficiente: há {available} unidade(s) disponível(is)",
-            code="insufficient_stock", extra={"available": available},
-        )
-
-    tx_id = uuid.uuid4()
-    total = reserved.price * body.quantity
-    digits = whatsapp.wa_digits(seller_phone)
-    link = chat = None
-    if digits is not None:
-        chat = whatsapp.chat_id(digits)
-        link = whatsapp.wa_me_link(digits, whatsapp.purchase_message(
-            transaction_id=tx_id, code=reserved.code, name=reserved.name,
-            quantity=body.quantity, total=total,
-        ))
-    tx = Transaction(
-        id=tx_id, product_id=reserved.product_id, product_code=reserved.code,
-        product_name=reserved.name, buyer_account_id=actor.account_id,
-        buyer_user_id=actor.user_id, seller_account_id=reserved.account_id,
-        seller_user_id=reserved.user_id, quantity=body.quantity, unit_price=reserved.price,
-        total_amount=total, whatsapp_chat_id=chat, whatsapp_link=link,
-        status=TransactionStatus.pending, created_at=utcnow(),
-    )
-    await txs.add(tx)
-    out = TransactionOut.model_validate(tx).model_dump(mode="json")
-    if idempotency_key is not None:
-        await idem.store_response(actor.account_id, idempotency_key, 201, out)
-    logger.info("purchase %s: %d x %s", tx.id, body.quantity, reserved.code)
-    return PurchaseResult(201, out, replayed=False)
+        if available < body.quantity:
+            raise Conflict(
+                f"Estoque insuficiente: há {available} unidade(s) disponível(is)",
+                code="insufficient_stock", extra={"available": available},
+            )
+        view = again  # the price or the name changed meanwhile: offer what is there now
+    raise Conflict("O produto mudou durante a compra; tente de novo", code="product_changed")
 
 
 async def get_transaction(session: AsyncSession, actor: Actor, tx_id: uuid.UUID
