@@ -145,6 +145,7 @@ def test_scaling_disruption_migrations_and_schedules(
     assert crons["avadmin-prune-outbox"][0] == "prune-outbox"
     assert crons["stocktech-prune-idempotency"] == ["prune-idempotency"]
     assert crons["lucrum-check-balances"] == ["check-balances"]
+    assert crons["avadmin-dunning"] == ["dunning"]
     for module in ("avadmin", "stocktech", "lucrum"):
         assert crons[f"{module}-backup"][0] == "backup"
     schedules = {n: c["spec"]["schedule"] for n, c in _by_kind(docs, "CronJob").items()}
