@@ -39,6 +39,10 @@ def test_make_run_serves_the_demo_and_restarts_with_its_data(tmp_path: Path, ds:
             status, health = ds.get(f"http://127.0.0.1:{port}/health")
             assert status == 200
             assert health["status"] == "healthy", health
+        # No MercadoPago credentials: the local stand-in runs, and make run says how to pay.
+        assert ds.get(f"http://127.0.0.1:{base + 3}/health")[0] == 200
+        assert any("avelar_standins.mercadopago approve" in line for line in stack.lines)
+        assert any(f":{base + 3}/" in line and "approve" in line for line in stack.lines)
         # The password is shown once and kept in a file only its owner can read.
         cred = home / "demo-login.txt"
         assert cred.stat().st_mode & 0o777 == 0o600

@@ -274,16 +274,66 @@ def foreground_job() -> Iterator[None]:
         signal.signal(signal.SIGTTOU, old)
 
 
+# -- MercadoPago (issue 11): the local stand-in when no credentials are given -----------------
+# MERCADOPAGO_ACCESS_TOKEN and MERCADOPAGO_WEBHOOK_SECRET (and optionally MERCADOPAGO_API_URL)
+# in the environment send AvAdmin to the real MercadoPago; without them the stand-in of
+# tools/standins runs on port base + 3, with secrets of its own kept under .avelar/.
+MERCADOPAGO_PORT_OFFSET = 3
+
+
+def mercadopago(stack: Stack) -> tuple[dict[str, str], tuple[list[str], dict[str, str]] | None]:
+    """AvAdmin's billing settings, and the stand-in's command and environment when it runs."""
+    avadmin, stocktech = MODULES[0], MODULES[1]
+    env = {"AVADMIN_PUBLIC_URL": stack.url(avadmin),
+           "AVADMIN_STOCKTECH_URL": stack.url(stocktech)}
+    token, secret = (os.environ.get("MERCADOPAGO_ACCESS_TOKEN"),
+                     os.environ.get("MERCADOPAGO_WEBHOOK_SECRET"))
+    if token and secret:
+        env.update(AVADMIN_MERCADOPAGO_ACCESS_TOKEN=token,
+                   AVADMIN_MERCADOPAGO_WEBHOOK_SECRET=secret,
+                   AVADMIN_MERCADOPAGO_API_URL=os.environ.get(
+                       "MERCADOPAGO_API_URL", "https://api.mercadopago.com"))
+        return env, None
+    path = stack.home / "mercadopago-standin.json"
+    keys: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if not {"token", "secret"} <= set(keys):
+        keys = {"token": f"TEST-{secrets.token_hex(16)}", "secret": secrets.token_hex(32)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(keys))
+        path.chmod(0o600)
+    port = stack.port_base + MERCADOPAGO_PORT_OFFSET
+    url = f"http://{stack.host}:{port}"
+    env.update(AVADMIN_MERCADOPAGO_API_URL=url, AVADMIN_MERCADOPAGO_ACCESS_TOKEN=keys["token"],
+               AVADMIN_MERCADOPAGO_WEBHOOK_SECRET=keys["secret"])
+    cmd = [sys.executable, "-m", "avelar_standins.mercadopago", "serve", "--host", stack.host,
+           "--port", str(port)]
+    return env, (cmd, {"MERCADOPAGO_STANDIN_WEBHOOK_SECRET": keys["secret"],
+                       "MERCADOPAGO_STANDIN_ACCESS_TOKEN": keys["token"],
+                       "MERCADOPAGO_STANDIN_URL": url})
+
+
+def say_mercadopago(stack: Stack) -> None:
+    url = f"http://{stack.host}:{stack.port_base + MERCADOPAGO_PORT_OFFSET}"
+    say(f"  MercadoPago (local stand-in) {url}/  <- approve, reject or expire pending payments")
+    say(f"    or: MERCADOPAGO_STANDIN_URL={url} uv run python -m avelar_standins.mercadopago "
+        "approve <payment or subscription id>  (list: ... mercadopago list)")
+
+
 def run(stack: Stack, sup: Supervisor) -> None:
     stack.start_servers()
     client_secrets = load_secrets(stack.home / "secrets.json")
     modules = [m for m in MODULES if available(m)]
     envs = {m.package: stack.module_env(m, client_secrets) for m in modules}
+    billing_env, standin = mercadopago(stack)  # MercadoPago or its stand-in (issue 11)
+    if "avadmin" in envs:
+        envs["avadmin"].update(billing_env)
     write_stack_env(stack.home / "stack.env", envs)
     migrate_behind(modules, envs)
     base = base_environment()
     for m in modules:
         sup.add(m.name, serve_command(stack, m), {**base, **envs[m.package]})
+    if standin is not None:
+        sup.add("MercadoPago", standin[0], {**base, **standin[1]})
     sup.start_all()
     stack.demo = start_demo(stack, envs, client_secrets)
     wait_up(stack, modules, sup)
@@ -292,6 +342,8 @@ def run(stack: Stack, sup: Supervisor) -> None:
     say("AvelarSys is up:")
     for m in modules:
         say(f"  {m.name:<10} {stack.url(m)}/docs")
+    if standin is not None:
+        say_mercadopago(stack)
     say("Ctrl-C stops everything.")
     while True:
         sup.tick()
