@@ -382,6 +382,19 @@ async def test_card_subscription_checkout_to_paid_then_a_renewal_extends_the_per
     assert timedelta(days=364) <= sub.paid_until - first_until <= timedelta(days=367)
     assert len(await env.events("account.plan_changed", company.account_id)) == 1
 
+    # Moving to another plan by Pix ends the card subscription of the old plan at MercadoPago.
+    pix = (await env.checkout(company, "Corporativo", "pix")).json()["transaction"]
+    await env.act(pix["mercadopago_id"], "approve")
+    await paid(env, pix["id"])
+    await env.settled()
+    pre = (await env.mp.get(f"/preapproval/{card['preapproval_id']}",
+                            headers={"Authorization": f"Bearer {TOKEN}"})).json()
+    assert pre["status"] == "cancelled"
+    sub = await env.sub(company.account_id)
+    assert sub is not None and sub.preapproval_status == "cancelled"
+    body = (await env.api.get("/api/billing/subscription", headers=company.headers)).json()
+    assert body["plan"]["name"] == "Corporativo" and body["next_charge_at"] is None
+
 
 # -- webhook safety ------------------------------------------------------------------------------
 

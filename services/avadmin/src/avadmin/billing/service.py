@@ -269,13 +269,13 @@ class PaymentProcessor:
             return base
         # A later charge of the same subscription: a transaction of its own.
         sub = await self.repo.subscription(base.account_id)
-        account = await self.accounts.get(base.account_id)
-        assert account is not None
-        plan_id = base.plan_id
-        if sub is not None and sub.preapproval_id == base.preapproval_id:
-            plan_id = sub.scheduled_plan_id or account.plan_id
+        if sub is None or sub.preapproval_id != base.preapproval_id \
+                or sub.preapproval_status == "cancelled":
+            # A charge of a subscription we replaced or cancelled: recorded, never applied.
+            logger.warning("billing: charge %s of replaced subscription %s", p.id,
+                           base.preapproval_id)
         tx = BillingTransaction(
-            account_id=base.account_id, plan_id=plan_id, amount=base.amount,
+            account_id=base.account_id, plan_id=base.plan_id, amount=base.amount,
             method=BillingMethod.card, cycle=base.cycle, currency=base.currency,
             external_reference=base.external_reference, preapproval_id=base.preapproval_id,
             mercadopago_id=p.id, status=BillingStatus.pending)
@@ -335,6 +335,7 @@ class PaymentProcessor:
         tx.failure_reason = None
         tx.period_start, tx.period_end = start, end
         plan = tx.plan
+        changing = plan.id != account.plan_id
         if plan.id == account.plan_id:
             sub.scheduled_plan_id = sub.scheduled_cycle = sub.scheduled_at = None
         elif is_downgrade(account.plan, plan) and sub.paid_until and sub.paid_until > now:
@@ -350,6 +351,11 @@ class PaymentProcessor:
         sub.cycle = cycle
         sub.method = tx.method
         sub.amount = tx.amount
+        if (tx.method == BillingMethod.pix and sub.preapproval_id and changing
+                and sub.preapproval_status != "cancelled"):
+            # Moving to another plan by Pix ends the card subscription of the old one.
+            await self._cancel_old_preapproval(sub.preapproval_id)
+            sub.preapproval_status = "cancelled"
         if tx.method == BillingMethod.card and tx.preapproval_id:
             if sub.preapproval_id and sub.preapproval_id != tx.preapproval_id:
                 await self._cancel_old_preapproval(sub.preapproval_id)
