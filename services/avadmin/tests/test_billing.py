@@ -581,7 +581,13 @@ async def test_unpaid_after_grace_is_suspended_and_a_payment_reactivates(env: En
     assert sub is not None and sub.paid_until is not None
     days_left = (sub.paid_until - utcnow()).days
     # Within the paid period and within the grace days after it: nothing happens.
-    assert await env.dunning(days_left + 6) == {"suspended": 0, "downgraded": 0}
+    assert await env.dunning(days_left) == {"suspended": 0, "downgraded": 0, "warned": 0}
+    # The period ended: one warning with the suspension date, then nothing more until then.
+    assert await env.dunning(days_left + 2) == {"suspended": 0, "downgraded": 0, "warned": 1}
+    assert await env.dunning(days_left + 6) == {"suspended": 0, "downgraded": 0, "warned": 0}
+    [warning] = await env.events("billing.suspension_upcoming", company.account_id)
+    assert sub.paid_until is not None
+    assert warning["suspend_on"] == (sub.paid_until + timedelta(days=7)).date().isoformat()
     assert (await env.account(company.account_id)).status.value == "active"
     # The period ended more than 7 days ago: suspended, and the modules are told.
     assert (await env.dunning(days_left + 8))["suspended"] == 1
@@ -621,8 +627,8 @@ async def test_a_period_already_paid_survives_a_suspension_attempt(env: Env) -> 
         return (await env.tx(tx["id"])).status.value == "failed"
 
     await until(failed, "renewal failed")
-    assert await env.dunning() == {"suspended": 0, "downgraded": 0}
-    assert await env.dunning(20) == {"suspended": 0, "downgraded": 0}
+    assert await env.dunning() == {"suspended": 0, "downgraded": 0, "warned": 0}
+    assert await env.dunning(20) == {"suspended": 0, "downgraded": 0, "warned": 0}
     assert (await env.account(company.account_id)).status.value == "active"
     assert await env.events("account.suspended", company.account_id) == []
     # An operator's suspension is not dunning's: it does not open billing to the company.

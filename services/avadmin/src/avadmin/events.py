@@ -58,7 +58,8 @@ def account_plan_changed(session: AsyncSession, account: Account, plan: Plan) ->
 def _billing_payload(account: Account, tx: BillingTransaction, plan: Plan) -> dict[str, object]:
     return {"account_id": str(account.id), "company_name": account.company_name,
             "whatsapp": account.whatsapp, "transaction_id": str(tx.id),
-            "plan": {"id": str(plan.id), "name": plan.name}, "amount": f"{tx.amount:.2f}",
+            "plan": {"id": str(plan.id), "name": plan.name}, "plan_name": plan.name,
+            "amount": f"{tx.amount:.2f}",
             "currency": tx.currency, "method": tx.method.value if tx.method else None}
 
 
@@ -81,3 +82,13 @@ def billing_suspended_for_nonpayment(session: AsyncSession, account: Account,
         "account_id": str(account.id), "company_name": account.company_name,
         "whatsapp": account.whatsapp,
         "paid_until": paid_until.isoformat() if paid_until else None})
+
+
+def billing_suspension_upcoming(session: AsyncSession, account: Account, paid_until: datetime,
+                                suspend_on: datetime) -> None:
+    """The paid period ended: the company will be suspended on ``suspend_on`` (a date) unless
+    it pays. For the WhatsApp notifier."""
+    record_event(session, OutboxEvent, "billing.suspension_upcoming", {
+        "account_id": str(account.id), "company_name": account.company_name,
+        "whatsapp": account.whatsapp, "paid_until": paid_until.isoformat(),
+        "suspend_on": suspend_on.date().isoformat()})

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from avadmin.models import (
     Account,
     AccountStatus,
+    AuditLog,
     BillingCycle,
     BillingNotification,
     BillingStatus,
@@ -112,6 +113,24 @@ class BillingRepository:
             .where(Subscription.paid_until.is_not(None), Subscription.paid_until < cutoff,
                    Account.status == AccountStatus.active, Plan.price > 0)
             .order_by(Subscription.paid_until).limit(limit))).all()
+
+    async def in_grace(self, now: datetime, cutoff: datetime, limit: int = 200
+                       ) -> Sequence[uuid.UUID]:
+        """Active companies on a paid plan whose paid period ended, still within the grace."""
+        return (await self.session.scalars(
+            select(Subscription.account_id)
+            .join(Account, Account.id == Subscription.account_id)
+            .join(Plan, Plan.id == Account.plan_id)
+            .where(Subscription.paid_until < now, Subscription.paid_until >= cutoff,
+                   Account.status == AccountStatus.active, Plan.price > 0)
+            .order_by(Subscription.paid_until).limit(limit))).all()
+
+    async def warned(self, account_id: uuid.UUID, paid_until: datetime) -> bool:
+        return await self.session.scalar(
+            select(AuditLog.id).where(AuditLog.account_id == account_id,
+                                      AuditLog.action == "billing.suspension_warned",
+                                      AuditLog.details["paid_until"].astext
+                                      == paid_until.isoformat()).limit(1)) is not None
 
     async def due_downgrades(self, now: datetime, limit: int = 200) -> Sequence[uuid.UUID]:
         return (await self.session.scalars(

@@ -416,14 +416,35 @@ class Dunning:
         async with self.sessionmaker() as session:
             overdue = await BillingRepository(session).overdue(cutoff)
             due = await BillingRepository(session).due_downgrades(now)
-        suspended = downgraded = 0
+            grace = await BillingRepository(session).in_grace(now, cutoff)
+        suspended = downgraded = warned = 0
+        for account_id in grace:
+            async with self.sessionmaker() as session, session.begin():
+                warned += await self._warn(session, account_id, now)
         for account_id in due:
             async with self.sessionmaker() as session, session.begin():
                 downgraded += await self._downgrade(session, account_id, now)
         for account_id in overdue:
             async with self.sessionmaker() as session, session.begin():
                 suspended += await self._suspend(session, account_id, cutoff)
-        return {"suspended": suspended, "downgraded": downgraded}
+        return {"suspended": suspended, "downgraded": downgraded, "warned": warned}
+
+    async def _warn(self, session: AsyncSession, account_id: uuid.UUID, now: datetime) -> int:
+        """Once per ended period: ``billing.suspension_upcoming`` with the suspension date."""
+        repo = BillingRepository(session)
+        accounts = AccountRepository(session)
+        account = await accounts.get(account_id, for_update=True)
+        sub = await repo.subscription(account_id, for_update=True)
+        if (account is None or sub is None or sub.paid_until is None
+                or sub.paid_until >= now or account.status != AccountStatus.active
+                or await repo.warned(account_id, sub.paid_until)):
+            return 0
+        suspend_on = sub.paid_until + timedelta(days=self.settings.billing_grace_days)
+        events.billing_suspension_upcoming(session, account, sub.paid_until, suspend_on)
+        accounts.audit("system:dunning", "billing.suspension_warned", account.id,
+                       {"paid_until": sub.paid_until.isoformat(),
+                        "suspend_on": suspend_on.date().isoformat()})
+        return 1
 
     async def _suspend(self, session: AsyncSession, account_id: uuid.UUID,
                        cutoff: datetime) -> int:
