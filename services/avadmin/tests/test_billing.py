@@ -466,6 +466,11 @@ async def test_five_identical_deliveries_pay_once(env: Env) -> None:
                                                        "repeat": 5})
     assert resp.json()["statuses"] == [200] * 5
     await env.settled()
+    # The webhook answers before the work is done: how long MercadoPago waited for each answer.
+    times = [t for d in (await env.mp.get("/_standin/deliveries")).json()
+             for t in d["elapsed_ms"]]
+    print(f"\n[billing] webhook answered in {min(times):.0f}-{max(times):.0f} ms "
+          f"({len(times)} deliveries)")
     sub = await env.sub(company.account_id)
     assert sub is not None and sub.paid_until == until_once
     assert len(await env.events("account.plan_changed", company.account_id)) == 1

@@ -171,17 +171,19 @@ def create_app(*, webhook_secret: str, webhook_url: str | None = None,
                 "data": {"id": data_id}, "date_created": _iso(_now()),
                 "id": int(time.time() * 1000), "live_mode": False, "type": topic,
                 "user_id": USER_ID}
-        statuses = []
+        statuses, elapsed = [], []
         async with httpx.AsyncClient(timeout=10) as client:
             for _ in range(repeat):
+                started = time.perf_counter()
                 try:
                     resp = await client.post(target, params={"data.id": data_id, "type": topic},
                                              json=body, headers=headers)
                     statuses.append(resp.status_code)
                 except httpx.HTTPError:
                     statuses.append(0)
+                elapsed.append(round((time.perf_counter() - started) * 1000, 1))
         store.deliveries.append({"topic": topic, "data_id": data_id, "statuses": statuses,
-                                 "request_id": request_id})
+                                 "request_id": request_id, "elapsed_ms": elapsed})
         return statuses
 
     # -- the API -------------------------------------------------------------------------------
@@ -418,6 +420,11 @@ def create_app(*, webhook_secret: str, webhook_url: str | None = None,
     async def act_from_page(ident: str, action: str) -> RedirectResponse:
         await act(ident, action)
         return RedirectResponse("/", status_code=303)
+
+    @app.get("/_standin/deliveries")
+    async def deliveries() -> list[dict[str, Any]]:
+        """Every webhook sent: topic, id, the answers' status codes and times (ms)."""
+        return store.deliveries
 
     @app.get("/_standin/pending")
     async def pending() -> dict[str, Any]:
