@@ -1,6 +1,6 @@
 """The dev stack as the tests drive it: `avelar-devstack run` as a subprocess on free ports
-with its own home folder; ``live_stack`` is one such stack shared by the tests that only need
-it up (a killed module, the operator commands)."""
+with its own home folder; ``live_stack`` is `make run` in a terminal, shared by the tests that
+only need it up (a killed module, the operator commands) and stopped with Ctrl-C."""
 
 from __future__ import annotations
 
@@ -82,6 +82,79 @@ class Stack:
         return code
 
 
+class MakeRunInTerminal(Stack):
+    """`make run` as a person starts it: in a terminal (a pseudo-terminal here), stopped by
+    pressing Ctrl-C there, which the terminal sends to the whole foreground process group."""
+
+    def __init__(self, home: Path, base: int) -> None:
+        import pty
+
+        self.home, self.base = home, base
+        self.lines = []
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DATABASE_URL", "REDIS_URL", "MAKEFLAGS", "MFLAGS")
+               and not k.startswith("TEST_")}
+        env.update(AVELAR_HOME=str(home), AVELAR_PORT_BASE=str(base))
+        root = Path(__file__).resolve().parents[2]
+        pid, self.fd = pty.fork()
+        if pid == 0:  # the child: make in the terminal
+            try:
+                os.chdir(root)
+                os.execvpe("make", ["make", "--no-print-directory", "run"], env)  # noqa: S606, S607
+            finally:
+                os._exit(127)
+        self.pid = pid
+        self.code: int | None = None
+        self.reader = threading.Thread(target=self._read_pty, daemon=True)
+        self.reader.start()
+
+    def _read_pty(self) -> None:
+        buffer = b""
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            buffer += data
+            *complete, buffer = buffer.split(b"\n")
+            self.lines.extend(line.decode(errors="replace").rstrip("\r") for line in complete)
+
+    def running(self) -> bool:
+        if self.code is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.code = os.waitstatus_to_exitcode(status)
+        return self.code is None
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return
+            if not self.running():
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not seen; output:\n" + "\n".join(self.lines[-40:]))
+
+    def stop(self) -> int:
+        """Ctrl-C at the terminal; make's exit status (-2 if a signal ended make)."""
+        if self.running():
+            os.write(self.fd, b"\x03")
+        deadline = time.monotonic() + 60
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if self.running():
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.code = -9
+        self.reader.join(timeout=10)
+        os.close(self.fd)
+        assert self.code is not None
+        return self.code
+
+
 def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     req = urllib.request.Request(url, data=json.dumps(body).encode(),  # noqa: S310
                                  headers={"content-type": "application/json"})
@@ -131,11 +204,15 @@ def ds() -> type[DevStack]:
 
 @pytest.fixture(scope="session")
 def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """`make run` in a terminal, shared by the tests that need it up; stopped with Ctrl-C,
+    after which make itself exits 0 and prints no error."""
     home = tmp_path_factory.mktemp("live") / "avelar"
-    stack = Stack(home, free_base())
+    stack = MakeRunInTerminal(home, free_base())
     try:
         stack.wait_for(UP, timeout=300)
         yield stack
     finally:
         code = stack.stop()
     assert code == 0, stack.lines[-20:]
+    assert not any("make: ***" in line for line in stack.lines), stack.lines[-20:]
+    assert any("[make run] stopped" in line for line in stack.lines)

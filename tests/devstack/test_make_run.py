@@ -97,4 +97,4 @@ def test_a_module_killed_under_make_run_comes_back_while_the_others_answer(live_
     after = _server_pids(stack.lines, "StockTech")
     assert len(after) == len(before) + 1 and after[-1] != before[-1]
     assert any("restarting StockTech (restart 1)" in line for line in stack.lines)
-    assert stack.proc.poll() is None
+    assert stack.running()

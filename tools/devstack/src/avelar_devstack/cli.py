@@ -259,7 +259,8 @@ def foreground_job() -> Iterator[None]:
         previous = os.tcgetpgrp(fd) if os.isatty(fd) else None
     except (OSError, ValueError):
         previous = None
-    if previous is None:
+    # Only a foreground job takes the terminal (`make run &` must not take it from the shell).
+    if previous is None or previous != os.getpgrp():
         yield
         return
     old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
