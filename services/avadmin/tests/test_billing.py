@@ -740,3 +740,16 @@ async def test_checkout_is_for_company_admins(env: Env) -> None:
         **company.headers, "Idempotency-Key": "y"}, json={"method": "boleto", "plan_name": "x"})
     assert both.status_code == 422
 
+
+
+async def test_the_standin_page_lists_a_pending_pix_and_its_button_pays_it(env: Env) -> None:
+    company = await env.signup(0)
+    tx = (await env.checkout(company, "Corporativo", "pix")).json()["transaction"]
+    page = await env.mp.get("/")
+    assert page.status_code == 200 and tx["mercadopago_id"] in page.text
+    assert "R$ 699,90" in page.text
+    action = f'/_standin/ui/{tx["mercadopago_id"]}/approve'
+    assert action in page.text
+    clicked = await env.mp.post(action)
+    assert clicked.status_code == 303
+    await paid(env, tx["id"])

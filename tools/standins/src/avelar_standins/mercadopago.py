@@ -86,6 +86,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def brl(value: Any) -> str:
+    """R$ 1.234,56 (what a Brazilian payer reads)."""
+    return "R$ " + format(float(value), ",.2f").translate(str.maketrans(",.", ".,"))
+
+
 def _png(payload: str, size: int = 25) -> str:
     """A small black-and-white PNG drawn from the payload (base64): stands in for the QR image."""
     digest = hashlib.sha256(payload.encode()).digest() * 10
@@ -470,7 +475,7 @@ def create_app(*, webhook_secret: str, webhook_url: str | None = None,
                 f'<form method="post" action="/_standin/ui/{html.escape(ident)}/{a}">'
                 f'<button>{a}</button></form>' for a in actions)
             return (f"<tr><td>{kind}</td><td><code>{html.escape(ident)}</code></td>"
-                    f"<td>R$ {html.escape(str(amount))}</td><td>{html.escape(str(ref))}</td>"
+                    f"<td>{html.escape(brl(amount))}</td><td>{html.escape(str(ref))}</td>"
                     f"<td>{html.escape(status)}</td><td>{buttons}</td></tr>")
 
         rows = [row("Pix", str(p["id"]), p["transaction_amount"], p["external_reference"],
@@ -538,9 +543,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "list":
         resp = httpx.get(f"{url.rstrip('/')}/_standin/pending", timeout=10)
         for p in resp.json()["payments"]:
-            print(f"Pix {p['id']}  R$ {p['transaction_amount']:.2f}  ref {p['external_reference']}")
+            print(f"Pix {p['id']}  {brl(p['transaction_amount'])}  ref {p['external_reference']}")
         for p in resp.json()["preapprovals"]:
-            print(f"assinatura {p['id']}  R$ {p['auto_recurring']['transaction_amount']:.2f}"
+            print(f"assinatura {p['id']}  {brl(p['auto_recurring']['transaction_amount'])}"
                   f"  ref {p['external_reference']}")
         return 0
     return _cli_act(url, args.id, args.cmd)
