@@ -89,3 +89,30 @@ async def test_the_vector_is_stored_and_follows_updates(
             "SELECT indexname FROM pg_indexes WHERE tablename = 'products'"))).scalars())
     assert vector is not None and "falant" in vector and "flex" not in vector
     assert {"ix_products_search_vector", "ix_products_code_prefix"} <= indexes
+
+
+async def test_a_word_missing_from_the_newest_products_is_found_through_the_index(
+    client: httpx.AsyncClient, company: Any, create_product: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seller: Company = company()
+    viewer: Company = company()
+    cables = [await create_product(seller, name=f"Cabo USB-C {i}") for i in range(5)]
+    for i in range(3):
+        await create_product(seller, name=f"Película 3D {i}")
+
+    async def page(**params: Any) -> dict[str, Any]:
+        resp = await client.get("/api/products", params=params, headers=viewer.headers)
+        assert resp.status_code == 200, resp.text
+        data: dict[str, Any] = resp.json()
+        return data
+
+    newest_first = [c["id"] for c in reversed(cables)]
+    expected = [await page(q="cabo", page_size=2, page=n) for n in (1, 2, 3)]
+    assert [p["id"] for e in expected for p in e["items"]] == newest_first
+    # The three newest products have no "cabo": every page comes from the GIN path.
+    monkeypatch.setattr(repository, "RECENT_WINDOW", 3)
+    for n, want in zip((1, 2, 3), expected, strict=True):
+        got = await page(q="cabo", page_size=2, page=n)
+        assert [p["id"] for p in got["items"]] == [p["id"] for p in want["items"]]
+        assert (got["total"], got["total_exact"]) == (5, True)
+    assert (await page(q="cabo", page=9))["items"] == []

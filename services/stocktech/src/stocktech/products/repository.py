@@ -69,6 +69,8 @@ class Reserved:
 # ``total`` is counted exactly up to this many products; past it the count stops (it never
 # walks the whole table) and the page says ``total_exact: false``.
 TOTAL_BOUND = 1000
+# A text search looks for its first pages among this many newest products first.
+RECENT_WINDOW = 5000
 _MAX_WORDS = 8
 _WORD = re.compile(r"\w+")
 _CODE_PREFIX = re.compile(r"ST[0-9]{1,6}[A-Z]?")
@@ -165,6 +167,8 @@ class ProductRepository:
             conditions.append(Product.stock_quantity == 0)
         where = and_(*conditions)
 
+        if filters.q and filters.sort == ProductSort.newest and filters.mine_of is None:
+            return await self._search_newest(where, offset=offset, limit=limit)
         orders: dict[ProductSort, list[Any]] = {
             ProductSort.newest: [Product.created_at.desc()],
             ProductSort.price_asc: [Product.price.asc()],
@@ -174,10 +178,13 @@ class ProductRepository:
         order = orders[filters.sort]
         # The id breaks ties, so that pages neither repeat nor skip rows.
         stmt = _view_select().where(where).order_by(*order, Product.id).offset(offset).limit(limit)
-        rows = (await self.session.execute(stmt)).all()
-        views = [_view(r) for r in rows]
-        if offset == 0 and len(rows) < limit:
-            return views, len(rows), True
+        views = [_view(r) for r in (await self.session.execute(stmt)).all()]
+        if offset == 0 and len(views) < limit:
+            return views, len(views), True
+        total, exact = await self._bounded_count(where)
+        return views, total, exact
+
+    async def _bounded_count(self, where: Any) -> tuple[int, bool]:
         matching = (
             select(literal(1))
             .select_from(Product)
@@ -188,6 +195,65 @@ class ProductRepository:
         )
         total = int((await self.session.execute(
             select(func.count()).select_from(matching))).scalar_one())
+        if total > TOTAL_BOUND:
+            return TOTAL_BOUND, False
+        return total, True
+
+    async def _search_newest(
+        self, where: Any, *, offset: int, limit: int
+    ) -> tuple[list[ProductView], int, bool]:
+        """A text search in the marketplace, newest first, whatever the word's frequency.
+
+        PostgreSQL estimates every prefix query alike (~2 % of rows), so left to itself it
+        walks the newest-first index for a rare word too, testing every row of the table. So:
+
+        1. The newest ``RECENT_WINDOW`` products first (an index range): a common word fills
+           the page there, and that page is exactly the newest matches.
+        2. Otherwise the word is rare enough: its matches come from the GIN index
+           (materialised, so the planner cannot walk the index instead), sorted, counted in
+           the same statement."""
+        if offset + limit <= RECENT_WINDOW:
+            window_start = (
+                select(Product.created_at)
+                .where(Product.is_active.is_(True))
+                .order_by(Product.created_at.desc())
+                .offset(RECENT_WINDOW - 1)
+                .limit(1)
+                .scalar_subquery()
+            )
+            recent = Product.created_at >= func.coalesce(
+                window_start, literal_column("'-infinity'::timestamptz"))
+            stmt = (_view_select().where(where, recent)
+                    .order_by(Product.created_at.desc(), Product.id).offset(offset).limit(limit))
+            views = [_view(r) for r in (await self.session.execute(stmt)).all()]
+            if len(views) == limit:
+                total, exact = await self._bounded_count(where)
+                return views, total, exact
+        hits = (
+            select(Product.id, Product.created_at)
+            .join(_seller, _seller.account_id == Product.account_id)
+            .where(where)
+            .cte("hits")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        page = (
+            select(hits.c.id)
+            .order_by(hits.c.created_at.desc(), hits.c.id)
+            .offset(offset)
+            .limit(limit)
+            .subquery("page")
+        )
+        total_col = select(func.count()).select_from(hits).scalar_subquery()
+        stmt = (_view_select().add_columns(total_col)
+                .join(page, page.c.id == Product.id)
+                .order_by(Product.created_at.desc(), Product.id))
+        rows = (await self.session.execute(stmt)).all()
+        if rows:
+            total = int(rows[0][-1])
+        else:
+            total = 0 if offset == 0 else int((await self.session.execute(
+                select(total_col))).scalar_one())
+        views = [_view(r) for r in rows]
         if total > TOTAL_BOUND:
             return views, TOTAL_BOUND, False
         return views, total, True
