@@ -215,7 +215,7 @@ class AuthService:
     # --- every authenticated request ------------------------------------------------------------
 
     async def _unpaid(self, account_id: uuid.UUID) -> bool:
-        async with self.db.sessionmaker() as session:
+        async with self.db.read_sessionmaker() as session:
             sub = await BillingRepository(session).subscription(account_id)
         return bool(sub and sub.suspended_for_nonpayment)
 
@@ -226,7 +226,8 @@ class AuthService:
         could otherwise promote itself back)."""
         if principal.is_service or principal.user_id is None:
             return
-        async with self.db.sessionmaker() as session:
+        # One statement on an AUTOCOMMIT connection (no BEGIN/ROLLBACK): it runs per request.
+        async with self.db.read_sessionmaker() as session:
             state = await UserRepository(session).auth_state(principal.user_id)
         if state is None or not state.is_active or state.account_id != principal.account_id:
             raise Unauthorized("Sessão encerrada; faça login novamente", code="invalid_token")
