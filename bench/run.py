@@ -447,6 +447,33 @@ def summarise(runs: list[Run]) -> dict[str, Any]:
             "rounds": [r.__dict__ for r in runs]}
 
 
+def start_profilers(names: str, procs: dict[str, subprocess.Popen[bytes]]
+                    ) -> list[tuple[str, subprocess.Popen[bytes], Path]]:
+    """py-spy on each named service (and its workers), 50 samples/s, collapsed stacks."""
+    out = []
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    for name in (n.strip() for n in names.split(",") if n.strip()):
+        path = RESULTS / f"profile-{name}-{stamp}.txt"
+        p = subprocess.Popen([spy, "record", "--pid", str(procs[name].pid), "--subprocesses",
+                              "--rate", "50", "--format", "raw", "--nonblocking",
+                              "-o", str(path)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        out.append((name, p, path))
+    return out
+
+
+def stop_profilers(profilers: list[tuple[str, subprocess.Popen[bytes], Path]]) -> None:
+    for name, p, path in profilers:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        say(f"profile of {name}: {path.relative_to(ROOT)} (bench/profile_top.py summarises it)")
+
+
 def login_burst(avadmin: str, probe_path: str, cpfs: list[str], bursts: int = 3,
                 size: int = 20) -> dict[str, Any]:
     """``size`` logins at once, ``bursts`` times, while a probe asks for ``probe_path`` every
@@ -510,6 +537,9 @@ def main() -> int:
                         default=int(os.environ.get("BENCH_PORT_BASE", "15000")))
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
                         help="comma-separated path names to measure (all when empty)")
+    parser.add_argument("--profile", default=os.environ.get("BENCH_PROFILE", ""),
+                        help="comma-separated services (avadmin, stocktech, lucrum) to sample "
+                        "with py-spy during the load: collapsed stacks in bench/results")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("[bench] wrk is needed: apt-get install -y wrk (make bench does it)")
@@ -540,7 +570,7 @@ def main() -> int:
         env = dict(base_env)
         env.update({f"{p}_DATABASE_URL": with_db(server, f"bench_{name}", "asyncpg"),
                     f"{p}_REDIS_URL": redis_url, f"{p}_AVADMIN_API_URL": avadmin_url,
-                    f"{p}_LOG_LEVEL": "WARNING", f"{p}_HOST": "127.0.0.1",
+                    f"{p}_HOST": "127.0.0.1",
                     f"{p}_PORT": str(ports[name])})
         if name == "avadmin":
             env["AVADMIN_SIGNING_KEY_FILE"] = str(home / "avadmin-ed25519.pem")
@@ -567,14 +597,18 @@ def main() -> int:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         say(f"starting the modules and the reference ({args.workers} worker(s) each)")
+        logs = {n: (home / f"{n}.log").open("wb") for n in ("avadmin", "stocktech", "lucrum",
+                                                                 "reference")}
         procs["avadmin"] = subprocess.Popen(
             serve_command("avadmin", ports["avadmin"], args.workers),
-            env=envs["avadmin"], start_new_session=True)
+            env=envs["avadmin"], start_new_session=True, stdout=logs["avadmin"],
+            stderr=subprocess.STDOUT)
         wait_ok(f"{avadmin_url}/health")
         for name in ("stocktech", "lucrum"):
             procs[name] = subprocess.Popen(
                 serve_command(name, ports[name], args.workers),
-                env=envs[name], start_new_session=True)
+                env=envs[name], start_new_session=True, stdout=logs[name],
+                stderr=subprocess.STDOUT)
         ref_env = dict(base_env, BENCH_REF_REDIS_URL=redis_url,
                        BENCH_REF_AVADMIN_DSN=with_db(server, "bench_avadmin"),
                        BENCH_REF_STOCKTECH_DSN=with_db(server, "bench_stocktech"),
@@ -582,7 +616,7 @@ def main() -> int:
                        PYTHONPATH=str(ROOT))
         procs["reference"] = subprocess.Popen(
             reference_command(ports["reference"], args.workers), env=ref_env,
-            start_new_session=True)
+            start_new_session=True, stdout=logs["reference"], stderr=subprocess.STDOUT)
         urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
         for name in ("stocktech", "lucrum"):
             wait_ok(f"{urls[name]}/health")
@@ -685,6 +719,7 @@ def main() -> int:
         st_dsn = with_db(server, "bench_stocktech")
         say(f"load: {len(specs)} paths x {args.rounds} round(s) x {args.duration:g} s, "
             "project and reference interleaved")
+        profilers = start_profilers(args.profile, procs)
         for rnd in range(args.rounds):
             for spec in specs:
                 for side in ("project", "reference"):
@@ -700,6 +735,7 @@ def main() -> int:
                     settle(server)
             say(f"round {rnd + 1} done")
 
+        stop_profilers(profilers)
         results: dict[str, Any] = {}
         for spec in specs:
             proj = summarise(runs[spec.name]["project"])
@@ -754,6 +790,15 @@ def main() -> int:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+        # The services' own logs (INFO, one access line per request, as in production): errors
+        # are summarised, the files kept next to the results.
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        for log in home.glob("*.log"):
+            text = log.read_text(errors="replace")
+            errors = [ln for ln in text.splitlines() if " ERROR" in ln or "Traceback" in ln]
+            if errors:
+                say(f"{log.stem}: {len(errors)} error line(s) in its log, e.g. {errors[0][:160]}")
+            shutil.copy(log, RESULTS / f"last-{log.name}")
         shutil.rmtree(home, ignore_errors=True)
 
     report = {
