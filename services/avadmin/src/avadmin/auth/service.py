@@ -146,8 +146,10 @@ class AuthService:
     async def login(self, session: AsyncSession, cpf: str, password: str) -> TokenPair:
         key = _throttle_key("login", cpf)
         await self._attempt(key)
-        users = UserRepository(session)
-        user = await users.get_by_cpf_with_account(cpf)
+        # Read without holding a connection through the hash: a burst of logins waiting for the
+        # hashing threads must not empty the pool that /health and every other request need.
+        async with self.db.read_sessionmaker() as reader:
+            user = await UserRepository(reader).get_by_cpf_with_account(cpf)
         ok = await verify_password(user.password_hash if user else None, password)
         if not ok or user is None or not user.is_active:
             logger.info("login failed")
@@ -155,7 +157,8 @@ class AuthService:
         await self._succeeded(key)
         if needs_rehash(user.password_hash):
             # Made with older parameters: stored again with today's, now that we have it.
-            user.password_hash = await hash_password(password)
+            await UserRepository(session).set_password_hash(user.id,
+                                                            await hash_password(password))
         # Suspended for non-payment: the login works so that the admin can pay; the token opens
         # only AvAdmin's billing endpoints (and nothing in the modules) until the payment.
         if user.account.status != AccountStatus.active and not await self._unpaid(user.account_id):

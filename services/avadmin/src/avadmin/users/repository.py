@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -26,6 +26,11 @@ class UserRepository:
         # would make them answer measurably slower than unknown ones.
         stmt = select(User).where(User.cpf == cpf).options(joinedload(User.account))
         return await self.session.scalar(stmt)
+
+    async def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
+        await self.session.execute(
+            update(User).where(User.id == user_id).values(password_hash=password_hash)
+            .execution_options(synchronize_session=False))
 
     async def get_with_account(self, user_id: uuid.UUID) -> User | None:
         stmt = (select(User).where(User.id == user_id)
