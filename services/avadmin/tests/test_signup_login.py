@@ -259,3 +259,23 @@ async def test_old_failures_do_not_count_toward_a_new_lock(client: httpx.AsyncCl
     for _ in range(4):
         r = await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": "errada123"})
         assert r.status_code == 401
+
+
+async def test_login_failures_and_throttles_are_counted_in_metrics(
+    client: httpx.AsyncClient, signup: Any
+) -> None:
+    from avelar_kit.testing.metrics import scrape, value
+
+    await signup()
+    before = await scrape(client)
+    for _ in range(6):  # five failures, then the throttle
+        await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": "errada123"})
+    after = await scrape(client)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("avelar_login_failures_total", reason="invalid_credentials") == 5
+    assert moved("avelar_login_throttled_total") == 1
+    assert moved("avelar_http_request_duration_seconds_count", module="AvAdmin",
+                 route="/api/auth/login", method="POST", status="401") == 5

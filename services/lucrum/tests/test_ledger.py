@@ -215,3 +215,25 @@ async def test_implausible_dates_and_control_characters_name_the_field(
         assert [e["field"] for e in resp.json()["errors"]] == [field]
     assert await api.balance(company, acc["id"]) == "3.00"
     assert await api.balance(company, other["id"]) == "0.00"
+
+
+async def test_postings_are_counted_in_metrics(
+    client: httpx.AsyncClient, company: Any, api: Any
+) -> None:
+    from avelar_kit.testing.metrics import scrape, value
+
+    acc = await api.bank_account(company, opening_balance="10.00")
+    before = await scrape(client)
+    for kind in ("income", "income", "expense"):
+        resp = await client.post("/api/financial-transactions", headers=company.headers,
+                                 json={"bank_account_id": acc["id"], "description": "Venda",
+                                       "amount": "1.00", "type": kind})
+        assert resp.status_code == 201, resp.text
+    after = await scrape(client)
+
+    def moved(**labels: str) -> float:
+        name = "avelar_ledger_postings_total"
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved(source="manual", type="income") == 2
+    assert moved(source="manual", type="expense") == 1

@@ -315,3 +315,23 @@ async def test_listing_by_role(
     assert await quantities(b, role="seller", status="cancelled") == []
     assert (await client.get("/api/transactions", params={"role": "owner"},
                              headers=a.headers)).status_code == 422
+
+
+async def test_purchases_are_counted_in_metrics_and_replays_are_not(
+    client: httpx.AsyncClient, company: Any, create_product: Any
+) -> None:
+    from avelar_kit.testing.metrics import scrape, value
+
+    seller: Company = company()
+    buyer: Company = company()
+    product = await create_product(seller, stock_quantity=5)
+    before = await scrape(client)
+    assert (await buy(client, buyer, product["id"], key="k-1")).status_code == 201
+    assert (await buy(client, buyer, product["id"], key="k-1")).status_code == 201  # replay
+    assert (await buy(client, buyer, product["id"])).status_code == 201
+    after = await scrape(client)
+    assert value(after, "avelar_purchases_total") - value(before, "avelar_purchases_total") == 2
+    h = "avelar_http_request_duration_seconds_count"
+    assert value(after, h, module="StockTech", route="/api/transactions", method="POST",
+                 status="201") - value(before, h, module="StockTech", route="/api/transactions",
+                                       method="POST", status="201") == 3

@@ -1,5 +1,6 @@
 """The frame every module's ``create_app()`` builds on: logging, request ids, problem+json
-errors, the database, Redis, the token verifier and ``/health``."""
+errors, the database, Redis, the token verifier, ``/health`` (live, ready), ``/metrics`` and
+traces."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from avelar_kit.db.session import Database
 from avelar_kit.errors import install_error_handlers
 from avelar_kit.health import Check, health_router
 from avelar_kit.logging import RequestIdMiddleware, configure_logging
+from avelar_kit.observability import install_observability
 from avelar_kit.settings import ServiceSettings
 
 logger = logging.getLogger("avelar_kit.app")
@@ -77,4 +79,5 @@ def create_service_app(
         health_router(module, lambda: app.state.db.engine,
                       lambda: getattr(app.state, "redis", None), extra)
     )
+    install_observability(app, module, settings)
     return app

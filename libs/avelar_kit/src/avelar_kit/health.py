@@ -1,4 +1,15 @@
-"""The seed's health check: status, module, database, redis (and avadmin_api), timestamp."""
+"""Health endpoints every module serves.
+
+- ``GET /health``: the seed's check: status, module, database, redis (and ``avadmin_api`` with
+  ``avadmin_breaker`` in the modules that read AvAdmin), timestamp. 200 healthy or degraded,
+  503 when the module's own database is down.
+- ``GET /health/live``: liveness. The process answers; no I/O at all, so a slow database never
+  gets a healthy process restarted.
+- ``GET /health/ready``: readiness. What the module needs to serve: its database (503 without
+  it). Redis and AvAdmin are reported but do not fail readiness: the module degrades without
+  them (cache and events pause, the AvAdmin fallback answers), and taking every replica out of
+  the load balancer because Redis blinked would turn a degradation into an outage.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +20,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger("avelar_kit.health")
 
+# An extra check returns the fields it adds to the body; keys starting with "_" are flags for
+# this module (``_degraded``) and never reach the body.
 Check = Callable[[], Awaitable[dict[str, Any]]]
+
+HEALTH_PATHS = frozenset({"/health", "/health/live", "/health/ready"})
+_LIVE_BODY = b'{"status":"alive"}'
 
 
 async def check_database(engine: AsyncEngine, timeout: float = 2.0) -> bool:
@@ -41,41 +57,54 @@ async def check_redis(redis: Any, timeout: float = 1.0) -> bool:
         return False
 
 
+async def _probe(
+    engine_getter: Callable[[], AsyncEngine],
+    redis_getter: Callable[[], Any],
+    extra_check: Check | None,
+) -> tuple[bool, bool, dict[str, Any]]:
+    """Database, Redis and the extra check, concurrently. Returns (db_ok, degraded, fields)."""
+
+    async def no_extra() -> dict[str, Any]:
+        return {}
+
+    db_ok, redis_ok, extra = await asyncio.gather(
+        check_database(engine_getter()), check_redis(redis_getter()),
+        (extra_check or no_extra)(),
+    )
+    fields: dict[str, Any] = {
+        "database": "connected" if db_ok else "disconnected",
+        "redis": "connected" if redis_ok else "disconnected",
+    }
+    degraded = not redis_ok or bool(extra.get("_degraded", False))
+    fields.update({k: v for k, v in extra.items() if not k.startswith("_")})
+    return db_ok, degraded, fields
+
+
 def health_router(
     module: str,
     engine_getter: Callable[[], AsyncEngine],
     redis_getter: Callable[[], Any],
     extra_check: Check | None = None,
 ) -> APIRouter:
-    """``GET /health``: 200 healthy or degraded, 503 when the module's own database is down.
-
-    Redis and AvAdmin are dependencies the module survives without (cache and events pause,
-    fallbacks answer), so losing them makes the module ``degraded``, not down.
-    """
     router = APIRouter(tags=["health"])
 
     @router.get("/health", summary="Health check")
     async def health() -> JSONResponse:
-        db_ok, redis_ok = await asyncio.gather(
-            check_database(engine_getter()), check_redis(redis_getter())
-        )
-        body: dict[str, Any] = {
-            "status": "healthy",
-            "module": module,
-            "database": "connected" if db_ok else "disconnected",
-            "redis": "connected" if redis_ok else "disconnected",
-        }
-        degraded = not redis_ok
-        if extra_check is not None:
-            extra = await extra_check()
-            degraded = degraded or bool(extra.pop("_degraded", False))
-            body.update(extra)
-        body["timestamp"] = datetime.now(UTC).isoformat()
-        if not db_ok:
-            body["status"] = "unhealthy"
-            return JSONResponse(body, status_code=503)
-        if degraded:
-            body["status"] = "degraded"
-        return JSONResponse(body, status_code=200)
+        db_ok, degraded, fields = await _probe(engine_getter, redis_getter, extra_check)
+        status = "unhealthy" if not db_ok else "degraded" if degraded else "healthy"
+        body = {"status": status, "module": module, **fields,
+                "timestamp": datetime.now(UTC).isoformat()}
+        return JSONResponse(body, status_code=200 if db_ok else 503)
+
+    @router.get("/health/live", summary="Liveness: the process answers (no I/O)")
+    async def live() -> Response:
+        return Response(_LIVE_BODY, media_type="application/json")
+
+    @router.get("/health/ready", summary="Readiness: the module's database answers")
+    async def ready() -> JSONResponse:
+        db_ok, degraded, fields = await _probe(engine_getter, redis_getter, extra_check)
+        status = "not_ready" if not db_ok else "degraded" if degraded else "ready"
+        body = {"status": status, "module": module, **fields}
+        return JSONResponse(body, status_code=200 if db_ok else 503)
 
     return router

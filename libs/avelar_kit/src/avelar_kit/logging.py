@@ -1,8 +1,10 @@
 """Per-module logs in the seed's format, ``[AvAdmin] INFO: message``, or JSON lines.
 
-Every line carries the request id of the request it belongs to. A redaction filter masks what
-looks like a CPF, a CNPJ or a token, so that personal data and secrets never reach a log line even
-when a message is careless.
+Every line carries the request id of the request it belongs to (an event consumer sets the id
+of the request that caused the event while it handles it). In JSON, lines also carry the trace
+id, and the access line the route template, status, duration and company id. A redaction filter
+masks what looks like a CPF, a CNPJ or a token, so that personal data and secrets never reach a
+log line even when a message is careless.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import logging.config
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +57,35 @@ def set_request_id(value: str | None) -> None:
     _request_id.set(value)
 
 
+def valid_request_id(value: str | None) -> str | None:
+    """``value`` when it is a sane request id (what a caller may send), else None."""
+    return value if value and _VALID_REQUEST_ID.match(value) else None
+
+
+@contextmanager
+def request_id_context(value: str | None) -> Iterator[None]:
+    """Log lines inside the block carry ``value`` as their request id (event handling)."""
+    token = _request_id.set(value)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
+
+
+def _current_trace_id() -> str | None:
+    """The current OpenTelemetry trace id (hex), if there is a recording or remote span."""
+    try:
+        from opentelemetry import trace
+    except ImportError:  # pragma: no cover - the kit depends on it
+        return None
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+# Access-line fields that JSON lines carry as fields (text lines keep them in the message).
+_ACCESS_FIELDS = ("method", "path", "route", "status", "duration_ms", "company_id")
+
+
 class _ContextFilter(logging.Filter):
     def __init__(self, module: str) -> None:
         super().__init__()
@@ -90,6 +123,13 @@ class JsonFormatter(logging.Formatter):
         rid = getattr(record, "request_id", None)
         if rid:
             data["request_id"] = rid
+        trace_id = _current_trace_id()
+        if trace_id:
+            data["trace_id"] = trace_id
+        for name in _ACCESS_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                data[name] = value
         if record.exc_info:
             data["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(data, ensure_ascii=False)
@@ -117,12 +157,26 @@ def configure_logging(module: str, fmt: str = "text", level: str = "INFO") -> No
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+# Paths polled by probes and scrapers: no access line (they would drown the log).
+QUIET_PATHS = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
+UNMATCHED_ROUTE = "<unmatched>"
+
+# (route template, method, status, seconds): the HTTP metrics observer (avelar_kit.metrics).
+HttpObserver = Callable[[str, str, int, float], None]
+_UNSET: object = object()
+
+
 class RequestIdMiddleware:
-    """Accepts a sane X-Request-ID or makes one, echoes it, and logs one access line per request."""
+    """Accepts a sane X-Request-ID or makes one, echoes it, and logs one access line per request.
+
+    It also reports each request (route template, method, status, duration) to the app's
+    ``state.http_observer`` when there is one (the Prometheus histogram): one timing for the
+    log line and the metric, no second middleware layer."""
 
     def __init__(self, app: ASGIApp, logger_name: str = "avelar.access") -> None:
         self.app = app
         self.logger = logging.getLogger(logger_name)
+        self._observer: Any = _UNSET
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -150,8 +204,22 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            elapsed = (time.perf_counter() - start) * 1000
+            elapsed = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
+            method = scope.get("method", "")
+            observer = self._observer
+            if observer is _UNSET:  # resolved once: the app's state is set before serving
+                state = getattr(scope.get("app"), "state", None)
+                observer = self._observer = getattr(state, "http_observer", None)
+            if observer is not None:
+                observer(route, method, status, elapsed)
             path = scope.get("path", "")
-            if path != "/health":
-                self.logger.info("%s %s %s %.1fms", scope.get("method"), path, status, elapsed)
+            if path not in QUIET_PATHS:
+                principal = scope.get("state", {}).get("principal")
+                company = getattr(principal, "account_id", None)
+                self.logger.info(
+                    "%s %s %s %.1fms", method, path, status, elapsed * 1000,
+                    extra={"method": method, "path": path, "route": route, "status": status,
+                           "duration_ms": round(elapsed * 1000, 1),
+                           "company_id": str(company) if company else None})
             _request_id.reset(token)

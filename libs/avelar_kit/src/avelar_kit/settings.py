@@ -91,7 +91,9 @@ class ServiceSettings(BaseSettings):
         description="SQLAlchemy URL of this module's own database (asyncpg driver).",
     )
     redis_url: str = "redis://127.0.0.1:6379/0"
-    log_format: str = Field(default="text", pattern="^(text|json)$")
+    # The module's own variable (AVADMIN_LOG_FORMAT...) or, for every module at once, LOG_FORMAT.
+    log_format: str = Field(default_factory=lambda: os.environ.get("LOG_FORMAT", "text"),
+                            pattern="^(text|json)$")
     log_level: str = "INFO"
     db_pool_size: int = 10
     db_max_overflow: int = 10
@@ -121,3 +123,19 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _asyncpg_database_url(cls, value: str) -> str:
         return asyncpg_url(value)
+
+    # -- operations (docs/observability.md) ----------------------------------------------------
+    # Event consumer name inside the module's consumer group. Stable across restarts, so that a
+    # restarted replica resumes its own pending messages at once; unset, it is POD_NAME (set by
+    # the Kubernetes downward API), else HOSTNAME, else the host name.
+    consumer_name: str | None = None
+    # Consumer names in the group with nothing pending and idle this long are removed.
+    consumer_prune_idle_seconds: float = Field(default=600, ge=60)
+    # Prometheus at /metrics. For several worker processes set PROMETHEUS_MULTIPROC_DIR (the
+    # prometheus_client convention) to an empty directory before the workers start.
+    metrics_enabled: bool = True
+    # OpenTelemetry: spans are made (trace ids in logs, W3C trace context to AvAdmin and inside
+    # events) unless tracing is off; they are exported only when an OTLP endpoint is set (this
+    # setting or the standard OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).
+    tracing_enabled: bool = True
+    otlp_endpoint: str | None = None

@@ -22,9 +22,12 @@ from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import Context, OpenedState
 from purgatory.service._async.repository import AsyncInMemoryRepository
 
+from avelar_kit import metrics
+
 logger = logging.getLogger("avelar_kit.avadmin")
 
 BreakerState = Literal["closed", "open", "half_open"]
+_STATE_NAMES = {"opened": "open", "half-opened": "half_open", "closed": "closed"}
 
 
 class BreakerOpen(Exception):
@@ -50,6 +53,7 @@ class CircuitBreaker:
         self._factory.add_listener(self._on_event)
         self._probe_in_flight = False
         self._last_state: str = "closed"
+        metrics.watch_breaker(self)
 
     def _on_event(self, name: str, kind: str, event: object) -> None:
         if kind == "state_changed":
@@ -58,6 +62,7 @@ class CircuitBreaker:
                 log = logger.warning if state == "opened" else logger.info
                 log("circuit %s: %s -> %s", name, self._last_state, state)
                 self._last_state = state
+                metrics.BREAKER_TRANSITIONS.labels(self.name, _STATE_NAMES.get(state, state)).inc()
 
     def _context(self) -> Context | None:
         repo = self._factory.uow.contexts
@@ -110,6 +115,21 @@ class CircuitBreaker:
         finally:
             if probing:
                 self._probe_in_flight = False
+
+    async def trip(self) -> None:
+        """Open the circuit now (the health ping saw AvAdmin unreachable): the requests that
+        follow go straight to the fallback instead of each waiting for its own timeout, and
+        ``/health`` never reports a closed circuit in front of an AvAdmin it cannot reach.
+        Done through purgatory's own failure counting, so the transition is the usual one."""
+        brk = await self._factory.get_breaker(self.name)
+        for _ in range(self.threshold):
+            if self.state != "closed":
+                return
+            try:
+                async with brk:
+                    raise UpstreamFailure("health ping failed")
+            except (UpstreamFailure, OpenedState):
+                pass
 
     def _half_opened(self) -> bool:
         ctx = self._context()

@@ -29,6 +29,8 @@ from avelar_kit.avadmin.breaker import BreakerOpen, BreakerState, CircuitBreaker
 from avelar_kit.avadmin.cache import AvAdminCache, CacheEntry, Kind
 from avelar_kit.avadmin.models import AvAdminAccount, AvAdminPlan, AvAdminUser
 from avelar_kit.errors import ServiceUnavailable
+from avelar_kit.metrics import AVADMIN_CACHE
+from avelar_kit.tracing import instrument_httpx, outgoing_headers
 
 logger = logging.getLogger("avelar_kit.avadmin")
 
@@ -94,7 +96,9 @@ class AvAdminClient:
             headers={"user-agent": f"avelar-kit AvAdminClient ({module})",
                      "accept": "application/json"},
             transport=transport,
+            event_hooks={"request": [outgoing_headers]},  # X-Request-ID, traceparent
         )
+        instrument_httpx(self._http)
         self._token: str | None = None
         self._token_renew_at = 0.0
         self._token_lock = asyncio.Lock()
@@ -139,14 +143,27 @@ class AvAdminClient:
         return self.breaker.state
 
     async def ping(self, timeout: float = 1.0) -> bool:
-        """Is AvAdmin answering at all? (``/health``; outside the breaker, never cached.)"""
+        """Is AvAdmin answering at all? (``/health``, never cached.)
+
+        Consults and feeds the breaker, so that ``avadmin_api`` and ``avadmin_breaker`` agree:
+        an open circuit means unreachable without a call; while half-open the ping may be the
+        single probe (its success closes the circuit); a failed ping opens the circuit."""
         if self.breaker.state == "open":
             return False
         try:
-            resp = await self._http.get("/health", timeout=timeout)
-        except httpx.HTTPError:
+            async with self.breaker.guard():
+                try:
+                    resp = await self._http.get("/health", timeout=timeout)
+                except httpx.HTTPError as exc:
+                    raise UpstreamFailure(f"{type(exc).__name__} on GET /health") from exc
+                if resp.status_code >= 500:
+                    raise UpstreamFailure(f"HTTP {resp.status_code} on GET /health")
+        except BreakerOpen:
+            return False  # another probe is in flight
+        except UpstreamFailure:
+            await self.breaker.trip()
             return False
-        return resp.status_code < 500
+        return True
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -160,7 +177,9 @@ class AvAdminClient:
         if entry is not None and (not for_write or entry.age() <= self.stale_write_bound):
             parsed = self._parse(model, entry.data)
             if parsed is not _UNREADABLE:
+                AVADMIN_CACHE.labels(self.module, kind, "hit").inc()
                 return parsed  # type: ignore[return-value]
+        AVADMIN_CACHE.labels(self.module, kind, "miss").inc()
         try:
             data = await self._fetch_once(kind, ident, version, path, model)
         except (BreakerOpen, UpstreamFailure, AvAdminAuthError, AvAdminContractError) as exc:
@@ -293,9 +312,11 @@ class AvAdminClient:
             if not for_write or age <= self.stale_write_bound:
                 parsed = self._parse(model, last.data)
                 if parsed is not _UNREADABLE and parsed is not None:
+                    AVADMIN_CACHE.labels(self.module, kind, "stale").inc()
                     self._log_stale(kind, ident, age, exc)
                     return parsed  # type: ignore[return-value]
             else:
+                AVADMIN_CACHE.labels(self.module, kind, "unavailable").inc()
                 logger.warning(
                     "AvAdmin unavailable (%s); last known %s %s is %.0fs old, over the %.0fs "
                     "bound for writes: refusing", type(exc).__name__, kind, ident, age,
@@ -305,6 +326,7 @@ class AvAdminClient:
                     "autorizar esta alteração; tente novamente em instantes",
                     code="avadmin_unavailable", retry_after=int(retry_after) + 1,
                 ) from exc
+        AVADMIN_CACHE.labels(self.module, kind, "unavailable").inc()
         logger.warning("AvAdmin unavailable (%s) and no last known %s %s: 503",
                        type(exc).__name__, kind, ident)
         raise ServiceUnavailable(

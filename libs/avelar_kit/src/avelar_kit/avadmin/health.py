@@ -15,7 +15,8 @@ def avadmin_health_check(client_getter: Callable[[], AvAdminClient | None]) -> C
     async def check() -> dict[str, Any]:
         client = client_getter()
         if client is None:
-            return {"avadmin_api": "unreachable", "avadmin_breaker": "closed",
+            # Not started (or shut down): there is no client, hence no circuit either.
+            return {"avadmin_api": "unreachable", "avadmin_breaker": "open",
                     "_degraded": True}
         reachable = await client.ping()
         return {

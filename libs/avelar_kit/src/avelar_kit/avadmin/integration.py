@@ -13,8 +13,6 @@ After startup ``app.state.avadmin`` is the ``AvAdminClient`` (an ``AvAdminReader
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +23,12 @@ from avelar_kit.avadmin.client import AvAdminClient
 from avelar_kit.avadmin.events import AVADMIN_STREAM, cache_invalidation_handler
 from avelar_kit.avadmin.health import avadmin_health_check
 from avelar_kit.avadmin.protocol import AvAdminReader
-from avelar_kit.events.consumer import HandledEventMixin, Handler, StreamConsumer
+from avelar_kit.events.consumer import (
+    HandledEventMixin,
+    Handler,
+    StreamConsumer,
+    stable_consumer_name,
+)
 from avelar_kit.health import Check
 
 
@@ -48,7 +51,9 @@ class AvAdminIntegration:
     ) -> None:
         """``handled_model`` enables the event consumer (cache invalidation plus ``handlers``,
         keyed by event type, run in the same transaction). ``group`` defaults to the module
-        name: each module has its own consumer group, each process its own consumer name."""
+        name: each module has its own consumer group shared by its replicas; each replica reads
+        under a stable name (``consumer_name``, else the settings' ``consumer_name``, else
+        ``POD_NAME``/``HOSTNAME``: see ``stable_consumer_name``)."""
         self.module = module
         self.base_url = base_url
         self.client_id = client_id
@@ -57,7 +62,7 @@ class AvAdminIntegration:
         self.handlers = dict(handlers or {})
         self.stream = stream
         self.group = group or module.lower()
-        self.consumer_name = consumer_name or f"{socket.gethostname()}-{os.getpid()}"
+        self.consumer_name = consumer_name
         self.access_rules = access_rules
         self.client_options = dict(client_options or {})
         self.consumer_options = dict(consumer_options or {})
@@ -75,12 +80,18 @@ class AvAdminIntegration:
         if self.access_rules:
             app.state.principal_checks.append(AccessRules(self.client, self.module))
         if self.handled_model is not None:
+            settings = getattr(app.state, "settings", None)
+            options = dict(self.consumer_options)
+            if settings is not None:
+                options.setdefault("prune_idle_ms",
+                                   int(settings.consumer_prune_idle_seconds * 1000))
             self.consumer = StreamConsumer(
                 app.state.redis, stream=self.stream, group=self.group,
-                consumer_name=self.consumer_name,
+                consumer_name=self.consumer_name or stable_consumer_name(
+                    getattr(settings, "consumer_name", None)),
                 handler=cache_invalidation_handler(self.client, self.handlers),
                 sessionmaker=app.state.db.sessionmaker, handled_model=self.handled_model,
-                **self.consumer_options,
+                **options,
             )
             await self.consumer.start()
 

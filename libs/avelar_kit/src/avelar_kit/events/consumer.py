@@ -8,6 +8,15 @@ and comes back. A consumer killed mid-batch leaves its messages pending; on rest
 own pending messages first, and any consumer claims (``XAUTOCLAIM``) messages that a dead
 consumer left pending for longer than ``claim_idle_ms``.
 
+Replicas of a module share its consumer group; each replica reads under a stable consumer name
+(``stable_consumer_name``: the setting, else ``POD_NAME``, else ``HOSTNAME``), so a replica that
+is killed and comes back under the same name resumes its pending messages at once, without
+waiting for the claim. Names left with nothing pending and idle for ``prune_idle_ms`` are
+removed from the group, so dead names do not pile up.
+
+While an event is handled, log lines carry the request id of the request that caused it and the
+handler runs in a span whose parent is that request's trace (``avelar_kit.tracing``).
+
 The module declares its table with the mixin (and a migration)::
 
     class HandledEvent(HandledEventMixin, Base):
@@ -19,6 +28,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -34,8 +46,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from avelar_kit import metrics
 from avelar_kit.db.base import utcnow
 from avelar_kit.events.envelope import STREAM_FIELD, EventEnvelope
+from avelar_kit.tracing import handling_event
 
 logger = logging.getLogger("avelar_kit.events")
 
@@ -77,6 +91,23 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def stable_consumer_name(configured: str | None = None) -> str:
+    """The name this process reads under in its module's consumer group: ``configured`` (the
+    module's ``CONSUMER_NAME`` setting), else ``POD_NAME`` (Kubernetes downward API), else
+    ``HOSTNAME``, else the host name. The same replica restarted gets the same name.
+
+    Inside a worker of a multi-process server (uvicorn ``--workers``: a multiprocessing child)
+    several processes share one host name, so the process id is appended: unique, but not stable
+    across restarts; the pending messages of a dead worker are then claimed after
+    ``claim_idle_ms`` and its name is pruned. Run one worker per container to keep names stable
+    (docs/observability.md)."""
+    base = (configured or os.environ.get("POD_NAME") or os.environ.get("HOSTNAME")
+            or socket.gethostname())
+    if multiprocessing.parent_process() is not None:
+        return f"{base}-{os.getpid()}"
+    return base
+
+
 class StreamConsumer:
     def __init__(
         self,
@@ -95,6 +126,8 @@ class StreamConsumer:
         max_attempts: int = 5,
         start_id: str = "0",
         dead_letter_stream: str | None = None,
+        prune_idle_ms: int = 600_000,
+        prune_interval: float = 60.0,
     ) -> None:
         self.redis = redis
         self.stream = stream
@@ -112,6 +145,9 @@ class StreamConsumer:
         # idempotent through the handled table, so replaying history is safe).
         self.start_id = start_id
         self.dead_letter_stream = dead_letter_stream or f"{stream}:dead"
+        self.prune_idle_ms = prune_idle_ms
+        self.prune_interval = prune_interval
+        self._last_prune = -1e9
         self._attempts: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self.handled = 0
@@ -134,6 +170,11 @@ class StreamConsumer:
             logger.error("unreadable message %s on %s: dead-lettered", mid, self.stream)
             await self._dead_letter(mid, fields, "unreadable")
             return
+        with handling_event(event, self.stream, self.group):
+            await self._handle_event(mid, fields, event)
+
+    async def _handle_event(self, mid: str, fields: dict[Any, Any], event: EventEnvelope
+                            ) -> None:
         m = cast(Any, self.handled_model)
         try:
             async with self.sessionmaker() as session, session.begin():
@@ -152,6 +193,7 @@ class StreamConsumer:
                 raise  # not the event's fault: the loop backs off and the message stays pending
             attempts = self._attempts.get(mid, 0) + 1
             self._attempts[mid] = attempts
+            metrics.EVENTS_HANDLED.labels(self.stream, self.group, "failed").inc()
             logger.warning("event %s (%s) failed, attempt %d/%d: %s", event.id, event.type,
                            attempts, self.max_attempts, type(exc).__name__)
             if attempts >= self.max_attempts:
@@ -161,8 +203,12 @@ class StreamConsumer:
         await self.redis.xack(self.stream, self.group, mid)
         if first_time:
             self.handled += 1
+            metrics.EVENTS_HANDLED.labels(self.stream, self.group, "handled").inc()
+            logger.info("event %s (%s) handled by %s/%s", event.id, event.type, self.group,
+                        self.consumer_name)
         else:
             self.duplicates += 1
+            metrics.EVENTS_HANDLED.labels(self.stream, self.group, "duplicate").inc()
             logger.info("event %s (%s) already handled: acknowledged, nothing changed",
                         event.id, event.type)
 
@@ -174,6 +220,7 @@ class StreamConsumer:
             pipe.xack(self.stream, self.group, mid)
             await pipe.execute()
         self._attempts.pop(mid, None)
+        metrics.DEAD_LETTERS.labels(self.stream, self.group, reason).inc()
 
     async def _handle_all(self, response: Any) -> int:
         n = 0
@@ -201,7 +248,26 @@ class StreamConsumer:
                 n += await self._handle_all([(self.stream, claimed)])
             if cursor == "0-0":
                 break
+        if time.monotonic() - self._last_prune >= self.prune_interval:
+            self._last_prune = time.monotonic()
+            await self.prune()
         return n
+
+    async def prune(self) -> list[str]:
+        """Remove from the group the consumer names with nothing pending and idle for longer
+        than ``prune_idle_ms`` (replicas that are gone). A name with pending messages stays until
+        they are claimed; this consumer's own name is never removed."""
+        removed = []
+        for info in await self.redis.xinfo_consumers(self.stream, self.group):
+            name = _text(info.get("name"))
+            if (name != self.consumer_name and int(info.get("pending", 0)) == 0
+                    and int(info.get("idle", 0)) >= self.prune_idle_ms):
+                await self.redis.xgroup_delconsumer(self.stream, self.group, name)
+                removed.append(name)
+        if removed:
+            logger.info("consumer group %s: removed %d idle consumer name(s)", self.group,
+                        len(removed))
+        return removed
 
     async def poll(self, block_ms: int | None = None) -> int:
         """Read and handle one batch of new messages."""
@@ -239,11 +305,13 @@ class StreamConsumer:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(
                 self.run(), name=f"consumer:{self.stream}:{self.group}:{self.consumer_name}")
+            metrics.watch_consumer(self)
             logger.info("consumer %s/%s reading %s", self.group, self.consumer_name, self.stream)
 
     async def stop(self) -> None:
         """Cancel the loop. A message being handled is rolled back and stays pending: it is
         handled again (once) after the restart."""
+        metrics.unwatch_consumer(self)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,8 +1,12 @@
 """The envelope every event travels in (docs/avadmin-contract.md, "Events").
 
 Published to a Redis Stream ``avelar:events:{source}`` as one field ``event`` holding JSON:
-``{"id", "type", "occurred_at", "source", "schema_version", "data"}``. Readers ignore fields they
-do not know (tolerant reader), so a producer may add fields without breaking released consumers.
+``{"id", "type", "occurred_at", "source", "schema_version", "data"}``, plus, when the event was
+caused by a request, ``request_id`` (its X-Request-ID) and the W3C trace context
+(``traceparent``, ``tracestate``), so that the consumer's log lines and spans join the
+request's. Readers ignore fields they do not know (tolerant reader), so a producer may add
+fields without breaking released consumers; envelopes without the optional fields are read as
+before.
 """
 
 from __future__ import annotations
@@ -33,18 +37,27 @@ class EventEnvelope(BaseModel):
     source: str
     schema_version: int = 1
     data: dict[str, Any] = Field(default_factory=dict)
+    request_id: str | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
+
+
+_CONTEXT_FIELDS = ("request_id", "traceparent", "tracestate")
 
 
 def envelope_from_outbox(row: OutboxMixin, source: str) -> str:
+    envelope: dict[str, Any] = {
+        "id": str(row.id),
+        "type": row.event_type,
+        "occurred_at": row.created_at.isoformat(),
+        "source": source,
+        "schema_version": row.schema_version,
+        "data": row.payload,
+    }
+    context = row.trace_context or {}
+    envelope.update({k: context[k] for k in _CONTEXT_FIELDS if context.get(k)})
     return json.dumps(
-        {
-            "id": str(row.id),
-            "type": row.event_type,
-            "occurred_at": row.created_at.isoformat(),
-            "source": source,
-            "schema_version": row.schema_version,
-            "data": row.payload,
-        },
+        envelope,
         separators=(",", ":"),
         ensure_ascii=False,
         default=str,

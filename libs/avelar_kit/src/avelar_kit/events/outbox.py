@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from avelar_kit.db.base import utcnow
+from avelar_kit.tracing import event_context
 
 EVENT_SCHEMA_VERSION = 1
 
@@ -31,6 +32,9 @@ class OutboxMixin:
     )
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # The request that wrote the row: ``request_id``, ``traceparent``, ``tracestate`` (carried
+    # into the envelope by the relay). NULL for rows written outside a request.
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONB, nullable=True)
 
 
 def record_event(
@@ -43,6 +47,7 @@ def record_event(
     event.payload = data
     event.schema_version = EVENT_SCHEMA_VERSION
     event.created_at = utcnow()
+    event.trace_context = event_context()
     session.add(event)
     return event
 

@@ -22,6 +22,7 @@ from typing import Any, cast
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from avelar_kit import metrics
 from avelar_kit.db.base import utcnow
 from avelar_kit.events.envelope import STREAM_FIELD, envelope_from_outbox, stream_name
 from avelar_kit.events.outbox import OutboxMixin
@@ -81,6 +82,7 @@ class OutboxRelay:
                 .values(published_at=utcnow(), attempts=m.attempts + 1)
             )
         self.published += len(rows)
+        metrics.EVENTS_PUBLISHED.labels(self.source, self.stream).inc(len(rows))
         return len(rows)
 
     async def run(self) -> None:
@@ -103,9 +105,11 @@ class OutboxRelay:
     async def start(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self.run(), name=f"outbox-relay:{self.stream}")
+            metrics.watch_relay(self)
             logger.info("outbox relay publishing to %s", self.stream)
 
     async def stop(self) -> None:
+        metrics.unwatch_relay(self)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

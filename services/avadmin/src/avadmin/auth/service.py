@@ -39,6 +39,7 @@ from avelar_kit.auth.verifier import TokenError, TokenVerifier
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.session import Database
 from avelar_kit.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, Unprocessable
+from avelar_kit.metrics import LOGIN_FAILURES, LOGIN_THROTTLED
 
 logger = logging.getLogger("avadmin.auth")
 
@@ -126,6 +127,7 @@ class AuthService:
                          key, self.settings.login_max_failures,
                          timedelta(seconds=self.settings.login_lockout_seconds)))
         if until is not None:
+            LOGIN_THROTTLED.inc()
             retry = math.ceil((until - utcnow()).total_seconds())
             raise TooManyRequests(
                 "Muitas tentativas de login. Aguarde alguns minutos e tente novamente.",
@@ -153,6 +155,7 @@ class AuthService:
         ok = await verify_password(user.password_hash if user else None, password)
         if not ok or user is None or not user.is_active:
             logger.info("login failed")
+            LOGIN_FAILURES.labels(reason="invalid_credentials").inc()
             raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
         await self._succeeded(key)
         if needs_rehash(user.password_hash):
@@ -257,6 +260,7 @@ class AuthService:
         ok = await verify_password(client.secret_hash if client else None, secret)
         if not ok or client is None or not client.is_active:
             await self._failed(key)
+            LOGIN_FAILURES.labels(reason="invalid_client").inc()
             raise Unauthorized("Credenciais de serviço inválidas", code="invalid_client")
         token, _ = self.issuer.service_token(client.client_id)
         return token, self.settings.service_token_ttl
@@ -269,6 +273,7 @@ class AuthService:
         operator = await OperatorRepository(session).get_by_email(email)
         ok = await verify_password(operator.password_hash if operator else None, password)
         if not ok or operator is None or not operator.is_active:
+            LOGIN_FAILURES.labels(reason="invalid_operator_credentials").inc()
             raise Unauthorized("E-mail ou senha incorretos", code="invalid_credentials")
         await self._succeeded(key)
         token, _ = self.issuer.operator_token(str(operator.id))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
-
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.avadmin import AvAdminReader
 from avelar_kit.errors import ServiceUnavailable
 from avelar_kit.events import EventEnvelope, Handler, StreamConsumer
+from avelar_kit.events.consumer import stable_consumer_name
 from lucrum.config import Settings
 from lucrum.events.handlers import handle_event
 from lucrum.events.models import HandledEvent
@@ -41,7 +39,8 @@ def stocktech_handler(reader: AvAdminReader) -> Handler:
 def stocktech_consumer(app: FastAPI, settings: Settings) -> StreamConsumer:
     return StreamConsumer(
         app.state.redis, stream=settings.stocktech_events_stream, group=settings.consumer_group,
-        consumer_name=f"{socket.gethostname()}-{os.getpid()}",
+        consumer_name=stable_consumer_name(settings.consumer_name),
+        prune_idle_ms=int(settings.consumer_prune_idle_seconds * 1000),
         handler=stocktech_handler(app.state.avadmin), sessionmaker=app.state.db.sessionmaker,
         handled_model=HandledEvent, block_ms=CONSUMER_BLOCK_MS,
     )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.avadmin import AvAdminReader
 from avelar_kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from avelar_kit.metrics import POSTINGS
 from lucrum import clock, ledger
 from lucrum.bank_accounts import service as bank_accounts
 from lucrum.categories import repository as categories_repo
@@ -81,6 +82,7 @@ async def insert_entry(
                 raise
             logger.info("transaction code collision, retrying (attempt %d)", attempt)
             continue
+        POSTINGS.labels(source=str(p.source), type=str(p.type)).inc()
         return tx
     raise ServiceUnavailable("Não foi possível gerar um código único; tente novamente",
                              code="code_generation_failed", retry_after=1)

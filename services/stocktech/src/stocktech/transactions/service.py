@@ -17,6 +17,7 @@ from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.db.base import utcnow
 from avelar_kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from avelar_kit.events.outbox import record_event
+from avelar_kit.metrics import PURCHASES
 from stocktech.accounts.models import KnownAccount
 from stocktech.accounts.repository import AccountRepository
 from stocktech.accounts.service import Actor, authorise_write
@@ -160,6 +161,7 @@ async def purchase(
         })
         if row is not None:
             logger.info("purchase %s: %d x %s", tx_id, body.quantity, product.code)
+            PURCHASES.inc()
             return PurchaseResult(201, out, replayed=False)
         available = await products.stock_of(body.product_id)
         again = await products.view(body.product_id)
