@@ -525,3 +525,22 @@ def test_grafana_dashboard_queries_only_series_the_kit_exports() -> None:
     known = exported | {n + "_total" for n in exported} | {
         n + suffix for n in exported for suffix in ("_count", "_bucket", "_sum")}
     assert used and used <= known, used - known
+
+
+async def test_metrics_add_up_over_worker_processes_in_multiprocess_mode(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    bump = ("from avelar_kit.metrics import PURCHASES, HTTP_REQUEST_DURATION as H; "
+            "PURCHASES.inc(); H.labels('W', '/r', 'GET', '200').observe(0.01)")
+    for _ in range(2):  # two workers, one after the other
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", bump, env=env)
+        assert await proc.wait() == 0
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from avelar_kit.metrics import render; "
+        "import sys; sys.stdout.write(render().decode())", env=env,
+        stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    samples = parse(out.decode())
+    assert value(samples, "avelar_purchases_total") == 2
+    assert value(samples, "avelar_http_request_duration_seconds_count", module="W") == 2

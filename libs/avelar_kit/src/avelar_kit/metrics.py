@@ -21,8 +21,10 @@ Business counters are one line where the fact happens::
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
+import tempfile
 import time
 import weakref
 from collections.abc import Callable
@@ -50,6 +52,28 @@ if TYPE_CHECKING:
 logger = logging.getLogger("avelar_kit.metrics")
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+if MULTIPROCESS:
+    # A worker that stops cleanly takes its live gauges with it (a crashed one leaves them
+    # until the directory is wiped at the next start).
+    atexit.register(multiprocess.mark_process_dead, os.getpid())
+
+
+def prepare_multiprocess(workers: int) -> str | None:
+    """Before a server starts ``workers`` processes: the metrics directory they share.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` when set (wiped of the previous run's files), else a fresh
+    temporary directory when there is more than one worker; None for a single process."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        if workers <= 1:
+            return None
+        path = tempfile.mkdtemp(prefix="avelar-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+    return path
 
 # -- HTTP ---------------------------------------------------------------------------------------
 

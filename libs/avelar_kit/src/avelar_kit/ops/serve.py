@@ -36,6 +36,9 @@ def serve(app: str, settings: ServiceSettings, options: ServeOptions) -> None:
     ``"stocktech.main:create_app"``); each worker builds its app from the environment."""
     import uvicorn
 
+    from avelar_kit.metrics import prepare_multiprocess
+
+    prepare_multiprocess(1 if options.reload else options.workers)  # /metrics over workers
     uvicorn.run(
         app,
         factory=True,
