@@ -303,13 +303,11 @@ async def test_http_metric_costs_one_cached_child_per_route_method_status() -> N
 async def test_event_carries_request_id_and_trace_context_to_the_consumer_logs(
     sm: Any, redis: Any, stream: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from opentelemetry import trace
+    from opentelemetry import context as otel_context
+    from opentelemetry import propagate, trace
 
     from avelar_kit.logging import current_request_id
-    from avelar_kit.tracing import configure_tracing
 
-    configure_tracing("Obs", ServiceSettings())  # once per process; no exporter
-    tracer = trace.get_tracer("test")
     seen: list[tuple[str | None, str | None]] = []
 
     async def handler(event: EventEnvelope, session: AsyncSession) -> None:
@@ -318,11 +316,17 @@ async def test_event_carries_request_id_and_trace_context_to_the_consumer_logs(
                      format(ctx.trace_id, "032x") if ctx.is_valid else None))
         logging.getLogger("obs.handler").info("handling %s", event.type)
 
-    with request_id_context("req-abc-123"), tracer.start_as_current_span("purchase") as span:
-        trace_id = format(span.get_span_context().trace_id, "032x")
-        async with sm() as session:
-            record_event(session, OutboxEvent, "thing.happened", {"n": 1})
-            await session.commit()
+    trace_id = uuid.uuid4().hex
+    # What the kit's middleware makes current for a request that came with a traceparent.
+    token = otel_context.attach(propagate.extract(
+        {"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"}))
+    try:
+        with request_id_context("req-abc-123"):
+            async with sm() as session:
+                record_event(session, OutboxEvent, "thing.happened", {"n": 1})
+                await session.commit()
+    finally:
+        otel_context.detach(token)
     async with sm() as session:  # written outside a request: no context
         record_event(session, OutboxEvent, "thing.happened", {"n": 2})
         await session.commit()
@@ -340,7 +344,7 @@ async def test_event_carries_request_id_and_trace_context_to_the_consumer_logs(
     with caplog.at_level(logging.INFO):
         assert await consumer.poll(block_ms=1) == 2
     assert seen[0] == ("req-abc-123", trace_id)
-    assert seen[1][0] is None
+    assert seen[1][0] is None and seen[1][1] is not None  # a trace of its own
     lines = [r for r in caplog.records if r.name == "obs.handler"]
     assert [getattr(r, "request_id", None) for r in lines] == ["req-abc-123", None]
     await redis.delete(stream)
@@ -544,3 +548,69 @@ async def test_metrics_add_up_over_worker_processes_in_multiprocess_mode(
     samples = parse(out.decode())
     assert value(samples, "avelar_purchases_total") == 2
     assert value(samples, "avelar_http_request_duration_seconds_count", module="W") == 2
+
+
+_EXPORT_SCRIPT = textwrap.dedent("""
+    import asyncio, os, httpx
+    from asgi_lifespan import LifespanManager
+    from opentelemetry import trace
+    from avelar_kit.app import create_service_app
+    from avelar_kit.settings import ServiceSettings
+
+    settings = ServiceSettings(database_url=os.environ["DB_URL"], redis_url=os.environ["REDIS_URL"],
+                               otlp_endpoint=os.environ["OTLP"])
+    app = create_service_app(module="Exported", settings=settings, title="E",
+                             verifier_factory=lambda app: None)
+
+    @app.get("/api/exported/{item}")
+    async def exported(item: int) -> dict:
+        return {"item": item}
+
+    async def main():
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://e") as c:
+                assert (await c.get("/api/exported/1")).status_code == 200
+                assert (await c.get("/health/ready")).status_code == 200
+        trace.get_tracer_provider().force_flush()
+
+    asyncio.run(main())
+""")
+
+
+async def test_spans_are_exported_over_otlp_only_when_an_endpoint_is_set(
+    tmp_path: Path, obs_db_url: str, redis_url: str
+) -> None:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    received: list[bytes] = []
+
+    async def traces(request: Request) -> Response:
+        received.append(await request.body())
+        return Response(b"", media_type="application/x-protobuf")
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(
+        Starlette(routes=[Route("/v1/traces", traces, methods=["POST"])]),
+        log_level="critical", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        script = tmp_path / "export.py"
+        script.write_text(_EXPORT_SCRIPT)
+        env = {**os.environ, "DB_URL": obs_db_url, "REDIS_URL": redis_url,
+               "OTLP": f"http://127.0.0.1:{port}"}
+        proc = await asyncio.create_subprocess_exec(sys.executable, str(script), env=env)
+        assert await proc.wait() == 0
+    finally:
+        server.should_exit = True
+        await task
+    body = b"".join(received)
+    assert b"/api/exported/{item}" in body  # the FastAPI server span, by route
+    assert b"SELECT 1" in body  # the SQLAlchemy span of the readiness check
+    assert b"Exported" in body  # service.name

@@ -1,12 +1,14 @@
 """OpenTelemetry: spans for FastAPI, httpx, SQLAlchemy and Redis, W3C trace context between
 modules and inside events, and the request id carried along (docs/observability.md).
 
-Exporter off unless configured: without an OTLP endpoint the tracer samples nothing
-(``ALWAYS_OFF``). Spans then still get ids, so log lines carry a trace id and the trace context
-(``traceparent``) still travels to AvAdmin and inside events, but no span records attributes or
-reaches a processor: the cost per request is a few id generations. With an endpoint (setting
-``otlp_endpoint`` or the standard ``OTEL_EXPORTER_OTLP_ENDPOINT``) spans are sampled (parent
-based, or as ``OTEL_TRACES_SAMPLER`` says) and exported in batches over OTLP/HTTP.
+Exporter off unless configured. Without an OTLP endpoint no tracer provider and no
+instrumentation is installed (with a provider, even one that samples nothing, FastAPI's own
+telemetry and the instrumentations cost tens of microseconds per request): a small middleware
+continues the caller's ``traceparent`` (or starts a trace id) as the current, non-recording span,
+so log lines still carry a trace id and the context still travels to AvAdmin and inside events.
+With an endpoint (setting ``otlp_endpoint`` or the standard ``OTEL_EXPORTER_OTLP_ENDPOINT``) the
+FastAPI, httpx, SQLAlchemy and Redis instrumentations record spans, sampled parent-based with
+the ratio ``OTEL_TRACES_SAMPLER_ARG`` (1 by default), exported in batches over OTLP/HTTP.
 """
 
 from __future__ import annotations
@@ -14,16 +16,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from fastapi import FastAPI
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBasedTraceIdRatio, Sampler
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from avelar_kit.logging import current_request_id, request_id_context, valid_request_id
 from avelar_kit.settings import ServiceSettings
@@ -32,6 +33,7 @@ logger = logging.getLogger("avelar_kit.tracing")
 
 _tracer = trace.get_tracer("avelar_kit")
 _configured = False
+_exporting = False
 _EXCLUDED_URLS = "health,metrics"
 
 
@@ -42,36 +44,82 @@ def otlp_endpoint(settings: ServiceSettings) -> str | None:
 
 def configure_tracing(module: str, settings: ServiceSettings) -> bool:
     """Install the process's tracer provider (once per process). True when spans are exported."""
-    global _configured
+    global _configured, _exporting
     endpoint = otlp_endpoint(settings)
-    if _configured or not settings.tracing_enabled:
-        return False
-    _configured = True
-    sampler: Sampler = ALWAYS_OFF
-    if endpoint:
-        sampler = ParentBasedTraceIdRatio(float(os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1")))
-    provider = TracerProvider(resource=Resource.create({"service.name": module}),
-                              sampler=sampler)
-    if endpoint:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    if _configured or not settings.tracing_enabled or not endpoint:
+        return _exporting
+    _configured = _exporting = True
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ParentBasedTraceIdRatio
 
-        if settings.otlp_endpoint:
-            url = settings.otlp_endpoint.rstrip("/")
-            exporter = OTLPSpanExporter(
-                endpoint=url if url.endswith("/v1/traces") else f"{url}/v1/traces")
-        else:
-            exporter = OTLPSpanExporter()  # reads the OTEL_EXPORTER_OTLP_* variables
-        provider.add_span_processor(BatchSpanProcessor(exporter))
-        logger.info("traces exported over OTLP to %s", endpoint)
+    ratio = float(os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1"))
+    provider = TracerProvider(resource=Resource.create({"service.name": module}),
+                              sampler=ParentBasedTraceIdRatio(ratio))
+    if settings.otlp_endpoint:
+        url = settings.otlp_endpoint.rstrip("/")
+        exporter = OTLPSpanExporter(
+            endpoint=url if url.endswith("/v1/traces") else f"{url}/v1/traces")
+    else:
+        exporter = OTLPSpanExporter()  # reads the OTEL_EXPORTER_OTLP_* variables
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    return bool(endpoint)
+    logger.info("traces exported over OTLP to %s", endpoint)
+    return True
+
+
+def exporting() -> bool:
+    """Spans are recorded and exported (an OTLP endpoint is configured)."""
+    return _exporting
+
+
+class TraceContextMiddleware:
+    """Without an exporter: the W3C trace context without instrumentation. The caller's
+    ``traceparent`` (or a new trace id) becomes the current non-recording span for the
+    request, so that logs, calls to AvAdmin and events carry it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        carrier = {}
+        for key, value in scope.get("headers", ()):
+            if key in (b"traceparent", b"tracestate"):
+                carrier[key.decode()] = value.decode("latin-1")
+        parent = propagate.extract(carrier) if carrier else None
+        token = otel_context.attach(_untraced_child(parent))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            otel_context.detach(token)
+
+
+def _untraced_child(parent: otel_context.Context | None) -> otel_context.Context:
+    """A context whose current span is a non-recording child of ``parent``'s span (same trace
+    id, new span id), or the root of a new trace when there is no valid parent."""
+    sc = trace.get_current_span(parent).get_span_context() if parent is not None else None
+    if sc is not None and sc.is_valid:
+        child = SpanContext(sc.trace_id, random.getrandbits(64) or 1, is_remote=False,
+                            trace_flags=sc.trace_flags, trace_state=sc.trace_state)
+    else:
+        child = SpanContext(random.getrandbits(128) or 1, random.getrandbits(64) or 1,
+                            is_remote=False, trace_flags=TraceFlags(0))
+    return trace.set_span_in_context(NonRecordingSpan(child))
 
 
 def instrument_app(app: FastAPI, settings: ServiceSettings) -> None:
-    """FastAPI spans now; SQLAlchemy and Redis spans on the app's engine and client once the
-    lifespan created them (the frame's lifespan is wrapped, whatever it is)."""
+    """Exporting: FastAPI spans now; SQLAlchemy and Redis spans on the app's engine and client
+    once the lifespan created them (the frame's lifespan is wrapped, whatever it is). Not
+    exporting: only the trace context middleware."""
     if not settings.tracing_enabled:
+        return
+    if not _exporting:
+        app.add_middleware(TraceContextMiddleware)
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
@@ -102,7 +150,10 @@ def _instrument_clients(app: FastAPI) -> None:
 
 
 def instrument_httpx(client: Any) -> None:
-    """httpx client spans (the AvAdmin client; the trace context goes out with them)."""
+    """httpx client spans (the AvAdmin client) when exporting; otherwise the request hook
+    alone sends the trace context."""
+    if not _exporting:
+        return
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
     HTTPXClientInstrumentor.instrument_client(client)
@@ -139,10 +190,18 @@ def handling_event(envelope: Any, stream: str, group: str) -> Iterator[None]:
     }
     parent = propagate.extract(carrier) if carrier else otel_context.Context()
     rid = valid_request_id(getattr(envelope, "request_id", None))
-    with request_id_context(rid), _tracer.start_as_current_span(
-        f"{stream} process", context=parent, kind=SpanKind.CONSUMER,
-        attributes={"messaging.system": "redis", "messaging.destination.name": stream,
-                    "messaging.consumer.group.name": group,
-                    "messaging.message.id": str(getattr(envelope, "id", ""))},
-    ):
-        yield
+    with request_id_context(rid):
+        if not _exporting:
+            token = otel_context.attach(_untraced_child(parent))
+            try:
+                yield
+            finally:
+                otel_context.detach(token)
+            return
+        with _tracer.start_as_current_span(
+            f"{stream} process", context=parent, kind=SpanKind.CONSUMER,
+            attributes={"messaging.system": "redis", "messaging.destination.name": stream,
+                        "messaging.consumer.group.name": group,
+                        "messaging.message.id": str(getattr(envelope, "id", ""))},
+        ):
+            yield
