@@ -160,6 +160,15 @@ async def test_one_request_id_through_stocktech_avadmin_and_lucrum_and_the_sale_
     assert bought.status_code == 201, bought.text
     assert bought.headers["x-request-id"] == purchase_rid
 
+    # Lucrum's cached copies of both companies are dropped, so that handling the sale event
+    # asks AvAdmin (the fresh entries only: what an expired TTL would leave).
+    r = aioredis.Redis.from_url(redis_url)
+    try:
+        for company in (seller, buyer):
+            await r.delete(f"avelar:Lucrum:avadmin:account:{company.account_id}")
+    finally:
+        await r.aclose()
+
     complete_rid = f"venda-{uuid.uuid4().hex[:12]}"
     trace_id = secrets.token_hex(16)
     traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
@@ -182,6 +191,9 @@ async def test_one_request_id_through_stocktech_avadmin_and_lucrum_and_the_sale_
     # AvAdmin: the internal API calls StockTech made for the purchase carry its id.
     avadmin_lines = lines_with(avadmin.log, purchase_rid)
     assert any("GET /api/" in line for line in avadmin_lines), avadmin.log.read_text()[-3000:]
+    # AvAdmin: the calls Lucrum's consumer made while handling the sale event carry the
+    # completion's request id, taken from the event.
+    assert any("GET /api/accounts/" in line for line in lines_with(avadmin.log, complete_rid))
     # The event carries the completion's request id and trace.
     r = aioredis.Redis.from_url(redis_url)
     try:

@@ -18,6 +18,7 @@ from avadmin.models import Plan
 from avadmin.security.tokens import TokenIssuer
 from avadmin.users.repository import UserRepository
 from avelar_kit.errors import Conflict, ServiceUnavailable
+from avelar_kit.tracing import outgoing_headers  # X-Request-ID and traceparent to StockTech
 
 logger = logging.getLogger("avadmin.billing.usage")
 
@@ -38,7 +39,8 @@ class StockTechUsage:
     async def read(self, account_id: uuid.UUID) -> tuple[int, int]:
         token, _ = self.issuer.service_token("avadmin")
         try:
-            async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout) as c:
+            async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout,
+                                         event_hooks={"request": [outgoing_headers]}) as c:
                 resp = await c.get(f"/api/internal/accounts/{account_id}/usage",
                                    headers={"Authorization": f"Bearer {token}"})
         except httpx.HTTPError as exc:
