@@ -256,7 +256,7 @@ def partner_factory(
             database_url=partner_db_url, redis_url=redis_url, module_name="StockTech",
             avadmin_url=avadmin_url, avadmin_client_id=avadmin_proc.env["TEST_CLIENT_ID"],
             avadmin_client_secret=avadmin_proc.env["TEST_CLIENT_SECRET"],
-            events_stream=STREAM, events_group=f"partner-{uuid.uuid4().hex[:8]}",
+            avadmin_events_stream=STREAM, consumer_group=f"partner-{uuid.uuid4().hex[:8]}",
             avadmin_cache_ttl=overrides.pop("cache_ttl", 300),
         )
         overrides.setdefault("consumer_options", {"block_ms": 100, "sweep_interval": 1.0})

@@ -510,7 +510,7 @@ async def test_downgrade_to_a_smaller_plan_refuses_the_next_product_naming_the_l
     print(f"\n[e2e] account.plan_changed: create refused after {took:.2f}s "
           f"({slipped} create(s) accepted before)")
     problem = refusal[0].json()
-    assert problem["code"] == "plan_limit_products"
+    assert problem["code"] == "plan_limit_reached"
     assert f"até {current} produtos" in problem["detail"] and plan_name in problem["detail"]
     assert problem["limit"] == current and problem["plan"] == plan_name
 

@@ -1,5 +1,5 @@
-"""Access rules and /health of a consuming module, through create_service_app, the real
-AvAdminClient (stub AvAdmin on a socket) and real Redis."""
+"""The caller's standing and /health of a consuming module, through create_module_app, the
+real AvAdminClient (stub AvAdmin on a socket) and real Redis."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from avelar_kit.app import create_service_app
+from avelar_kit.app import create_module_app
 from avelar_kit.auth import UserPrincipal
-from avelar_kit.avadmin.integration import AvAdminIntegration
-from avelar_kit.settings import ServiceSettings
+from avelar_kit.auth.verifier import TokenVerifier
+from avelar_kit.settings import ModuleSettings
 from avelar_kit.testing.tokens import TokenFactory
 
 tokens = TokenFactory()
@@ -27,18 +27,13 @@ tokens = TokenFactory()
 async def module_app(
     stub: Any, pg_url: str, redis_url: str, module_name: str
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    integration = AvAdminIntegration(
-        module="StockTech", base_url=stub.url, client_id="stocktech",
-        client_secret="s3cret-s3cret-s3cret-s3cret",
-        client_options={"breaker_threshold": 2, "breaker_reset_timeout": 30,
-                        "cache_ttl": 300},
-    )
-    settings = ServiceSettings(database_url=pg_url, redis_url=redis_url)
-    app = create_service_app(module="StockTech", settings=settings,
-                             verifier_factory=lambda app: tokens.verifier(), title="t",
-                             on_startup=[integration.startup], on_shutdown=[integration.shutdown],
-                             health_extra=integration.health_check)
-    integration.install(app)
+    settings = ModuleSettings(database_url=pg_url, redis_url=redis_url, avadmin_url=stub.url,
+                              avadmin_client_id="stocktech",
+                              avadmin_client_secret="s3cret-s3cret-s3cret-s3cret")
+    verifier: TokenVerifier = tokens.verifier()
+    app = create_module_app(module="StockTech", settings=settings, title="t", verifier=verifier,
+                            client_options={"breaker_threshold": 2, "breaker_reset_timeout": 30,
+                                            "cache_ttl": 300})
 
     @app.get("/api/things")
     async def read_things(principal: UserPrincipal) -> dict[str, str]:

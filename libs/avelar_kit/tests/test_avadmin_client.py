@@ -311,3 +311,47 @@ async def test_a_cancelled_probe_does_not_close_the_breaker(stub: Any, make_clie
         await probe
     assert client.breaker_state == "open"
     assert not client.breaker._probe_in_flight
+
+
+class _CountingRedis:
+    """Counts the commands the client sends (scripts excluded: they run only on a miss)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.commands: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._real, name)
+        if name in ("register_script", "pipeline") or not callable(attr):
+            return attr
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.commands.append(name)
+            return await attr(*args, **kwargs)
+
+        return call
+
+
+async def test_standing_is_one_redis_round_trip_when_cached(
+    stub: Any, redis: Any, module_name: str
+) -> None:
+    aid, uid = stub.add_company()
+    counting = _CountingRedis(redis)
+    client = AvAdminClient(stub.url, "stocktech", "s3cret-s3cret-s3cret-s3cret", counting,
+                           module=module_name)
+    try:
+        first = await client.get_standing(uid, aid)
+        assert first.user is not None and first.account is not None
+        assert sorted(stub.data_requests()) == sorted([f"/api/users/{uid}",
+                                                       f"/api/accounts/{aid}"])
+        counting.commands.clear()
+        again = await client.get_standing(uid, aid)
+        assert again == first
+        assert counting.commands == ["mget"]  # one round trip, no call to AvAdmin
+        assert len(stub.data_requests()) == 2
+        # A write needs fresh-enough data: the cached copy (seconds old) is fresh enough.
+        counting.commands.clear()
+        await client.get_standing(uid, aid, for_write=True)
+        assert counting.commands == ["mget"]
+    finally:
+        await client.aclose()

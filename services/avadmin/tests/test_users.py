@@ -63,11 +63,11 @@ async def test_max_users_at_the_boundary_names_the_limit(client: httpx.AsyncClie
     assert first.status_code == 201
     over = await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
                              json=new_user(CPFS[2]))
-    assert over.status_code == 409
+    assert over.status_code == 403
     body = over.json()
     assert body["code"] == "plan_limit_reached"
     assert body["limit"] == "max_users"
-    assert body["max_users"] == 2
+    assert (body["allowed"], body["used"], body["plan"]) == (2, 2, "Lojista")
     assert "Lojista" in body["detail"] and "2" in body["detail"]
 
 
@@ -79,7 +79,7 @@ async def test_max_users_under_concurrency_exactly_one_succeeds(
         client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
                     json=new_user(CPFS[i])) for i in range(1, 6)))
     codes = sorted(r.status_code for r in results)
-    assert codes == [201, 409, 409, 409, 409], [r.text for r in results]
+    assert codes == [201, 403, 403, 403, 403], [r.text for r in results]
     async with app.state.db.sessionmaker() as s:
         count = await s.scalar(select(func.count()).select_from(User)
                                .where(User.account_id == a.account_id))
@@ -98,7 +98,7 @@ async def test_deactivation_frees_a_seat_and_reactivation_needs_one(
                            json=new_user(CPFS[2]))
     assert u2.status_code == 201
     again = await client.post(f"/api/users/{u1['id']}/activate", headers=a.headers)
-    assert again.status_code == 409
+    assert again.status_code == 403
     assert again.json()["code"] == "plan_limit_reached"
 
 

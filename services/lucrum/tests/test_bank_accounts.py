@@ -116,7 +116,8 @@ async def test_plan_limit_on_manual_postings(
         "bank_account_id": acc["id"], "description": "x", "amount": "1.00", "type": "income"})
     assert resp.status_code == 403
     assert resp.json()["code"] == "plan_limit_reached"
-    assert resp.json()["limit"] == 3
+    assert (resp.json()["limit"], resp.json()["allowed"], resp.json()["used"]) == (
+        "max_transactions", 3, 3)
     assert await api.balance(small, acc["id"]) == "3.00"
 
 

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.auth.signing import base_claims
-from avelar_kit.avadmin.models import AvAdminAccount, AvAdminPlan, AvAdminUser
+from avelar_kit.avadmin.models import AvAdminAccount, AvAdminPlan, AvAdminUser, Standing
 from avelar_kit.errors import ServiceUnavailable
 from avelar_kit.settings import TOKEN_ISSUER
 from avelar_kit.testing.database import truncate_all
@@ -71,6 +71,12 @@ class TestAvAdmin(FakeAvAdmin):
     ) -> AvAdminPlan | None:
         self._gate(for_write)
         return await super().get_account_plan(account_id, for_write=for_write)
+
+    async def get_standing(
+        self, user_id: uuid.UUID, account_id: uuid.UUID, *, for_write: bool = False
+    ) -> Standing:
+        self._gate(for_write)
+        return await super().get_standing(user_id, account_id, for_write=for_write)
 
 
 @pytest.fixture(scope="session")

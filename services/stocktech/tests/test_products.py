@@ -225,8 +225,9 @@ async def test_product_limit_at_the_boundary(
     resp = await client.post("/api/products", json=product_body(taxonomy), headers=seller.headers)
     assert resp.status_code == 403
     body = resp.json()
-    assert body["code"] == "plan_limit_products"
-    assert body["limit"] == 3 and body["plan"] == "Lojista"
+    assert body["code"] == "plan_limit_reached"
+    assert (body["limit"], body["allowed"], body["used"], body["plan"]) == (
+        "max_products", 3, 3, "Lojista")
     assert "Lojista" in body["detail"] and "3" in body["detail"]
 
     # Inactive products do not count; putting one back on sale counts again.
@@ -235,7 +236,7 @@ async def test_product_limit_at_the_boundary(
     resp = await client.patch(f"/api/products/{products[0]['id']}", json={"is_active": True},
                               headers=seller.headers)
     assert resp.status_code == 403
-    assert resp.json()["code"] == "plan_limit_products"
+    assert resp.json()["code"] == "plan_limit_reached"
 
 
 async def test_concurrent_creates_at_the_limit_let_exactly_one_through(
@@ -272,7 +273,7 @@ async def test_downgrade_event_takes_effect_at_once(
     resp = await client.post("/api/products", json=product_body(taxonomy), headers=seller.headers)
     assert resp.status_code == 403
     assert resp.json()["plan"] == "Lojista"
-    assert resp.json()["limit"] == 3
+    assert (resp.json()["limit"], resp.json()["allowed"]) == ("max_products", 3)
 
 
 async def test_writes_need_avadmin_but_the_marketplace_does_not(
@@ -289,7 +290,7 @@ async def test_writes_need_avadmin_but_the_marketplace_does_not(
         resp = await client.get(path, headers=buyer.headers)
         assert resp.status_code == 200, (path, resp.text)
     # Reads never ask AvAdmin for write-fresh data; what they read comes from the (warm) cache.
-    assert all(kind in ("user", "account") for kind, _ in fake_avadmin.calls[calls_before:])
+    assert all(kind in ("standing", "account") for kind, _ in fake_avadmin.calls[calls_before:])
     resp = await client.post("/api/products", json=product_body(taxonomy), headers=seller.headers)
     assert resp.status_code == 503
     assert "Retry-After" in resp.headers

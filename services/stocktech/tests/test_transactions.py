@@ -281,8 +281,9 @@ async def test_monthly_transaction_limit(
     results = await asyncio.gather(*[buy(client, buyer, product["id"]) for _ in range(8)])
     assert sorted(r.status_code for r in results) == [201] + [403] * 7
     refused = next(r for r in results if r.status_code == 403).json()
-    assert refused["code"] == "plan_limit_transactions"
-    assert (refused["limit"], refused["plan"]) == (3, "Lojista")
+    assert refused["code"] == "plan_limit_reached"
+    assert (refused["limit"], refused["allowed"], refused["used"], refused["plan"]) == (
+        "max_transactions", 3, 3, "Lojista")
     assert await stock(client, seller, product["id"]) == 97
 
     # A cancelled purchase gives its slot back.

@@ -1,26 +1,39 @@
-"""The frame every module's ``create_app()`` builds on: logging, request ids, problem+json
-errors, the database, Redis, the token verifier, ``/health`` (live, ready), ``/metrics`` and
-traces."""
+"""The frame every module's ``create_app()`` builds on.
+
+- ``create_service_app``: logging, request ids, problem+json errors, the database, Redis, the
+  token verifier, the caller resolver, ``/health`` (live, ready), ``/metrics`` and traces.
+  AvAdmin, the authority, builds on it.
+- ``create_module_app``: a consuming module (StockTech, Lucrum, a partner's module, the web
+  portal to come): the service frame plus everything that talks to AvAdmin.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from avelar_kit.auth.verifier import TokenVerifier
+from avelar_kit.auth.caller import CallerResolver, LocalCheck
+from avelar_kit.auth.permissions import Permissions
+from avelar_kit.auth.verifier import TokenVerifier, avadmin_verifier
+from avelar_kit.avadmin.integration import AvAdminIntegration, InjectedAvAdmin
+from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.db.session import Database
 from avelar_kit.errors import install_error_handlers
+from avelar_kit.events.consumer import HandledEventMixin, Handler
+from avelar_kit.events.outbox import OutboxMixin
+from avelar_kit.events.relay import OutboxRelay
 from avelar_kit.health import Check, health_router
+from avelar_kit.jobs import JobRunner, ScheduledJob
 from avelar_kit.logging import RequestIdMiddleware, configure_logging
 from avelar_kit.observability import install_observability
-from avelar_kit.settings import ServiceSettings
+from avelar_kit.settings import SERVICE_AUDIENCE, ModuleSettings, ServiceSettings
 
 logger = logging.getLogger("avelar_kit.app")
 
@@ -38,8 +51,12 @@ def create_service_app(
     on_startup: list[Hook] | None = None,
     on_shutdown: list[Hook] | None = None,
     health_extra: Callable[[FastAPI], Check] | None = None,
+    caller_resolver: Callable[[FastAPI], CallerResolver] | None = None,
+    permissions: Permissions | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
+    """``caller_resolver`` builds, at startup, what ``get_caller`` asks for the caller's standing
+    (a consuming module's AvAdmin integration sets its own in its startup hook)."""
     configure_logging(module, settings.log_format, settings.log_level)
 
     @contextlib.asynccontextmanager
@@ -54,7 +71,8 @@ def create_service_app(
             health_check_interval=30, retry=Retry(NoBackoff(), 1),
         )
         app.state.verifier = verifier_factory(app)
-        app.state.principal_checks = []
+        if caller_resolver is not None:
+            app.state.caller_resolver = caller_resolver(app)
         for hook in on_startup or []:
             await hook(app)
         logger.info("%s started", module)
@@ -72,6 +90,7 @@ def create_service_app(
                   **fastapi_kwargs)
     app.state.settings = settings
     app.state.module = module
+    app.state.permissions = permissions or Permissions(module, {})
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     extra = health_extra(app) if health_extra else None
@@ -80,4 +99,94 @@ def create_service_app(
                       lambda: getattr(app.state, "redis", None), extra)
     )
     install_observability(app, module, settings)
+    return app
+
+
+def create_module_app(
+    *,
+    module: str,
+    settings: ModuleSettings,
+    title: str,
+    description: str = "",
+    routers: Sequence[APIRouter] = (),
+    permissions: Permissions | None = None,
+    avadmin: AvAdminReader | None = None,
+    verifier: TokenVerifier | None = None,
+    handlers: Mapping[str, Handler] | None = None,
+    handled_model: type[HandledEventMixin] | None = None,
+    outbox_model: type[OutboxMixin] | None = None,
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+    client_options: Mapping[str, Any] | None = None,
+    consumer_options: Mapping[str, Any] | None = None,
+    local_check: LocalCheck | None = None,
+    jobs: Callable[[FastAPI], Sequence[ScheduledJob]] | None = None,
+) -> FastAPI:
+    """A consuming module's app (StockTech, Lucrum, a partner's module): the service frame plus
+    the AvAdmin client (cache, breaker, fallback), the caller dependency's resolver, the AvAdmin
+    event consumer (cache invalidation, then ``handlers`` by event type, in one transaction with
+    ``handled_model``), the outbox relay (``outbox_model``), the role matrix, ``/health`` with
+    AvAdmin's state, and the routers. A module's ``main.py`` is its routers and its hooks.
+
+    ``avadmin`` and ``verifier`` replace the real AvAdmin client and JWKS verifier (a module's
+    unit tests pass a fake AvAdmin): the same wiring, no client, no consumer. ``jobs`` are the
+    module's scheduled jobs (``avelar_kit.jobs``: one replica runs each, under an advisory
+    lock)."""
+    integration: AvAdminIntegration | InjectedAvAdmin
+    if avadmin is not None:
+        integration = InjectedAvAdmin(avadmin, module, local_check)
+    else:
+        secret = settings.avadmin_client_secret
+        integration = AvAdminIntegration(
+            module=module, base_url=settings.avadmin_url,
+            client_id=settings.avadmin_client_id,
+            client_secret=secret.get_secret_value() if secret is not None else "",
+            handled_model=handled_model if settings.events_enabled else None,
+            handlers=handlers, stream=settings.avadmin_events_stream,
+            group=settings.consumer_group or None,
+            client_options=client_options, consumer_options=consumer_options,
+            local_check=local_check,
+        )
+
+    def verifier_factory(app: FastAPI) -> TokenVerifier:
+        if verifier is not None:
+            return verifier
+        return avadmin_verifier(settings.avadmin_url, issuer=settings.token_issuer,
+                                audience=settings.token_audience,
+                                service_audience=SERVICE_AUDIENCE)
+
+    async def startup(app: FastAPI) -> None:
+        await integration.startup(app)  # app.state.avadmin, the caller resolver, the consumer
+        app.state.relay = None
+        if outbox_model is not None and settings.events_enabled and settings.events_stream:
+            relay = OutboxRelay(app.state.db.sessionmaker, app.state.redis, model=outbox_model,
+                                source=module, stream=settings.events_stream)
+            await relay.start()
+            app.state.relay = relay
+        app.state.jobs = None
+        if jobs is not None:
+            app.state.jobs = JobRunner(app.state.db.engine, list(jobs(app)))
+            await app.state.jobs.start()
+        for hook in on_startup:
+            await hook(app)
+
+    async def shutdown(app: FastAPI) -> None:
+        for hook in reversed(on_shutdown):
+            await hook(app)
+        runner: JobRunner | None = getattr(app.state, "jobs", None)
+        if runner is not None:
+            await runner.stop()
+        relay: OutboxRelay | None = getattr(app.state, "relay", None)
+        if relay is not None:
+            await relay.stop()
+        await integration.shutdown(app)
+
+    app = create_service_app(
+        module=module, settings=settings, verifier_factory=verifier_factory, title=title,
+        description=description, on_startup=[startup], on_shutdown=[shutdown],
+        health_extra=integration.health_check, permissions=permissions,
+    )
+    app.state.avadmin_integration = integration
+    for router in routers:
+        app.include_router(router)
     return app

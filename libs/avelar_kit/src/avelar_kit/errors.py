@@ -79,6 +79,41 @@ class Forbidden(AppError):
     title = "Acesso negado"
 
 
+class PlanLimitReached(Forbidden):
+    """Every plan limit answers the same: 403 ``plan_limit_reached`` naming the limit, the plan,
+    the allowed and the used count. A limit of 0 allows nothing; ``None`` is unlimited (and
+    never raises this)."""
+
+    code = "plan_limit_reached"
+    title = "Limite do plano atingido"
+
+    LIMIT_PT: ClassVar[dict[str, str]] = {
+        "max_users": "usuários ativos",
+        "max_products": "produtos ativos",
+        "max_transactions": "compras por mês",
+        "max_entries": "lançamentos manuais por mês",
+    }
+
+    def __init__(self, *, limit: str, plan: str | None, allowed: int, used: int,
+                 hint: str = "Mude de plano para continuar.", what: str | None = None) -> None:
+        what = what or self.LIMIT_PT.get(limit, limit)
+        plan_name = plan or "atual"
+        super().__init__(
+            f"Seu plano {plan_name} permite até {allowed} {what} e sua empresa já tem {used}. "
+            f"{hint}",
+            extra={"limit": limit, "plan": plan, "allowed": allowed, "used": used},
+        )
+
+    @staticmethod
+    def check(*, limit: str, plan: str | None, allowed: int | None, used: int,
+              adding: int = 1, hint: str = "Mude de plano para continuar.",
+              what: str | None = None) -> None:
+        """Raise when ``used + adding`` would exceed ``allowed`` (``None``: unlimited)."""
+        if allowed is not None and used + adding > allowed:
+            raise PlanLimitReached(limit=limit, plan=plan, allowed=allowed, used=used, hint=hint,
+                                   what=what)
+
+
 class NotFound(AppError):
     status_code = 404
     code = "not_found"
@@ -164,7 +199,8 @@ def problem(
     if rid:
         body["request_id"] = rid
     if extra:
-        body.update(extra)
+        # Extra members never overwrite the RFC 9457 ones (nor code/request_id).
+        body.update({k: v for k, v in extra.items() if k not in body})
     return JSONResponse(
         body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON
     )

@@ -24,6 +24,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from avelar_kit.auth.caller import PUBLIC
+
 logger = logging.getLogger("avelar_kit.health")
 
 # An extra check returns the fields it adds to the body; keys starting with "_" are flags for
@@ -86,7 +88,12 @@ def health_router(
     redis_getter: Callable[[], Any],
     extra_check: Check | None = None,
 ) -> APIRouter:
-    router = APIRouter(tags=["health"])
+    """``GET /health``: 200 healthy or degraded, 503 when the module's own database is down.
+
+    Redis and AvAdmin are dependencies the module survives without (cache and events pause,
+    fallbacks answer), so losing them makes the module ``degraded``, not down.
+    """
+    router = APIRouter(tags=["health"], dependencies=[PUBLIC])
 
     @router.get("/health", summary="Health check")
     async def health() -> JSONResponse:

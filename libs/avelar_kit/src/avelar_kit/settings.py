@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -139,3 +139,25 @@ class ServiceSettings(BaseSettings):
     # setting or the standard OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).
     tracing_enabled: bool = True
     otlp_endpoint: str | None = None
+
+class ModuleSettings(ServiceSettings):
+    """What every consuming module (StockTech, Lucrum, a partner's) reads to reach AvAdmin and
+    to run its event workers: ``<MODULE>_AVADMIN_URL``, ``<MODULE>_AVADMIN_CLIENT_ID``,
+    ``<MODULE>_AVADMIN_CLIENT_SECRET``, ... (and the seed's ``AVADMIN_API_URL``)."""
+
+    # The seed's name (compose, Kubernetes); <MODULE>_AVADMIN_URL wins when both are set.
+    seed_env_names: ClassVar[dict[str, str]] = {"avadmin_url": "AVADMIN_API_URL"}
+
+    # AvAdmin: tokens are verified against its JWKS; the internal API is read with a service
+    # token obtained by client credentials (docs/avadmin-contract.md).
+    avadmin_url: str = "http://127.0.0.1:8000"
+    avadmin_client_id: str = ""
+    avadmin_client_secret: SecretStr | None = None
+    avadmin_events_stream: str = "avelar:events:avadmin"
+    # Background workers (outbox relay, event consumers) run inside the API process; tests
+    # drive the handlers directly and turn them off.
+    events_enabled: bool = True
+    # This module's own outbox stream ("" when it publishes nothing).
+    events_stream: str = ""
+    # Defaults to the module's name in lower case: one group per module.
+    consumer_group: str = ""

@@ -12,6 +12,7 @@ from avadmin.billing.router import router as billing_router
 from avadmin.billing.usage import StockTechUsage
 from avadmin.billing.worker import NotificationWorker
 from avadmin.config import Settings
+from avadmin.deps import operator_check
 from avadmin.jobs import scheduled
 from avadmin.models import OutboxEvent
 from avadmin.operators.router import router as operators_router
@@ -20,6 +21,7 @@ from avadmin.security.keys import KeyRing, load_keyring
 from avadmin.security.tokens import TokenIssuer
 from avadmin.users.router import router as users_router
 from avelar_kit.app import create_service_app
+from avelar_kit.auth.caller import checking_resolver
 from avelar_kit.auth.verifier import LocalJWKS, TokenVerifier
 from avelar_kit.events.relay import OutboxRelay
 from avelar_kit.jobs import JobRunner
@@ -74,7 +76,9 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
     async def startup(app: FastAPI) -> None:
         app.state.auth_service = AuthService(app.state.db, settings, app.state.issuer,
                                              app.state.verifier)
-        app.state.principal_checks.append(app.state.auth_service.check_principal)
+        # AvAdmin is the authority: the caller is checked against its own tables.
+        app.state.caller_resolver = checking_resolver(app.state.auth_service.check_principal)
+        app.state.operator_check = operator_check
         app.state.relay = None
         if settings.events_relay_enabled:
             app.state.relay = OutboxRelay(app.state.db.sessionmaker, app.state.redis,

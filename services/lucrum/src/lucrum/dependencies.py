@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from avelar_kit.auth import Principal, require_module
-from avelar_kit.avadmin import AvAdminReader
-from avelar_kit.errors import require_feature
+from avelar_kit.auth.caller import Caller, get_user_caller
+from avelar_kit.auth.permissions import require, require_feature
 from lucrum.codes import CodeGenerator
 
-# Every Lucrum route needs a user of a company that has the module enabled.
-LucrumUser = Annotated[Principal, Depends(require_module("Lucrum"))]
-
-
-def company_of(principal: Principal) -> uuid.UUID:
-    assert principal.account_id is not None  # guaranteed for user principals
-    return principal.account_id
-
-
-def _avadmin(request: Request) -> AvAdminReader:
-    reader: AvAdminReader = request.app.state.avadmin
-    return reader
+# Every Lucrum route needs a user of a company that has the module enabled (the kit's caller
+# resolver checks the module); actions beyond reading also need a permission of the matrix.
+LucrumUser = Annotated[Caller, Depends(get_user_caller)]
+CanCreateBankAccount = Annotated[Caller, require("bank_accounts.create")]
+CanUpdateBankAccount = Annotated[Caller, require("bank_accounts.update")]
+CanDeleteBankAccount = Annotated[Caller, require("bank_accounts.delete")]
+CanCreateCategory = Annotated[Caller, require("categories.create")]
+CanUpdateCategory = Annotated[Caller, require("categories.update")]
+CanDeleteCategory = Annotated[Caller, require("categories.delete")]
+CanCreateEntry = Annotated[Caller, require("entries.create")]
+CanUpdateEntry = Annotated[Caller, require("entries.update")]
+CanDeleteEntry = Annotated[Caller, require("entries.delete")]
+CanCreateTransfer = Annotated[Caller, require("transfers.create")]
+CanDeleteTransfer = Annotated[Caller, require("transfers.delete")]
+CanImport = Annotated[Caller, require("imports.create")]
+# The plan's `reports` feature opens the reports (issue 11); the drift check is not one.
+ReportsFeature = Annotated[Caller, require_feature("reports")]
 
 
 def _code_generator(request: Request) -> CodeGenerator:
@@ -32,17 +34,4 @@ def _code_generator(request: Request) -> CodeGenerator:
     return gen
 
 
-AvAdminDep = Annotated[AvAdminReader, Depends(_avadmin)]
 CodeGeneratorDep = Annotated[CodeGenerator, Depends(_code_generator)]
-
-
-def requires_feature(feature: str) -> Callable[..., Awaitable[None]]:
-    """Dependency factory: the company's plan must include ``feature`` (403
-    ``plan_feature_required`` otherwise, the same problem+json family as a plan limit)."""
-
-    async def _dep(principal: LucrumUser, avadmin: AvAdminDep) -> None:
-        plan = await avadmin.get_account_plan(company_of(principal))
-        require_feature(plan.features if plan else None, feature,
-                        plan.name if plan else None)
-
-    return _dep

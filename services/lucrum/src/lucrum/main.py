@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from avelar_kit.app import create_service_app
-from avelar_kit.auth.verifier import TokenVerifier, avadmin_verifier
-from avelar_kit.avadmin.integration import AvAdminIntegration, InjectedAvAdmin
+from avelar_kit.app import create_module_app
+from avelar_kit.auth.verifier import TokenVerifier
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.events import StreamConsumer
 from lucrum.bank_accounts.router import router as bank_accounts_router
@@ -14,14 +13,13 @@ from lucrum.banks.router import router as banks_router
 from lucrum.categories.router import router as categories_router
 from lucrum.codes import CodeGenerator, random_code
 from lucrum.config import Settings
-from lucrum.events.consumer import CONSUMER_BLOCK_MS, stocktech_consumer
+from lucrum.events.consumer import stocktech_consumer
 from lucrum.events.models import HandledEvent
 from lucrum.imports.router import router as imports_router
+from lucrum.permissions import MODULE, PERMISSIONS
 from lucrum.reports.router import router as reports_router
 from lucrum.transactions.router import router as transactions_router
 from lucrum.transfers.router import router as transfers_router
-
-MODULE = "Lucrum"
 
 DESCRIPTION = """
 Sistema financeiro do AvelarSys: contas bancárias, lançamentos (receitas e despesas) com saldo
@@ -47,33 +45,9 @@ def create_app(
     ``code_generator`` replaces the random transaction codes (tests squeeze the code space to
     force collisions)."""
     settings = settings or Settings()
-    integration: AvAdminIntegration | InjectedAvAdmin
-    if avadmin is not None:
-        integration = InjectedAvAdmin(avadmin, MODULE)
-    else:
-        secret = settings.avadmin_client_secret
-        integration = AvAdminIntegration(
-            module=MODULE,
-            base_url=settings.avadmin_url,
-            client_id=settings.avadmin_client_id,
-            client_secret=secret.get_secret_value() if secret is not None else "",
-            # The AvAdmin consumer only invalidates the client's cache; Lucrum has no handler
-            # of its own for AvAdmin events.
-            handled_model=HandledEvent if settings.events_enabled else None,
-            stream=settings.avadmin_events_stream,
-            group=settings.consumer_group,
-            consumer_options={"block_ms": CONSUMER_BLOCK_MS},
-        )
-
-    def verifier_factory(app: FastAPI) -> TokenVerifier:
-        if verifier is not None:
-            return verifier
-        return avadmin_verifier(settings.avadmin_url, issuer=settings.token_issuer,
-                                audience=settings.token_audience)
 
     async def startup(app: FastAPI) -> None:
         app.state.code_generator = code_generator or random_code
-        await integration.startup(app)  # app.state.avadmin, access rules, AvAdmin consumer
         app.state.stocktech_consumer = None
         if settings.events_enabled:
             consumer = stocktech_consumer(app, settings)
@@ -84,17 +58,14 @@ def create_app(
         consumer: StreamConsumer | None = getattr(app.state, "stocktech_consumer", None)
         if consumer is not None:
             await consumer.stop()
-        await integration.shutdown(app)
 
-    app = create_service_app(
-        module=MODULE, settings=settings, verifier_factory=verifier_factory, title="Lucrum",
-        description=DESCRIPTION, on_startup=[startup], on_shutdown=[shutdown],
-        health_extra=integration.health_check,
+    # The AvAdmin consumer only invalidates the client's cache: Lucrum has no handler of its
+    # own for AvAdmin events.
+    return create_module_app(
+        module=MODULE, settings=settings, title="Lucrum", description=DESCRIPTION,
+        permissions=PERMISSIONS,
+        routers=(banks_router, bank_accounts_router, imports_router, transactions_router,
+                 transfers_router, categories_router, reports_router),
+        avadmin=avadmin, verifier=verifier, handled_model=HandledEvent,
+        on_startup=[startup], on_shutdown=[shutdown],
     )
-    # Marks reads and writes: the AvAdmin client serves reads from its last known copy while
-    # AvAdmin is down, but authorises writes only with fresh enough data.
-    integration.install(app)
-    for router in (banks_router, bank_accounts_router, imports_router, transactions_router,
-                   transfers_router, categories_router, reports_router):
-        app.include_router(router)
-    return app

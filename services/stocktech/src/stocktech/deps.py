@@ -4,21 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from avelar_kit.auth.dependencies import get_principal, require_module
-from avelar_kit.auth.principal import Principal
-from avelar_kit.auth.verifier import TokenError, TokenVerifier
+from avelar_kit.auth.caller import (
+    Caller,
+    get_caller,
+    get_operator,
+    get_service_caller,
+    get_user_caller,
+    guard,
+    is_operator_token,
+)
+from avelar_kit.auth.permissions import require
 from avelar_kit.avadmin.protocol import AvAdminReader
-from avelar_kit.errors import Forbidden, Unauthorized
-from stocktech.accounts.service import Actor
+from avelar_kit.db.session import SessionDep
+from avelar_kit.errors import Forbidden
 from stocktech.config import Settings
 
-MODULE = "StockTech"
-
-StockTechUser = Annotated[Principal, Depends(require_module(MODULE))]
+# Every StockTech route needs a user of a company that has the module enabled (the kit's caller
+# resolver checks the module); actions beyond reading also need a permission of the matrix.
+StockTechUser = Annotated[Caller, Depends(get_user_caller)]
+CanCreateProduct = Annotated[Caller, require("products.create")]
+CanUpdateProduct = Annotated[Caller, require("products.update")]
+CanDeleteProduct = Annotated[Caller, require("products.delete")]
+CanBuy = Annotated[Caller, require("transactions.create")]
+CanComplete = Annotated[Caller, require("transactions.complete")]
+CanCancel = Annotated[Caller, require("transactions.cancel")]
+AnyCaller = Annotated[Caller, Depends(get_caller)]
 
 
 def get_avadmin(request: Request) -> AvAdminReader:
@@ -31,46 +44,28 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_actor(principal: StockTechUser) -> Actor:
-    return Actor.from_principal(principal)
-
-
 AvAdminDep = Annotated[AvAdminReader, Depends(get_avadmin)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ActorDep = Annotated[Actor, Depends(get_actor)]
 
-
-# AvAdmin's platform operators sign in there and get tokens with this audience and typ.
-OPERATOR_AUDIENCE = "avadmin-operator"
 _bearer = HTTPBearer(auto_error=False, description="Operator or service token issued by AvAdmin")
 
 
+@guard
 async def require_taxonomy_manager(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session: SessionDep,
 ) -> str:
     """A platform operator (operator token from AvAdmin) or an internal service (client
     credentials). Returns who, for the logs."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("Autenticação necessária", code="not_authenticated")
-    token = credentials.credentials
-    try:
-        typ = jwt.decode(token, options={"verify_signature": False}).get("typ")
-    except jwt.InvalidTokenError:
-        raise Unauthorized("Token inválido", code="invalid_token") from None
-    verifier: TokenVerifier = request.app.state.verifier
-    if typ == "operator":
-        try:
-            claims = await verifier.decode(token, audience=OPERATOR_AUDIENCE,
-                                           expected_typ="operator")
-        except TokenError as exc:
-            raise Unauthorized("Token inválido", code="invalid_token") from exc
-        return f"operator:{claims['sub']}"
-    principal = await get_principal(request, credentials)
-    if principal.kind != "service" or "internal" not in principal.scopes:
+    if is_operator_token(credentials):
+        return f"operator:{await get_operator(request, credentials)}"
+    caller = await get_caller(request, credentials, session)
+    if caller.principal.kind != "service":
         raise Forbidden("Somente operadores da plataforma gerenciam categorias e marcas",
                         code="operator_required")
-    return f"service:{principal.subject}"
+    await get_service_caller(caller)
+    return f"service:{caller.principal.subject}"
 
 
 TaxonomyManager = Annotated[str, Depends(require_taxonomy_manager)]

@@ -275,11 +275,6 @@ class TokenVerifier:
         return Principal.from_claims(claims)
 
 
-async def verify_jwt_token(token: str, verifier: TokenVerifier) -> Principal:
-    """The seed's shared ``verify_jwt_token``: every module calls this same code."""
-    return await verifier.verify(token)
-
-
 def avadmin_verifier(
     avadmin_url: str, *, issuer: str, audience: str, service_audience: str | None = None,
     cache_size: int = 10_000,

@@ -93,6 +93,25 @@ class AvAdminCache:
             return None, "?"  # "?" never matches: a fetch made now is not cached
         return _decode(fresh), (ver.decode() if isinstance(ver, bytes) else (ver or ""))
 
+    async def read_many(
+        self, items: list[tuple[Kind, uuid.UUID]]
+    ) -> list[tuple[CacheEntry | None, str]]:
+        """``read`` for several entries in a single Redis round trip (one MGET)."""
+        keys: list[str] = []
+        for kind, ident in items:
+            base = self.key(kind, ident)
+            keys += [base, f"{base}:ver"]
+        try:
+            raw = await self.redis.mget(*keys)
+        except RedisError as exc:
+            logger.warning("avadmin cache read failed (%s)", type(exc).__name__)
+            return [(None, "?") for _ in items]
+        out: list[tuple[CacheEntry | None, str]] = []
+        for i in range(len(items)):
+            fresh, ver = raw[2 * i], raw[2 * i + 1]
+            out.append((_decode(fresh), ver.decode() if isinstance(ver, bytes) else (ver or "")))
+        return out
+
     async def read_last(self, kind: Kind, ident: uuid.UUID) -> CacheEntry | None:
         try:
             return _decode(await self.redis.get(f"{self.key(kind, ident)}:last"))

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from avelar_kit.avadmin.breaker import BreakerOpen, BreakerState, CircuitBreaker, UpstreamFailure
 from avelar_kit.avadmin.cache import AvAdminCache, CacheEntry, Kind
-from avelar_kit.avadmin.models import AvAdminAccount, AvAdminPlan, AvAdminUser
+from avelar_kit.avadmin.models import AvAdminAccount, AvAdminPlan, AvAdminUser, Standing
 from avelar_kit.errors import ServiceUnavailable
 from avelar_kit.metrics import AVADMIN_CACHE
 from avelar_kit.tracing import instrument_httpx, outgoing_headers
@@ -120,6 +120,19 @@ class AvAdminClient:
         return await self._get("account", account_id, f"/api/accounts/{account_id}",
                                AvAdminAccount, for_write)
 
+    async def get_standing(
+        self, user_id: uuid.UUID, account_id: uuid.UUID, *, for_write: bool = False
+    ) -> Standing:
+        (u_entry, u_ver), (a_entry, a_ver) = await self.cache.read_many(
+            [("user", user_id), ("account", account_id)])
+        user, account = await asyncio.gather(
+            self._resolve("user", user_id, f"/api/users/{user_id}", AvAdminUser, for_write,
+                          u_entry, u_ver),
+            self._resolve("account", account_id, f"/api/accounts/{account_id}",
+                          AvAdminAccount, for_write, a_entry, a_ver),
+        )
+        return Standing(user=user, account=account)
+
     async def get_account_plan(
         self, account_id: uuid.UUID, *, for_write: bool = False
     ) -> AvAdminPlan | None:
@@ -174,6 +187,13 @@ class AvAdminClient:
         self, kind: Kind, ident: uuid.UUID, path: str, model: type[M], for_write: bool
     ) -> M | None:
         entry, version = await self.cache.read(kind, ident)
+        return await self._resolve(kind, ident, path, model, for_write, entry, version)
+
+    async def _resolve(
+        self, kind: Kind, ident: uuid.UUID, path: str, model: type[M], for_write: bool,
+        entry: CacheEntry | None, version: str,
+    ) -> M | None:
+        """The cached ``entry`` when fresh enough, else AvAdmin's answer, else the fallback."""
         if entry is not None and (not for_write or entry.age() <= self.stale_write_bound):
             parsed = self._parse(model, entry.data)
             if parsed is not _UNREADABLE:

@@ -1,12 +1,7 @@
 """Everything a consuming module (StockTech, Lucrum, a partner's module) wires to AvAdmin, in
-one object: the cached client, the access rules, the event consumer that invalidates the cache,
-and the ``/health`` fields.
-
-    avadmin = AvAdminIntegration(module="StockTech", base_url=..., client_id=...,
-                                 client_secret=..., handled_model=HandledEvent)
-    app = create_service_app(..., on_startup=[avadmin.startup], on_shutdown=[avadmin.shutdown],
-                             health_extra=avadmin.health_check)
-    avadmin.install(app)
+one object: the cached client, the caller resolver (``avelar_kit.auth.caller``), the event
+consumer that invalidates the cache, and the ``/health`` fields. ``create_module_app`` uses it;
+a module never builds one itself.
 
 After startup ``app.state.avadmin`` is the ``AvAdminClient`` (an ``AvAdminReader``).
 """
@@ -18,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from avelar_kit.access import AccessRules, WriteIntentMiddleware
+from avelar_kit.auth.caller import LocalCheck, StandingResolver
 from avelar_kit.avadmin.client import AvAdminClient
 from avelar_kit.avadmin.events import AVADMIN_STREAM, cache_invalidation_handler
 from avelar_kit.avadmin.health import avadmin_health_check
@@ -45,9 +40,9 @@ class AvAdminIntegration:
         stream: str = AVADMIN_STREAM,
         group: str | None = None,
         consumer_name: str | None = None,
-        access_rules: bool = True,
         client_options: Mapping[str, Any] | None = None,
         consumer_options: Mapping[str, Any] | None = None,
+        local_check: LocalCheck | None = None,
     ) -> None:
         """``handled_model`` enables the event consumer (cache invalidation plus ``handlers``,
         keyed by event type, run in the same transaction). ``group`` defaults to the module
@@ -63,22 +58,17 @@ class AvAdminIntegration:
         self.stream = stream
         self.group = group or module.lower()
         self.consumer_name = consumer_name
-        self.access_rules = access_rules
         self.client_options = dict(client_options or {})
         self.consumer_options = dict(consumer_options or {})
+        self.local_check = local_check
         self.client: AvAdminClient | None = None
         self.consumer: StreamConsumer | None = None
-
-    def install(self, app: FastAPI) -> None:
-        """Before the app starts: mark reads and writes for the stale-data rule."""
-        app.add_middleware(WriteIntentMiddleware)
 
     async def startup(self, app: FastAPI) -> None:
         self.client = AvAdminClient(self.base_url, self.client_id, self.client_secret,
                                     app.state.redis, module=self.module, **self.client_options)
         app.state.avadmin = self.client
-        if self.access_rules:
-            app.state.principal_checks.append(AccessRules(self.client, self.module))
+        app.state.caller_resolver = StandingResolver(self.client, self.module, self.local_check)
         if self.handled_model is not None:
             settings = getattr(app.state, "settings", None)
             options = dict(self.consumer_options)
@@ -109,18 +99,17 @@ class AvAdminIntegration:
 
 class InjectedAvAdmin:
     """The same wiring around a reader the caller provides (a module's unit tests pass a fake
-    AvAdmin): access rules and write marking as in production, no client, no consumer."""
+    AvAdmin): the caller resolver as in production, no client, no consumer."""
 
-    def __init__(self, reader: AvAdminReader, module: str) -> None:
+    def __init__(self, reader: AvAdminReader, module: str,
+                 local_check: LocalCheck | None = None) -> None:
         self.reader = reader
         self.module = module
-
-    def install(self, app: FastAPI) -> None:
-        app.add_middleware(WriteIntentMiddleware)
+        self.local_check = local_check
 
     async def startup(self, app: FastAPI) -> None:
         app.state.avadmin = self.reader
-        app.state.principal_checks.append(AccessRules(self.reader, self.module))
+        app.state.caller_resolver = StandingResolver(self.reader, self.module, self.local_check)
 
     async def shutdown(self, app: FastAPI) -> None:
         return None

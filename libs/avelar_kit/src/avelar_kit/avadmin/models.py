@@ -33,6 +33,8 @@ class PlanSummary(_Tolerant):
     max_products: int
     max_users: int
     max_transactions: int | None = None
+    # What the plan enables beyond the modules ("whatsapp", "reports", "api_access", ...).
+    features: list[str] = Field(default_factory=list)
 
 
 class AvAdminAccount(_Tolerant):
@@ -47,6 +49,14 @@ class AvAdminAccount(_Tolerant):
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+
+class Standing(_Tolerant):
+    """A user and their company as AvAdmin knows them: what a request's caller is checked
+    against. Either is ``None`` when AvAdmin answered 404."""
+
+    user: AvAdminUser | None
+    account: AvAdminAccount | None
 
 
 class AvAdminPlan(_Tolerant):

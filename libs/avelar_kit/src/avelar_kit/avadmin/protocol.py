@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from avelar_kit.avadmin.models import AvAdminAccount, AvAdminPlan, AvAdminUser
+from avelar_kit.avadmin.models import AvAdminAccount, AvAdminPlan, AvAdminUser, Standing
 
 
 class AvAdminReader(Protocol):
@@ -19,6 +19,13 @@ class AvAdminReader(Protocol):
     async def get_account(
         self, account_id: uuid.UUID, *, for_write: bool = False
     ) -> AvAdminAccount | None: ...
+
+    async def get_standing(
+        self, user_id: uuid.UUID, account_id: uuid.UUID, *, for_write: bool = False
+    ) -> Standing:
+        """The user and their company in one call (one cache round trip when both are cached):
+        what the kit's caller dependency checks once per request."""
+        ...
 
     async def get_account_plan(
         self, account_id: uuid.UUID, *, for_write: bool = False

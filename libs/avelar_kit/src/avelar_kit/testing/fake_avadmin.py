@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from avelar_kit.avadmin.models import AvAdminAccount, AvAdminPlan, AvAdminUser, PlanSummary
+from avelar_kit.avadmin.models import (
+    AvAdminAccount,
+    AvAdminPlan,
+    AvAdminUser,
+    PlanSummary,
+    Standing,
+)
 
 
 class FakeAvAdmin:
@@ -35,7 +41,8 @@ class FakeAvAdmin:
             id=aid, company_name=company_name, cnpj=cnpj, whatsapp=whatsapp,
             enabled_modules=list(enabled_modules), status=status,
             plan=PlanSummary(id=plan_id, name=plan_name, max_products=max_products,
-                             max_users=max_users, max_transactions=max_transactions),
+                             max_users=max_users, max_transactions=max_transactions,
+                             features=list(features)),
         )
         self.accounts[aid] = account
         self.plans[aid] = AvAdminPlan(id=plan_id, name=plan_name, max_products=max_products,
@@ -65,16 +72,19 @@ class FakeAvAdmin:
         self.accounts[account_id] = acc.model_copy(update={"status": status})
         self.plans[account_id] = self.plans[account_id].model_copy(update={"status": status})
 
-    def set_plan_limits(self, account_id: uuid.UUID, **limits: int) -> None:
+    def set_features(self, account_id: uuid.UUID, *features: str) -> None:
+        self.plans[account_id] = self.plans[account_id].model_copy(
+            update={"features": list(features)})
+        acc = self.accounts[account_id]
+        self.accounts[account_id] = acc.model_copy(
+            update={"plan": acc.plan.model_copy(update={"features": list(features)})})
+
+    def set_plan_limits(self, account_id: uuid.UUID, **limits: int | None) -> None:
         self.plans[account_id] = self.plans[account_id].model_copy(update=limits)
         acc = self.accounts[account_id]
         self.accounts[account_id] = acc.model_copy(
             update={"plan": acc.plan.model_copy(update=limits)}
         )
-
-    def set_features(self, account_id: uuid.UUID, *features: str) -> None:
-        self.plans[account_id] = self.plans[account_id].model_copy(
-            update={"features": list(features)})
 
     async def get_user(self, user_id: uuid.UUID, *, for_write: bool = False) -> AvAdminUser | None:
         self.calls.append(("user", user_id))
@@ -85,6 +95,12 @@ class FakeAvAdmin:
     ) -> AvAdminAccount | None:
         self.calls.append(("account", account_id))
         return self.accounts.get(account_id)
+
+    async def get_standing(
+        self, user_id: uuid.UUID, account_id: uuid.UUID, *, for_write: bool = False
+    ) -> Standing:
+        self.calls.append(("standing", user_id))
+        return Standing(user=self.users.get(user_id), account=self.accounts.get(account_id))
 
     async def get_account_plan(
         self, account_id: uuid.UUID, *, for_write: bool = False

@@ -48,7 +48,8 @@ def internal_account(account: Account) -> InternalAccountOut:
         plan=PlanSummaryOut(id=account.plan.id, name=account.plan.name,
                             max_products=account.plan.max_products,
                             max_users=account.plan.max_users,
-                            max_transactions=account.plan.max_transactions),
+                            max_transactions=account.plan.max_transactions,
+                            features=list(account.plan.features)),
     )
 
 

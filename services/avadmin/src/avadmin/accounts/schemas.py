@@ -38,6 +38,7 @@ class PlanSummaryOut(BaseModel):
     max_products: int
     max_users: int
     max_transactions: int
+    features: list[str]
 
 
 class InternalAccountOut(BaseModel):

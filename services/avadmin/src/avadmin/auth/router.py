@@ -19,9 +19,12 @@ from avadmin.auth.schemas import (
 )
 from avadmin.auth.service import AuthService
 from avadmin.users.schemas import UserOut
+from avelar_kit.auth.caller import PUBLIC
 from avelar_kit.db.session import SessionDep
 from avelar_kit.errors import BadRequest, Unprocessable
 
+# Public on purpose: these routes authenticate by what their body carries (CPF and password, a
+# refresh token, client credentials), never by a bearer token.
 router = APIRouter(tags=["auth"])
 
 
@@ -33,14 +36,16 @@ def get_auth_service(request: Request) -> AuthService:
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
-@router.get("/.well-known/jwks.json", include_in_schema=True, summary="Public signing keys")
+@router.get("/.well-known/jwks.json", dependencies=[PUBLIC], include_in_schema=True,
+            summary="Public signing keys")
 async def jwks(request: Request) -> JSONResponse:
     """Public keys (by `kid`) with which the other modules verify AvAdmin's tokens."""
     return JSONResponse(request.app.state.keyring.jwks(),
                         headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.post("/api/auth/signup", status_code=status.HTTP_201_CREATED, response_model=SignupOut)
+@router.post("/api/auth/signup", dependencies=[PUBLIC], status_code=status.HTTP_201_CREATED,
+             response_model=SignupOut)
 async def signup(data: SignupIn, session: SessionDep, auth: AuthServiceDep) -> SignupOut:
     """Create a company and its first admin user in one transaction, on the chosen plan.
     The company's modules come from the plan."""
@@ -52,21 +57,21 @@ async def signup(data: SignupIn, session: SessionDep, auth: AuthServiceDep) -> S
     )
 
 
-@router.post("/api/auth/login", response_model=TokenPair)
+@router.post("/api/auth/login", dependencies=[PUBLIC], response_model=TokenPair)
 async def login(data: LoginIn, session: SessionDep, auth: AuthServiceDep) -> TokenPair:
     """Log in with CPF and password. An unknown CPF and a wrong password get the same answer;
     after 5 failures on one CPF further attempts get 429 with Retry-After."""
     return await auth.login(session, data.cpf, data.password)
 
 
-@router.post("/api/auth/refresh", response_model=TokenPair)
+@router.post("/api/auth/refresh", dependencies=[PUBLIC], response_model=TokenPair)
 async def refresh(data: RefreshIn, auth: AuthServiceDep) -> TokenPair:
     """Exchange a refresh token for a new pair. Each refresh token works once; replaying a used
     one revokes every token of that session."""
     return await auth.refresh(data.refresh_token)
 
 
-@router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/api/auth/logout", dependencies=[PUBLIC], status_code=status.HTTP_204_NO_CONTENT)
 async def logout(data: RefreshIn, session: SessionDep, auth: AuthServiceDep) -> Response:
     """End the session that the refresh token belongs to."""
     await auth.logout(session, data.refresh_token)
@@ -98,7 +103,7 @@ async def _client_credentials(request: Request) -> ServiceTokenIn:
                             code="validation_error") from exc
 
 
-@router.post("/api/auth/service-token", response_model=ServiceTokenOut,
+@router.post("/api/auth/service-token", dependencies=[PUBLIC], response_model=ServiceTokenOut,
              openapi_extra={"requestBody": {"content": {
                  "application/json": {"schema": ServiceTokenIn.model_json_schema()},
                  "application/x-www-form-urlencoded": {
@@ -112,7 +117,8 @@ async def service_token(request: Request, session: SessionDep,
     return ServiceTokenOut(access_token=token, expires_in=ttl)
 
 
-@router.post("/api/operator/login", response_model=ServiceTokenOut, tags=["operators"])
+@router.post("/api/operator/login", dependencies=[PUBLIC], response_model=ServiceTokenOut,
+             tags=["operators"])
 async def operator_login(data: OperatorLoginIn, session: SessionDep,
                          auth: AuthServiceDep) -> ServiceTokenOut:
     """Log in as a platform operator (SaaS staff)."""

@@ -164,7 +164,8 @@ class AuthService:
                                                             await hash_password(password))
         # Suspended for non-payment: the login works so that the admin can pay; the token opens
         # only AvAdmin's billing endpoints (and nothing in the modules) until the payment.
-        if user.account.status != AccountStatus.active and not await self._unpaid(user.account_id):
+        if user.account.status != AccountStatus.active and not await self._unpaid(
+                session, user.account_id):
             raise Forbidden("A conta da empresa está suspensa. Fale com o suporte.",
                             code="account_suspended")
         logger.info("login ok: user %s", user.id)
@@ -220,25 +221,22 @@ class AuthService:
 
     # --- every authenticated request ------------------------------------------------------------
 
-    async def _unpaid(self, account_id: uuid.UUID) -> bool:
-        async with self.db.read_sessionmaker() as session:
-            sub = await BillingRepository(session).subscription(account_id)
+    async def _unpaid(self, session: AsyncSession, account_id: uuid.UUID) -> bool:
+        sub = await BillingRepository(session).subscription(account_id)
         return bool(sub and sub.suspended_for_nonpayment)
 
-    async def check_principal(self, principal: Principal) -> None:
+    async def check_principal(self, principal: Principal, session: AsyncSession) -> None:
         """AvAdmin is the authority on who may act, so it does not trust a still-valid token
         over its own tables: a deactivated user, a suspended company or an admin who was
         demoted loses AvAdmin's endpoints at once, not when the token expires (a demoted admin
         could otherwise promote itself back)."""
         if principal.is_service or principal.user_id is None:
             return
-        # One statement on an AUTOCOMMIT connection (no BEGIN/ROLLBACK): it runs per request.
-        async with self.db.read_sessionmaker() as session:
-            state = await UserRepository(session).auth_state(principal.user_id)
+        state = await UserRepository(session).auth_state(principal.user_id)
         if state is None or not state.is_active or state.account_id != principal.account_id:
             raise Unauthorized("Sessão encerrada; faça login novamente", code="invalid_token")
         if state.status != AccountStatus.active and not (
-                in_billing_scope() and await self._unpaid(state.account_id)):
+                in_billing_scope() and await self._unpaid(session, state.account_id)):
             raise Forbidden("A conta da empresa está suspensa. Fale com o suporte.",
                             code="account_suspended")
         if state.role.value != principal.role:

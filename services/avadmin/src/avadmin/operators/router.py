@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Request, status
 from avadmin.accounts.repository import AccountRepository
 from avadmin.accounts.schemas import AccountOut
 from avadmin.accounts.service import AccountService
-from avadmin.deps import OperatorId
 from avadmin.models import AccountStatus
 from avadmin.modules.repository import ModuleRepository
 from avadmin.modules.schemas import ModuleCreate, ModuleOut
@@ -19,6 +18,7 @@ from avadmin.operators.schemas import AccountPage, PlanChange, StatusChange
 from avadmin.plans.repository import PlanRepository
 from avadmin.plans.schemas import PlanCreate, PlanOut, PlanUpdate
 from avadmin.plans.service import PlanService
+from avelar_kit.auth.caller import OperatorId
 from avelar_kit.db.session import SessionDep
 
 router = APIRouter(prefix="/api/operator", tags=["operators"])

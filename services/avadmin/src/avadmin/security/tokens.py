@@ -7,10 +7,11 @@ from typing import Any
 from avadmin.config import Settings
 from avadmin.models import Account, User
 from avadmin.security.keys import KeyRing
+from avelar_kit.auth.caller import OPERATOR_AUDIENCE
 from avelar_kit.auth.signing import base_claims
 from avelar_kit.settings import SERVICE_AUDIENCE, TOKEN_ISSUER, USER_AUDIENCE
 
-OPERATOR_AUDIENCE = "avadmin-operator"
+__all__ = ["OPERATOR_AUDIENCE", "TokenIssuer"]
 
 
 class TokenIssuer:

@@ -17,7 +17,7 @@ from avadmin.users.repository import UserRepository
 from avadmin.users.schemas import UserCreate, UserUpdate
 from avelar_kit.auth.principal import Principal
 from avelar_kit.db.base import utcnow
-from avelar_kit.errors import Conflict, Forbidden, NotFound, Unauthorized
+from avelar_kit.errors import Conflict, Forbidden, NotFound, PlanLimitReached, Unauthorized
 
 logger = logging.getLogger("avadmin.users")
 
@@ -71,14 +71,9 @@ class UserService:
         if account is None:
             raise _account_not_found()
         active = await self.users.count_active(account_id)
-        if active >= account.plan.max_users:
-            raise Conflict(
-                f"O plano {account.plan.name} permite no máximo {account.plan.max_users} "
-                f"usuários ativos; a empresa já tem {active}.",
-                code="plan_limit_reached",
-                extra={"limit": "max_users", "max_users": account.plan.max_users,
-                       "plan": account.plan.name},
-            )
+        PlanLimitReached.check(limit="max_users", plan=account.plan.name,
+                               allowed=account.plan.max_users, used=active,
+                               hint="Desative um usuário ou mude de plano.")
         return account
 
     async def create(self, admin: Principal, account_id: uuid.UUID, data: UserCreate) -> User:

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from avelar_kit.auth import Principal, require_module
 from lucrum.banks.data import BANKS, bank_label
 from lucrum.banks.schemas import BankOut
+from lucrum.dependencies import LucrumUser
 
 router = APIRouter(prefix="/api/banks", tags=["banks"])
-
-LucrumUser = Annotated[Principal, Depends(require_module("Lucrum"))]
 
 
 @router.get("", response_model=list[BankOut])

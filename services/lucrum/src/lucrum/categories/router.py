@@ -10,20 +10,20 @@ from lucrum.categories import repository as repo
 from lucrum.categories import service
 from lucrum.categories.models import CategoryKind
 from lucrum.categories.schemas import CategoryCreate, CategoryOut, CategoryUpdate
-from lucrum.dependencies import LucrumUser, company_of
+from lucrum.dependencies import CanCreateCategory, CanDeleteCategory, CanUpdateCategory, LucrumUser
 
 router = APIRouter(prefix="/api/categories", tags=["categories"])
 
 
 @router.get("", response_model=list[CategoryOut])
 async def list_categories(
-    session: SessionDep, principal: LucrumUser,
+    session: SessionDep, caller: LucrumUser,
     kind: Annotated[CategoryKind | None, Query()] = None,
     include_inactive: bool = False,
 ) -> list[CategoryOut]:
     """The company's income and expense categories. A company starts with a default Brazilian
     set (Vendas, Aluguel e condomínio, Impostos e taxas, ...) that it can rename or extend."""
-    company = company_of(principal)
+    company = caller.account_id
     await repo.ensure_defaults(session, company)
     rows = await repo.list_for(session, company, kind=kind, include_inactive=include_inactive)
     return [CategoryOut.model_validate(r) for r in rows]
@@ -31,34 +31,34 @@ async def list_categories(
 
 @router.post("", response_model=CategoryOut, status_code=status.HTTP_201_CREATED)
 async def create_category(
-    body: CategoryCreate, session: SessionDep, principal: LucrumUser
+    body: CategoryCreate, session: SessionDep, caller: CanCreateCategory
 ) -> CategoryOut:
     """Add a category (names are unique per kind, ignoring case)."""
-    return CategoryOut.model_validate(await service.create(session, company_of(principal), body))
+    return CategoryOut.model_validate(await service.create(session, caller.account_id, body))
 
 
 @router.get("/{category_id}", response_model=CategoryOut)
 async def get_category(
-    category_id: uuid.UUID, session: SessionDep, principal: LucrumUser
+    category_id: uuid.UUID, session: SessionDep, caller: LucrumUser
 ) -> CategoryOut:
     """One category."""
-    return CategoryOut.model_validate(await service.get(session, company_of(principal),
+    return CategoryOut.model_validate(await service.get(session, caller.account_id,
                                                         category_id))
 
 
 @router.patch("/{category_id}", response_model=CategoryOut)
 async def update_category(
-    category_id: uuid.UUID, body: CategoryUpdate, session: SessionDep, principal: LucrumUser
+    category_id: uuid.UUID, body: CategoryUpdate, session: SessionDep, caller: CanUpdateCategory
 ) -> CategoryOut:
     """Rename or (de)activate a category; its transactions follow the new name."""
-    category = await service.update(session, company_of(principal), category_id, body)
+    category = await service.update(session, caller.account_id, category_id, body)
     return CategoryOut.model_validate(category)
 
 
 @router.delete("/{category_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_category(
-    category_id: uuid.UUID, session: SessionDep, principal: LucrumUser
+    category_id: uuid.UUID, session: SessionDep, caller: CanDeleteCategory
 ) -> Response:
     """Delete a category; one already used by transactions is deactivated instead."""
-    await service.remove(session, company_of(principal), category_id)
+    await service.remove(session, caller.account_id, category_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

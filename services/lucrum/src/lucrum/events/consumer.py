@@ -13,10 +13,6 @@ from lucrum.config import Settings
 from lucrum.events.handlers import handle_event
 from lucrum.events.models import HandledEvent
 
-# The app's Redis client has a 1 s socket timeout (avelar_kit.app); an XREADGROUP blocking as
-# long as that times out on every idle poll. Half of it keeps idle polls quiet.
-CONSUMER_BLOCK_MS = 500
-
 
 class AvAdminUnreachable(ConnectionError):
     """AvAdmin could not say whether a company has Lucrum. A ConnectionError on purpose: the
@@ -38,9 +34,10 @@ def stocktech_handler(reader: AvAdminReader) -> Handler:
 
 def stocktech_consumer(app: FastAPI, settings: Settings) -> StreamConsumer:
     return StreamConsumer(
-        app.state.redis, stream=settings.stocktech_events_stream, group=settings.consumer_group,
+        app.state.redis, stream=settings.stocktech_events_stream,
+        group=settings.consumer_group or "lucrum",
         consumer_name=stable_consumer_name(settings.consumer_name),
         prune_idle_ms=int(settings.consumer_prune_idle_seconds * 1000),
         handler=stocktech_handler(app.state.avadmin), sessionmaker=app.state.db.sessionmaker,
-        handled_model=HandledEvent, block_ms=CONSUMER_BLOCK_MS,
+        handled_model=HandledEvent,
     )

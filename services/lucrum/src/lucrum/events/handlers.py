@@ -16,7 +16,6 @@ import uuid
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -155,9 +154,3 @@ async def handle_event(
     await ledger.apply_deltas(session, ledger.merge([ledger.effect(tx) for tx in posted]))
     return posted
 
-
-async def already_handled(session: AsyncSession, event_id: uuid.UUID) -> bool:
-    result = await session.execute(
-        select(HandledEvent.event_id).where(HandledEvent.event_id == event_id)
-    )
-    return result.first() is not None

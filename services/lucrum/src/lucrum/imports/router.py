@@ -9,7 +9,7 @@ from starlette.types import Message
 
 from avelar_kit.db import SessionDep
 from avelar_kit.errors import AppError, Unprocessable
-from lucrum.dependencies import CodeGeneratorDep, LucrumUser, company_of
+from lucrum.dependencies import CanImport, CodeGeneratorDep
 from lucrum.imports import service
 from lucrum.imports.csv_reader import AmountFormat
 from lucrum.imports.schemas import ImportResult
@@ -64,7 +64,7 @@ _UPLOAD_SCHEMA: dict[str, Any] = {
 @router.post("/{bank_account_id}/import", response_model=ImportResult,
              openapi_extra=_UPLOAD_SCHEMA)
 async def import_statement(
-    bank_account_id: uuid.UUID, request: Request, session: SessionDep, principal: LucrumUser,
+    bank_account_id: uuid.UUID, request: Request, session: SessionDep, caller: CanImport,
     codes: CodeGeneratorDep,
 ) -> ImportResult:
     """Import a bank statement (multipart field `file`): OFX (v1 SGML or v2 XML, any charset
@@ -97,6 +97,6 @@ async def import_statement(
                             code="invalid_amount_format")
     amount_format: AmountFormat = raw_format  # type: ignore[assignment]
     return await service.import_statement(
-        session, company_of(principal), principal.user_id, bank_account_id, data, filename,
+        session, caller.account_id, caller.user_id, bank_account_id, data, filename,
         amount_format, codes=codes,
     )

@@ -4,26 +4,23 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from avelar_kit.db import SessionDep
 from lucrum import clock
 from lucrum.bank_accounts import repository as bank_repo
-from lucrum.dependencies import LucrumUser, company_of, requires_feature
+from lucrum.dependencies import LucrumUser, ReportsFeature
 from lucrum.reports import csv_export, service
 from lucrum.reports.schemas import BalancesOut, CashFlowOut, DriftOut, GroupBy
 from lucrum.transactions import repository as tx_repo
 from lucrum.transactions.dependencies import FiltersDep
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
-# The plan's `reports` feature opens the reports (issue 11); the drift check is not one.
-Reports = [Depends(requires_feature("reports"))]
 
 
-@router.get("/cash-flow", response_model=CashFlowOut, response_model_by_alias=True,
-            dependencies=Reports)
+@router.get("/cash-flow", response_model=CashFlowOut, response_model_by_alias=True)
 async def cash_flow(
-    session: SessionDep, principal: LucrumUser,
+    session: SessionDep, caller: ReportsFeature,
     date_from: Annotated[date, Query(alias="from", description="Data inicial (inclusive)")],
     date_to: Annotated[date, Query(alias="to", description="Data final (inclusive)")],
     group_by: GroupBy = GroupBy.month,
@@ -32,40 +29,39 @@ async def cash_flow(
     """Income, expense and net per month (every month of the period, zeros included) or per
     category. Transfers between the company's own accounts are neither income nor expense and
     are left out."""
-    return await service.cash_flow(session, company_of(principal), date_from, date_to, group_by,
+    return await service.cash_flow(session, caller.account_id, date_from, date_to, group_by,
                                    bank_account_id)
 
 
-@router.get("/balances", response_model=BalancesOut, dependencies=Reports)
+@router.get("/balances", response_model=BalancesOut)
 async def balances(
-    session: SessionDep, principal: LucrumUser,
+    session: SessionDep, caller: ReportsFeature,
     at: Annotated[date | None, Query(alias="date", description="Padrão: hoje")] = None,
 ) -> BalancesOut:
     """Each bank account's balance at the end of a date: opening balance plus every entry
     (transfers included, they do move money between accounts) dated on or before it."""
-    return await service.balances(session, company_of(principal), at or clock.today())
+    return await service.balances(session, caller.account_id, at or clock.today())
 
 
 @router.get("/drift", response_model=DriftOut)
-async def drift(session: SessionDep, principal: LucrumUser) -> DriftOut:
+async def drift(session: SessionDep, caller: LucrumUser) -> DriftOut:
     """Recompute every balance from the opening balance and the ledger and compare it with the
     stored balance; `ok` is true when every drift is 0."""
-    return await service.drift(session, company_of(principal))
+    return await service.drift(session, caller.account_id)
 
 
 @router.get(
     "/transactions.csv",
     response_class=Response,
-    dependencies=Reports,
     responses={200: {"content": {"text/csv": {}}, "description": "CSV (;, vírgula decimal)"}},
 )
 async def export_transactions(
-    session: SessionDep, principal: LucrumUser, f: FiltersDep
+    session: SessionDep, caller: ReportsFeature, f: FiltersDep
 ) -> Response:
     """The ledger as CSV for a Brazilian spreadsheet: `;` separated, comma decimals,
     dd/mm/aaaa dates, UTF-8 with BOM, signed values (expenses negative). Same filters as
     `GET /api/financial-transactions`."""
-    company = company_of(principal)
+    company = caller.account_id
     rows = await tx_repo.all_rows(session, company, f)
     names = {a.id: a.name for a in
              await bank_repo.list_for(session, company, include_inactive=True)}

@@ -11,8 +11,14 @@ from decimal import Decimal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from avelar_kit.avadmin import AvAdminReader
-from avelar_kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from avelar_kit.auth.caller import Caller
+from avelar_kit.errors import (
+    Conflict,
+    NotFound,
+    PlanLimitReached,
+    ServiceUnavailable,
+    Unprocessable,
+)
 from avelar_kit.metrics import POSTINGS
 from lucrum import clock, ledger
 from lucrum.bank_accounts import service as bank_accounts
@@ -98,35 +104,32 @@ def _kind(entry_type: EntryType | TransactionType) -> CategoryKind:
     return CategoryKind.income if entry_type == "income" else CategoryKind.expense
 
 
-async def _check_plan(
-    session: AsyncSession, avadmin: AvAdminReader, company: uuid.UUID
-) -> None:
+async def _check_plan(session: AsyncSession, caller: Caller) -> None:
     # The plan's max_transactions is a monthly quota on entries people post by hand. Imports
     # and StockTech sales record money that already moved at the bank or in the marketplace;
-    # refusing them would only make the books disagree with reality.
-    plan = await avadmin.get_account_plan(company, for_write=True)
-    if plan is None or not plan.max_transactions:
+    # refusing them would only make the books disagree with reality. The caller's plan was
+    # read fresh enough for a write (avelar_kit.auth.caller).
+    plan = caller.plan
+    if plan is None or plan.max_transactions is None:
         return
-    used = await repo.count_manual_since(session, company, clock.month_start_utc())
-    if used >= plan.max_transactions:
-        raise Forbidden(
-            f"O plano {plan.name} permite {plan.max_transactions} lançamentos por mês; "
-            "o limite deste mês foi atingido",
-            code="plan_limit_reached", extra={"limit": plan.max_transactions, "used": used},
-        )
+    used = await repo.count_manual_since(session, caller.account_id, clock.month_start_utc())
+    PlanLimitReached.check(limit="max_transactions", plan=plan.name,
+                           allowed=plan.max_transactions, used=used,
+                           what="lançamentos manuais por mês",
+                           hint="O limite deste mês foi atingido; mude de plano para lançar mais.")
 
 
 async def create(
-    session: AsyncSession, company: uuid.UUID, user_id: uuid.UUID | None,
-    data: TransactionCreate, *, avadmin: AvAdminReader, codes: CodeGenerator,
+    session: AsyncSession, caller: Caller, data: TransactionCreate, *, codes: CodeGenerator,
 ) -> tuple[FinancialTransaction, str | None]:
+    company, user_id = caller.account_id, caller.user_id
     await bank_accounts.get_active(session, company, data.bank_account_id)
     category_name = None
     if data.category_id is not None:
         category = await categories.for_posting(session, company, data.category_id,
                                                 _kind(data.type))
         category_name = category.name
-    await _check_plan(session, avadmin, company)
+    await _check_plan(session, caller)
     tx = await post(session, Posting(
         company=company, bank_account_id=data.bank_account_id,
         type=TransactionType(data.type.value), amount=data.amount,

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Query, Response, status
 from avelar_kit.br.types import NonNegativeMoney
 from avelar_kit.db.session import SessionDep
 from avelar_kit.errors import Unprocessable
-from stocktech.deps import ActorDep, AvAdminDep, SettingsDep
+from stocktech.deps import (
+    CanCreateProduct,
+    CanDeleteProduct,
+    CanUpdateProduct,
+    SettingsDep,
+    StockTechUser,
+)
 from stocktech.products import service
 from stocktech.products.repository import ListingFilters
 from stocktech.products.schemas import (
@@ -28,7 +34,7 @@ router = APIRouter(prefix="/api/products", tags=["products"])
 @router.get("", response_model=ProductPage)
 async def list_products(
     session: SessionDep,
-    actor: ActorDep,
+    caller: StockTechUser,
     mine: Annotated[bool, Query(description="Only my company's products, inactive included")]
     = False,
     q: Annotated[str | None, Query(min_length=1, max_length=100,
@@ -59,15 +65,15 @@ async def list_products(
     filters = ListingFilters(
         q=q, category_id=category_id, brand_id=brand_id, min_price=min_price,
         max_price=max_price, in_stock=in_stock, sort=sort,
-        mine_of=actor.account_id if mine else None,
+        mine_of=caller.account_id if mine else None,
     )
-    return await service.list_products(session, actor.account_id, filters, page=page,
+    return await service.list_products(session, caller.account_id, filters, page=page,
                                        page_size=page_size)
 
 
 @router.post("", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
 async def create_product(
-    session: SessionDep, actor: ActorDep, avadmin: AvAdminDep, settings: SettingsDep,
+    session: SessionDep, caller: CanCreateProduct, settings: SettingsDep,
     body: ProductCreate,
 ) -> Any:
     """List a product for sale. Its code (``ST`` + 6 digits + check letter) is generated.
@@ -75,38 +81,40 @@ async def create_product(
     Refused with 403 ``plan_limit_products`` when the company already has as many active
     products as its plan allows."""
     return await service.create_product(
-        session, avadmin, actor, body, event_precedence_seconds=settings.event_precedence_seconds
+        session, caller, body, event_precedence_seconds=settings.event_precedence_seconds
     )
 
 
 @router.get("/by-code/{code}", response_model=ProductOut)
-async def get_product_by_code(session: SessionDep, actor: ActorDep, code: str) -> Any:
+async def get_product_by_code(session: SessionDep, caller: StockTechUser, code: str) -> Any:
     """Find a product by its code (case and dashes ignored). A malformed code or a wrong check
     letter is 422 ``invalid_product_code``."""
-    return await service.get_product_by_code(session, actor.account_id, code)
+    return await service.get_product_by_code(session, caller.account_id, code)
 
 
 @router.get("/{product_id}", response_model=ProductOut)
-async def get_product(session: SessionDep, actor: ActorDep, product_id: uuid.UUID) -> Any:
+async def get_product(session: SessionDep, caller: StockTechUser, product_id: uuid.UUID) -> Any:
     """A product on sale, or one of the caller's own in any state; otherwise 404."""
-    return await service.get_product(session, actor.account_id, product_id)
+    return await service.get_product(session, caller.account_id, product_id)
 
 
 @router.patch("/{product_id}", response_model=ProductOut)
 async def update_product(
-    session: SessionDep, actor: ActorDep, avadmin: AvAdminDep, settings: SettingsDep,
+    session: SessionDep, caller: CanUpdateProduct, settings: SettingsDep,
     product_id: uuid.UUID, body: ProductUpdate,
 ) -> Any:
     """Change one of the caller's products (404 for anyone else's)."""
     return await service.update_product(
-        session, avadmin, actor, product_id, body,
+        session, caller, product_id, body,
         event_precedence_seconds=settings.event_precedence_seconds,
     )
 
 
 @router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_product(session: SessionDep, actor: ActorDep, product_id: uuid.UUID) -> Response:
+async def delete_product(
+    session: SessionDep, caller: CanDeleteProduct, product_id: uuid.UUID
+) -> Response:
     """Take one of the caller's products off sale (it is deactivated, not erased: purchases
     refer to it)."""
-    await service.deactivate_product(session, actor, product_id)
+    await service.deactivate_product(session, caller, product_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

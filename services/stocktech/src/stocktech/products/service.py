@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from avelar_kit.avadmin.protocol import AvAdminReader
-from avelar_kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from avelar_kit.auth.caller import Caller
+from avelar_kit.errors import Conflict, NotFound, PlanLimitReached, Unprocessable
 from stocktech.accounts.models import KnownAccount
-from stocktech.accounts.service import Actor, authorise_write
+from stocktech.accounts.service import authorise_write
 from stocktech.catalog.models import Brand, Category
 from stocktech.products import codes
 from stocktech.products.models import Product
@@ -67,18 +67,12 @@ async def _check_taxonomy(
 async def _check_product_limit(repo: ProductRepository, account: KnownAccount) -> None:
     """Called with the company's row locked (authorise_write), so the count cannot change
     under us: of two concurrent creates at the limit, the second sees the first."""
-    limit = account.max_products
-    if limit is None:
+    if account.max_products is None:
         return
     active = await repo.count_active(account.account_id)
-    if active >= limit:
-        plan = account.plan_name or "atual"
-        raise Forbidden(
-            f"Seu plano {plan} permite até {limit} produtos ativos e sua empresa já tem "
-            f"{active}. Desative um produto ou mude de plano.",
-            code="plan_limit_products",
-            extra={"limit": limit, "plan": account.plan_name, "current": active},
-        )
+    PlanLimitReached.check(limit="max_products", plan=account.plan_name,
+                           allowed=account.max_products, used=active,
+                           hint="Desative um produto ou mude de plano.")
 
 
 async def insert_with_code(repo: ProductRepository, values: dict[str, Any]) -> Product:
@@ -101,23 +95,22 @@ async def insert_with_code(repo: ProductRepository, values: dict[str, Any]) -> P
 
 async def create_product(
     session: AsyncSession,
-    avadmin: AvAdminReader,
-    actor: Actor,
+    caller: Caller,
     body: ProductCreate,
     *,
     event_precedence_seconds: int,
 ) -> ProductOut:
     await _check_taxonomy(session, body.category_id, body.brand_id)
-    account = await authorise_write(session, avadmin, actor,
+    account = await authorise_write(session, caller,
                                     event_precedence_seconds=event_precedence_seconds)
     repo = ProductRepository(session)
     await _check_product_limit(repo, account)
     values: dict[str, Any] = body.model_dump()
-    values.update(account_id=actor.account_id, user_id=actor.user_id)
+    values.update(account_id=caller.account_id, user_id=caller.user_id)
     product = await insert_with_code(repo, values)
     view = await repo.view(product.id)
     assert view is not None
-    return to_out(view, actor.account_id)
+    return to_out(view, caller.account_id)
 
 
 def _visible(view: ProductView | None, viewer: uuid.UUID) -> ProductView:
@@ -156,8 +149,7 @@ async def list_products(
 
 async def update_product(
     session: AsyncSession,
-    avadmin: AvAdminReader,
-    actor: Actor,
+    caller: Caller,
     product_id: uuid.UUID,
     body: ProductUpdate,
     *,
@@ -168,15 +160,15 @@ async def update_product(
     await _check_taxonomy(session, changes.get("category_id"), changes.get("brand_id"))
     # Ownership first, without a lock, so that another company's id costs no AvAdmin call.
     current = await repo.view(product_id)
-    if current is None or current.product.account_id != actor.account_id:
+    if current is None or current.product.account_id != caller.account_id:
         raise _not_found()
     reactivating = changes.get("is_active") is True and not current.product.is_active
     if reactivating:
         # Locks the company's row before the product's, the order every writer follows.
-        account = await authorise_write(session, avadmin, actor,
+        account = await authorise_write(session, caller,
                                         event_precedence_seconds=event_precedence_seconds)
         await _check_product_limit(repo, account)
-    product = await repo.get_owned_for_update(product_id, actor.account_id)
+    product = await repo.get_owned_for_update(product_id, caller.account_id)
     if product is None:
         raise _not_found()
     for key, value in changes.items():
@@ -184,11 +176,11 @@ async def update_product(
     await session.flush()
     view = await repo.view(product_id)
     assert view is not None
-    return to_out(view, actor.account_id)
+    return to_out(view, caller.account_id)
 
 
-async def deactivate_product(session: AsyncSession, actor: Actor, product_id: uuid.UUID) -> None:
-    product = await ProductRepository(session).get_owned_for_update(product_id, actor.account_id)
+async def deactivate_product(session: AsyncSession, caller: Caller, product_id: uuid.UUID) -> None:
+    product = await ProductRepository(session).get_owned_for_update(product_id, caller.account_id)
     if product is None:
         raise _not_found()
     product.is_active = False

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
 
 from avelar_kit.db.session import SessionDep
-from stocktech.deps import ActorDep, AvAdminDep, SettingsDep
+from stocktech.deps import AvAdminDep, CanBuy, CanCancel, CanComplete, SettingsDep, StockTechUser
 from stocktech.transactions import service
 from stocktech.transactions.models import TransactionStatus
 from stocktech.transactions.schemas import (
@@ -36,7 +36,7 @@ IdempotencyKey = Annotated[
                  "description": "true when this is the stored answer of an earlier request",
                  "schema": {"type": "string"}}}}})
 async def create_purchase(
-    session: SessionDep, actor: ActorDep, avadmin: AvAdminDep, settings: SettingsDep,
+    session: SessionDep, caller: CanBuy, avadmin: AvAdminDep, settings: SettingsDep,
     body: PurchaseCreate, idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Buy ``quantity`` units of another company's product.
@@ -45,7 +45,7 @@ async def create_purchase(
     unit price is captured, and the answer carries a wa.me link to talk to the seller. The
     transaction stays ``pending`` until the seller completes it or either side cancels it."""
     result = await service.purchase(
-        session, avadmin, actor, body, idempotency_key=idempotency_key,
+        session, avadmin, caller, body, idempotency_key=idempotency_key,
         event_precedence_seconds=settings.event_precedence_seconds,
     )
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
@@ -54,34 +54,36 @@ async def create_purchase(
 
 @router.get("", response_model=TransactionPage)
 async def list_transactions(
-    session: SessionDep, actor: ActorDep,
+    session: SessionDep, caller: StockTechUser,
     role: Annotated[Role | None, Query(description="buyer or seller; both when absent")] = None,
     status: TransactionStatus | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Any:
     """The caller's company's purchases and sales, newest first."""
-    return await service.list_transactions(session, actor, role=role, status=status, page=page,
+    return await service.list_transactions(session, caller, role=role, status=status, page=page,
                                            page_size=page_size)
 
 
 @router.get("/{transaction_id}", response_model=TransactionOut)
-async def get_transaction(session: SessionDep, actor: ActorDep, transaction_id: uuid.UUID) -> Any:
+async def get_transaction(
+    session: SessionDep, caller: StockTechUser, transaction_id: uuid.UUID
+) -> Any:
     """One transaction, visible only to its buyer and its seller (404 for anyone else)."""
-    return await service.get_transaction(session, actor, transaction_id)
+    return await service.get_transaction(session, caller, transaction_id)
 
 
 @router.post("/{transaction_id}/complete", response_model=TransactionOut)
 async def complete_transaction(
-    session: SessionDep, actor: ActorDep, transaction_id: uuid.UUID
+    session: SessionDep, caller: CanComplete, transaction_id: uuid.UUID
 ) -> Any:
     """The seller confirms the sale. Emits ``stocktech.transaction.completed`` (for Lucrum)."""
-    return await service.complete(session, actor, transaction_id)
+    return await service.complete(session, caller, transaction_id)
 
 
 @router.post("/{transaction_id}/cancel", response_model=TransactionOut)
 async def cancel_transaction(
-    session: SessionDep, actor: ActorDep, transaction_id: uuid.UUID
+    session: SessionDep, caller: CanCancel, transaction_id: uuid.UUID
 ) -> Any:
     """Buyer or seller gives up a pending transaction; the reserved units return to stock."""
-    return await service.cancel(session, actor, transaction_id)
+    return await service.cancel(session, caller, transaction_id)

@@ -13,14 +13,22 @@ from typing import Any, NoReturn
 from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.auth.caller import Caller
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.db.base import utcnow
-from avelar_kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from avelar_kit.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PlanLimitReached,
+    ServiceUnavailable,
+    Unprocessable,
+)
 from avelar_kit.events.outbox import record_event
 from avelar_kit.metrics import PURCHASES
 from stocktech.accounts.models import KnownAccount
 from stocktech.accounts.repository import AccountRepository
-from stocktech.accounts.service import Actor, authorise_write
+from stocktech.accounts.service import authorise_write
 from stocktech.events.models import OutboxEvent
 from stocktech.products.repository import ProductRepository
 from stocktech.transactions import whatsapp
@@ -60,18 +68,12 @@ def request_hash(body: PurchaseCreate) -> str:
 
 async def _check_transaction_limit(repo: TransactionRepository, account: KnownAccount) -> None:
     """Called with the buyer's row locked, so concurrent purchases are counted one by one."""
-    limit = account.max_transactions
-    if limit is None:
+    if account.max_transactions is None:
         return
     used = await repo.count_this_month_as_buyer(account.account_id)
-    if used >= limit:
-        plan = account.plan_name or "atual"
-        raise Forbidden(
-            f"Seu plano {plan} permite até {limit} compras por mês e sua empresa já fez "
-            f"{used} neste mês. Mude de plano para comprar mais.",
-            code="plan_limit_transactions",
-            extra={"limit": limit, "plan": account.plan_name, "current": used},
-        )
+    PlanLimitReached.check(limit="max_transactions", plan=account.plan_name,
+                           allowed=account.max_transactions, used=used,
+                           hint="Mude de plano para comprar mais neste mês.")
 
 
 async def _seller_whatsapp(
@@ -91,7 +93,7 @@ async def _seller_whatsapp(
 async def purchase(
     session: AsyncSession,
     avadmin: AvAdminReader,
-    actor: Actor,
+    caller: Caller,
     body: PurchaseCreate,
     *,
     idempotency_key: str | None,
@@ -100,8 +102,8 @@ async def purchase(
     idem = IdempotencyRepository(session)
     if idempotency_key is not None:
         digest = request_hash(body)
-        if not await idem.claim(actor.account_id, idempotency_key, digest):
-            stored = await idem.get(actor.account_id, idempotency_key)
+        if not await idem.claim(caller.account_id, idempotency_key, digest):
+            stored = await idem.get(caller.account_id, idempotency_key)
             if stored is None or stored.response is None or stored.status_code is None:
                 raise Conflict("Uma requisição com esta Idempotency-Key ainda está em andamento",
                                code="idempotency_in_progress")
@@ -114,14 +116,14 @@ async def purchase(
 
     products = ProductRepository(session)
     view = await products.view(body.product_id)
-    if view is None or not (view.on_sale or view.product.account_id == actor.account_id):
+    if view is None or not (view.on_sale or view.product.account_id == caller.account_id):
         raise _product_unavailable()
-    if view.product.account_id == actor.account_id:
+    if view.product.account_id == caller.account_id:
         raise Unprocessable("Sua empresa não pode comprar um produto dela mesma",
                             code="self_purchase")
     seller_phone = await _seller_whatsapp(session, avadmin, view.product.account_id)
 
-    buyer = await authorise_write(session, avadmin, actor,
+    buyer = await authorise_write(session, caller,
                                   event_precedence_seconds=event_precedence_seconds)
     txs = TransactionRepository(session)
     await _check_transaction_limit(txs, buyer)
@@ -141,8 +143,8 @@ async def purchase(
             ))
         out = {
             "id": str(tx_id), "product_id": str(product.id), "product_code": product.code,
-            "product_name": product.name, "buyer_account_id": str(actor.account_id),
-            "buyer_user_id": str(actor.user_id), "seller_account_id": str(product.account_id),
+            "product_name": product.name, "buyer_account_id": str(caller.account_id),
+            "buyer_user_id": str(caller.user_id), "seller_account_id": str(product.account_id),
             "seller_user_id": str(product.user_id), "quantity": body.quantity,
             "unit_price": format(product.price, "f"), "total_amount": format(total, "f"),
             "status": TransactionStatus.pending.value, "whatsapp_chat_id": chat,
@@ -152,11 +154,11 @@ async def purchase(
         if idempotency_key is not None:
             # Stored before the reservation, in the same transaction: it exists if and only if
             # the purchase commits, and nothing runs between the reservation and the COMMIT.
-            await idem.store_response(actor.account_id, idempotency_key, 201, out)
+            await idem.store_response(caller.account_id, idempotency_key, 201, out)
         row = await txs.reserve_and_record({
             "quantity": body.quantity, "product_id": product.id, "price": product.price,
-            "name": product.name, "id": tx_id, "buyer_account_id": actor.account_id,
-            "buyer_user_id": actor.user_id, "chat": chat, "link": link,
+            "name": product.name, "id": tx_id, "buyer_account_id": caller.account_id,
+            "buyer_user_id": caller.user_id, "chat": chat, "link": link,
             "created_at": created_at,
         })
         if row is not None:
@@ -176,22 +178,23 @@ async def purchase(
     raise Conflict("O produto mudou durante a compra; tente de novo", code="product_changed")
 
 
-async def get_transaction(session: AsyncSession, actor: Actor, tx_id: uuid.UUID
+async def get_transaction(session: AsyncSession, caller: Caller, tx_id: uuid.UUID
                           ) -> TransactionOut:
-    tx = await TransactionRepository(session).get_for_party(tx_id, actor.account_id)
+    tx = await TransactionRepository(session).get_for_party(tx_id, caller.account_id)
     if tx is None:
         raise _not_found()
     return TransactionOut.model_validate(tx)
 
 
-async def _explain_refusal(repo: TransactionRepository, actor: Actor, tx_id: uuid.UUID,
+async def _explain_refusal(repo: TransactionRepository, caller: Caller, tx_id: uuid.UUID,
                            action: str) -> NoReturn:
-    tx = await repo.get_for_party(tx_id, actor.account_id)
+    tx = await repo.get_for_party(tx_id, caller.account_id)
     if tx is None:
         raise _not_found()
     if tx.status != TransactionStatus.pending:
         raise Conflict(f"A transação já está {_STATUS_PT[tx.status]}",
-                       code="transaction_not_pending", extra={"status": tx.status.value})
+                       code="transaction_not_pending",
+                       extra={"transaction_status": tx.status.value})
     raise Forbidden(f"Somente o vendedor pode {action} esta transação",
                     code="seller_only")
 
@@ -222,33 +225,33 @@ def completed_payload(tx: Transaction) -> dict[str, Any]:
     }
 
 
-async def complete(session: AsyncSession, actor: Actor, tx_id: uuid.UUID) -> TransactionOut:
+async def complete(session: AsyncSession, caller: Caller, tx_id: uuid.UUID) -> TransactionOut:
     repo = TransactionRepository(session)
     tx = await repo.transition(
         tx_id,
-        allowed=Transaction.seller_account_id == actor.account_id,
+        allowed=Transaction.seller_account_id == caller.account_id,
         values={"status": TransactionStatus.completed, "completed_at": utcnow(),
-                "completed_by_user_id": actor.user_id},
+                "completed_by_user_id": caller.user_id},
     )
     if tx is None:
-        await _explain_refusal(repo, actor, tx_id, "concluir")
+        await _explain_refusal(repo, caller, tx_id, "concluir")
     # Same transaction as the status change: the event exists if and only if it committed.
     record_event(session, OutboxEvent, TRANSACTION_COMPLETED, completed_payload(tx))
     await session.flush()
     return TransactionOut.model_validate(tx)
 
 
-async def cancel(session: AsyncSession, actor: Actor, tx_id: uuid.UUID) -> TransactionOut:
+async def cancel(session: AsyncSession, caller: Caller, tx_id: uuid.UUID) -> TransactionOut:
     repo = TransactionRepository(session)
     tx = await repo.transition(
         tx_id,
-        allowed=or_(Transaction.buyer_account_id == actor.account_id,
-                    Transaction.seller_account_id == actor.account_id),
+        allowed=or_(Transaction.buyer_account_id == caller.account_id,
+                    Transaction.seller_account_id == caller.account_id),
         values={"status": TransactionStatus.cancelled, "cancelled_at": utcnow(),
-                "cancelled_by_user_id": actor.user_id},
+                "cancelled_by_user_id": caller.user_id},
     )
     if tx is None:
-        await _explain_refusal(repo, actor, tx_id, "cancelar")
+        await _explain_refusal(repo, caller, tx_id, "cancelar")
     # Only the request that moved the row out of "pending" gets here, so the units come back
     # exactly once however many cancels race.
     await ProductRepository(session).restore_stock(tx.product_id, tx.quantity)
@@ -256,11 +259,11 @@ async def cancel(session: AsyncSession, actor: Actor, tx_id: uuid.UUID) -> Trans
 
 
 async def list_transactions(
-    session: AsyncSession, actor: Actor, *, role: Role | None, status: TransactionStatus | None,
+    session: AsyncSession, caller: Caller, *, role: Role | None, status: TransactionStatus | None,
     page: int, page_size: int,
 ) -> TransactionPage:
     items, total = await TransactionRepository(session).page(
-        actor.account_id, role=role, status=status, offset=(page - 1) * page_size,
+        caller.account_id, role=role, status=status, offset=(page - 1) * page_size,
         limit=page_size,
     )
     return TransactionPage(items=[TransactionOut.model_validate(t) for t in items], total=total,

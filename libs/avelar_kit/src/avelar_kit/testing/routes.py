@@ -1,0 +1,83 @@
+"""Walk an app's routes: which are neither public on purpose nor guarded (issue 8, point 3),
+and which permissions of the module's matrix they require."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from avelar_kit.auth.caller import public_route
+
+
+def _calls(dependant: Dependant) -> Iterator[object]:
+    for dep in dependant.dependencies:
+        if dep.call is not None:
+            yield dep.call
+        yield from _calls(dep)
+
+
+def api_routes(app: FastAPI) -> Iterator[Any]:
+    """Every API route as FastAPI serves it (included routers expanded, their dependencies
+    merged): objects with ``path``, ``methods`` and ``dependant``."""
+    for ctx in iter_route_contexts(app.routes):
+        if isinstance(ctx.original_route, APIRoute):
+            yield ctx
+
+
+def is_public(route: Any) -> bool:
+    return any(call is public_route for call in _calls(route.dependant))
+
+
+def is_guarded(route: Any) -> bool:
+    return any(getattr(call, "__avelar_guard__", False) for call in _calls(route.dependant))
+
+
+def unguarded_routes(app: FastAPI) -> list[str]:
+    """``METHOD path`` of every API route that is neither ``PUBLIC`` nor guarded."""
+    out: list[str] = []
+    for route in api_routes(app):
+        if not (is_public(route) or is_guarded(route)):
+            out.extend(f"{m} {route.path}" for m in sorted(route.methods))
+    return out
+
+
+def required_permissions(route: Any) -> set[str]:
+    """The permissions a route asks through ``require(...)``."""
+    return {str(getattr(call, "permission")) for call in _calls(route.dependant)  # noqa: B009
+            if hasattr(call, "permission")}
+
+
+def _sample_path(path: str) -> str:
+    """``/api/x/{id}`` with a random UUID for every parameter (no such row: the permission is
+    checked before any lookup, so a role that lacks it gets 403 either way)."""
+    import re
+    import uuid
+
+    return re.sub(r"\{[^}]+\}", lambda _: str(uuid.uuid4()), path)
+
+
+async def walk_permissions(client: Any, app: FastAPI, headers_by_role: dict[str, Any]
+                           ) -> list[tuple[str, str, str, int, str | None]]:
+    """Call every route that requires a permission once per role; return
+    ``(permission, "METHOD path", role, status, code)`` rows. A role the matrix denies must get
+    403 ``permission_denied``; a role it allows must get anything else (404, 422, ...)."""
+    rows: list[tuple[str, str, str, int, str | None]] = []
+    for route in api_routes(app):
+        for permission in sorted(required_permissions(route)):
+            for method in sorted(route.methods):
+                for role, headers in headers_by_role.items():
+                    resp = await client.request(method, _sample_path(route.path),
+                                                headers=headers, json={})
+                    code = None
+                    if resp.headers.get("content-type", "").startswith("application/"):
+                        try:
+                            code = resp.json().get("code")
+                        except ValueError:
+                            code = None
+                    rows.append((permission, f"{method} {route.path}", role, resp.status_code,
+                                 code))
+    return rows
