@@ -512,7 +512,8 @@ async def test_downgrade_to_a_smaller_plan_refuses_the_next_product_naming_the_l
     problem = refusal[0].json()
     assert problem["code"] == "plan_limit_reached"
     assert f"até {current} produtos" in problem["detail"] and plan_name in problem["detail"]
-    assert problem["limit"] == current and problem["plan"] == plan_name
+    assert (problem["limit"], problem["allowed"], problem["plan"]) == (
+        "max_products", current, plan_name)
 
 
 async def test_deactivated_user_token_is_refused_in_stocktech_within_5_seconds(
