@@ -48,7 +48,8 @@ APPS = {"AvAdmin": _avadmin, "StockTech": _stocktech, "Lucrum": _lucrum, "Partne
 EXPECTED_PUBLIC = {
     "AvAdmin": {"/health", "/.well-known/jwks.json", "/api/plans", "/api/auth/signup",
                 "/api/auth/login", "/api/auth/refresh", "/api/auth/logout",
-                "/api/auth/service-token", "/api/operator/login"},
+                "/api/auth/service-token", "/api/operator/login",
+                "/api/billing/webhooks/mercadopago"},
     "StockTech": {"/health"},
     "Lucrum": {"/health"},
     "Partner": {"/health"},

@@ -205,7 +205,7 @@ async def limited_then_upgraded(s: BillingStack, tenant: Tenant, pay: Any) -> No
     first = await product(s, tenant, f"Tela {uuid.uuid4().hex[:6]}")
     assert first.status_code == 201, first.text
     second = await product(s, tenant, f"Tela {uuid.uuid4().hex[:6]}")
-    assert second.status_code == 403 and code_of(second) == "plan_limit_products", second.text
+    assert second.status_code == 403 and code_of(second) == "plan_limit_reached", second.text
     report = await call("GET", f"{s.lucrum.url}/api/reports/balances", tenant)
     assert report.status_code == 403 and code_of(report) == "plan_feature_required", report.text
     assert report.json()["feature"] == "reports"

@@ -29,6 +29,7 @@ from avadmin.billing.usage import StockTechUsage
 from avadmin.config import Settings
 from avadmin.deps import SettingsDep
 from avadmin.models import BillingCycle, BillingMethod, BillingStatus, BillingTransaction
+from avelar_kit.auth.caller import PUBLIC
 from avelar_kit.auth.dependencies import UserPrincipal, require_admin
 from avelar_kit.auth.principal import Principal
 from avelar_kit.db.session import SessionDep
@@ -158,7 +159,8 @@ def verify_webhook(request: Request, settings: Settings, data_id: str | None) ->
         raise Unauthorized("Assinatura do webhook inválida", code="invalid_signature") from exc
 
 
-@router.post("/webhooks/mercadopago", include_in_schema=True)
+# Public on purpose: MercadoPago authenticates by the x-signature HMAC, checked inside.
+@router.post("/webhooks/mercadopago", include_in_schema=True, dependencies=[PUBLIC])
 async def mercadopago_webhook(request: Request, session: SessionDep, settings: SettingsDep,
                               background: BackgroundTasks) -> dict[str, bool]:
     """MercadoPago's notifications. The `x-signature` is verified (401 otherwise, nothing
