@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from avelar_kit.auth.caller import PUBLIC
+from avelar_kit.public import PUBLIC
 
 logger = logging.getLogger("avelar_kit.health")
 

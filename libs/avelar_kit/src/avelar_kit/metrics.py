@@ -44,6 +44,8 @@ from prometheus_client import (
 )
 from sqlalchemy import func, select
 
+from avelar_kit.public import PUBLIC
+
 if TYPE_CHECKING:
     from avelar_kit.avadmin.breaker import CircuitBreaker
     from avelar_kit.events.consumer import StreamConsumer
@@ -291,7 +293,9 @@ def render() -> bytes:
 
 
 def metrics_router(app: FastAPI) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    # Public on purpose: Prometheus scrapes without a token; the network (Kubernetes
+    # NetworkPolicy, no Ingress route) decides who reaches it.
+    router = APIRouter(tags=["operations"], dependencies=[PUBLIC])
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:

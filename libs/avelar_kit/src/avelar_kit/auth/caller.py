@@ -36,6 +36,10 @@ from avelar_kit.avadmin.models import AvAdminAccount, AvAdminUser, PlanSummary
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.db.session import SessionDep
 from avelar_kit.errors import Forbidden, Unauthorized
+from avelar_kit.public import PUBLIC, public_route
+
+__all__ = ["PUBLIC", "Caller", "CurrentCaller", "OperatorId", "get_caller", "get_operator",
+           "public_route"]
 
 logger = logging.getLogger("avelar_kit.auth")
 
@@ -261,13 +265,3 @@ def is_operator_token(credentials: HTTPAuthorizationCredentials | None) -> bool:
                           options={"verify_signature": False}).get("typ") == "operator"
     except jwt.InvalidTokenError:
         return False
-
-
-# -- public routes -----------------------------------------------------------------------------
-
-
-def public_route() -> None:
-    """Marks a route as public on purpose (the route walk accepts it)."""
-
-
-PUBLIC = Depends(public_route)

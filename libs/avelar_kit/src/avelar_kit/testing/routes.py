@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from avelar_kit.auth.caller import public_route
+from avelar_kit.public import public_route
 
 
 def _calls(dependant: Dependant) -> Iterator[object]:
