@@ -225,7 +225,7 @@ async def fill_stocktech(dsn: str, world: World) -> None:
 
 
 async def fill_lucrum(dsn: str, world: World) -> None:
-    from lucrum.codes import make_code
+    from lucrum.transactions.codes import make_code
 
     company = world.sellers[0].account_id
     conn = await asyncpg.connect(dsn)

@@ -15,9 +15,9 @@ from avelar_kit.testing.database import truncate_all
 from avelar_kit.testing.fake_avadmin import FakeAvAdmin
 from avelar_kit.testing.plugin import migrated_database
 from avelar_kit.testing.tokens import TokenFactory
-from lucrum.codes import random_code
 from lucrum.config import Settings
 from lucrum.main import create_app
+from lucrum.transactions.codes import random_code
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"

@@ -9,7 +9,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from lucrum.codes import check_letter, is_valid_code, make_code, normalize_code, random_code
+from lucrum.transactions.codes import (
+    check_letter,
+    is_valid_code,
+    make_code,
+    normalize_code,
+    random_code,
+)
 
 
 def test_code_format_and_check_letter() -> None:

@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from lucrum.bank_accounts import repository as bank_repo
+from lucrum.bank_accounts.repository import BankAccountRepository
 
 
 def signed(tx: dict[str, Any]) -> Decimal:
@@ -151,7 +151,7 @@ async def test_drift_check_reports_a_balance_changed_behind_the_ledger(
     assert drift["ok"] is False
     assert drift["accounts"][0]["drift"] == "0.01"
     async with app.state.db.sessionmaker() as session:
-        found = await bank_repo.all_drift(session)
+        found = await BankAccountRepository(session).all_drift()
     assert [(str(r[1]), r[2] - r[3]) for r in found] == [(acc["id"], Decimal("0.01"))]
 
 

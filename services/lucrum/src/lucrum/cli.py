@@ -11,7 +11,7 @@ from pathlib import Path
 
 from avelar_kit.db.session import Database
 from avelar_kit.ops.cli import ModuleSpec, add_ops_commands, run_ops_command
-from lucrum.bank_accounts import repository as bank_repo
+from lucrum.bank_accounts.repository import BankAccountRepository
 from lucrum.config import Settings
 from lucrum.seed import seed_company
 
@@ -46,8 +46,9 @@ async def _check_balances(settings: Settings) -> int:
     db = Database(settings.database_url, pool_size=2)
     try:
         async with db.sessionmaker() as session:
-            drift = await bank_repo.all_drift(session)
-            total = await bank_repo.count_all(session)
+            bank_accounts = BankAccountRepository(session)
+            drift = await bank_accounts.all_drift()
+            total = await bank_accounts.count_all()
     finally:
         await db.dispose()
     for company, bank_account, balance, computed in drift:

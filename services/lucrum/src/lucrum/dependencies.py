@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from avelar_kit.auth.caller import Caller, get_user_caller
 from avelar_kit.auth.permissions import require, require_feature
-from lucrum.codes import CodeGenerator
+from lucrum.transactions.codes import CodeGenerator
 
 # Every Lucrum route needs a user of a company that has the module enabled (the kit's caller
 # resolver checks the module); actions beyond reading also need a permission of the matrix.

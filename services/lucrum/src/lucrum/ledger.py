@@ -1,7 +1,8 @@
-"""The one place that changes a bank account's running balance.
+"""How entries move a bank account's running balance: their signed effect, merged per account.
 
-Every posting, edit and delete calls ``apply_deltas`` inside the request's database transaction,
-so the balance and the ledger commit (or roll back) together. Each change is a single
+Only ``BankAccountRepository`` writes a balance (``apply_deltas``, ``set_opening_balance``):
+every posting, edit and delete calls ``apply_deltas`` inside the request's database
+transaction, so the balance and the ledger commit (or roll back) together. Each change is a single
 ``UPDATE ... SET balance = balance + :delta``: the row lock it takes serialises concurrent
 postings to the same account and no read-modify-write race can lose a cent. Several accounts
 are always updated in id order, so two operations touching the same pair (a transfer and its
@@ -17,12 +18,10 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, case, func, update
+from sqlalchemy import ColumnElement, case
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.errors import Unprocessable
-from lucrum.bank_accounts.models import BankAccount
 from lucrum.transactions.models import FinancialTransaction, TransactionType
 
 Delta = tuple[uuid.UUID, Decimal]
@@ -71,17 +70,3 @@ async def balance_guard() -> AsyncIterator[None]:
             raise Unprocessable("O saldo da conta passaria do limite de R$ 9.999.999.999.999,99",
                                 code="balance_out_of_range") from exc
         raise
-
-
-async def apply_deltas(session: AsyncSession, deltas: dict[uuid.UUID, Decimal]) -> None:
-    for bank_account_id in sorted(deltas):
-        delta = deltas[bank_account_id]
-        if not delta:
-            continue
-        async with balance_guard():
-            await session.execute(
-                update(BankAccount)
-                .where(BankAccount.id == bank_account_id)
-                .values(balance=BankAccount.balance + delta, updated_at=func.clock_timestamp())
-                .execution_options(synchronize_session=False)
-            )

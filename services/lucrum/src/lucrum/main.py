@@ -11,13 +11,13 @@ from avelar_kit.events import StreamConsumer
 from lucrum.bank_accounts.router import router as bank_accounts_router
 from lucrum.banks.router import router as banks_router
 from lucrum.categories.router import router as categories_router
-from lucrum.codes import CodeGenerator, random_code
 from lucrum.config import Settings
 from lucrum.events.consumer import stocktech_consumer
 from lucrum.events.models import HandledEvent
 from lucrum.imports.router import router as imports_router
 from lucrum.permissions import MODULE, PERMISSIONS
 from lucrum.reports.router import router as reports_router
+from lucrum.transactions.codes import CodeGenerator, random_code
 from lucrum.transactions.router import router as transactions_router
 from lucrum.transfers.router import router as transfers_router
 

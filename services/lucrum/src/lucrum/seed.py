@@ -11,17 +11,15 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lucrum import clock
-from lucrum.bank_accounts import repository as bank_repo
-from lucrum.bank_accounts import service as bank_accounts
 from lucrum.bank_accounts.models import AccountType
 from lucrum.bank_accounts.schemas import BankAccountCreate
-from lucrum.categories import repository as categories_repo
+from lucrum.bank_accounts.service import BankAccountService
 from lucrum.categories.models import CategoryKind
-from lucrum.codes import random_code
+from lucrum.categories.service import CategoryService
 from lucrum.transactions.models import TransactionType
-from lucrum.transactions.service import Posting, post
-from lucrum.transfers import service as transfers
+from lucrum.transactions.service import Posting, TransactionService
 from lucrum.transfers.schemas import TransferCreate
+from lucrum.transfers.service import TransferService
 
 MONTHLY_EXPENSES: tuple[tuple[int, str, str, tuple[int, int]], ...] = (
     (5, "Aluguel da loja", "Aluguel e condomínio", (3200, 3200)),
@@ -42,25 +40,26 @@ CUSTOMERS = ("Maria Aparecida", "Loja do João", "Assistência Técnica Silva",
 async def seed_company(session: AsyncSession, company: uuid.UUID, *, months: int = 3) -> bool:
     """Create demo accounts and entries for one company. False when it already has accounts
     (seeding twice changes nothing)."""
-    if await bank_repo.list_for(session, company, include_inactive=True):
+    bank_accounts = BankAccountService(session)
+    if await bank_accounts.list(company, include_inactive=True):
         return False
     rng = random.Random(company.int)
-    main = await bank_accounts.create(session, company, BankAccountCreate(
+    main = await bank_accounts.create(company, BankAccountCreate(
         name="Conta movimento", bank_code="341", agency="0912",
         account_number=f"{rng.randrange(10000, 99999)}-{rng.randrange(10)}",
         account_type=AccountType.checking, opening_balance=Decimal("15000.00"), is_default=True,
     ))
-    reserve = await bank_accounts.create(session, company, BankAccountCreate(
+    reserve = await bank_accounts.create(company, BankAccountCreate(
         name="Reserva", bank_code="104", agency="1655",
         account_number=f"013{rng.randrange(100000, 999999)}-{rng.randrange(10)}",
         account_type=AccountType.savings, opening_balance=Decimal("5000.00"), is_default=False,
     ))
-    await categories_repo.ensure_defaults(session, company)
     categories: dict[str, uuid.UUID] = {}
     for kind in CategoryKind:
-        for c in await categories_repo.list_for(session, company, kind=kind,
-                                                include_inactive=False):
+        for c in await CategoryService(session).list(company, kind=kind,
+                                                     include_inactive=False):
             categories[c.name] = c.id
+    entries = TransactionService(session)
 
     today = clock.today()
     first = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
@@ -69,10 +68,10 @@ async def seed_company(session: AsyncSession, company: uuid.UUID, *, months: int
                     category: str) -> None:
         if when > today:
             return
-        await post(session, Posting(
+        await entries.post(Posting(
             company=company, bank_account_id=main.id, type=kind, amount=amount,
             description=text, transaction_date=when, category_id=categories.get(category),
-        ), random_code)
+        ))
 
     month = first
     while month <= today:
@@ -89,11 +88,11 @@ async def seed_company(session: AsyncSession, company: uuid.UUID, *, months: int
             amount = Decimal(rng.randrange(low * 100, high * 100 + 1)) / 100
             await entry(month.replace(day=day), TransactionType.expense, amount, text, category)
         if month.replace(day=27) <= today:
-            await transfers.create(session, company, None, TransferCreate(
+            await TransferService(session).create(company, None, TransferCreate(
                 from_bank_account_id=main.id, to_bank_account_id=reserve.id,
                 amount=Decimal("1000.00"), transfer_date=month.replace(day=27),
                 description="Aplicação na reserva",
-            ), codes=random_code)
+            ))
         month = (month.replace(year=month.year + 1, month=1) if month.month == 12
                  else month.replace(month=month.month + 1))
     return True

@@ -6,14 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from avelar_kit.db import SessionDep
-from lucrum.bank_accounts import repository as repo
-from lucrum.bank_accounts import service
 from lucrum.bank_accounts.schemas import (
     BankAccountCreate,
     BankAccountOut,
     BankAccountUpdate,
     ReconcileOut,
 )
+from lucrum.bank_accounts.service import BankAccountService
 from lucrum.dependencies import (
     CanCreateBankAccount,
     CanDeleteBankAccount,
@@ -30,7 +29,8 @@ async def list_bank_accounts(
     include_inactive: Annotated[bool, Query(description="Incluir contas desativadas")] = False,
 ) -> list[BankAccountOut]:
     """The company's bank accounts with their current balances (default account first)."""
-    rows = await repo.list_for(session, caller.account_id, include_inactive=include_inactive)
+    rows = await BankAccountService(session).list(caller.account_id,
+                                                  include_inactive=include_inactive)
     return [BankAccountOut.of(r) for r in rows]
 
 
@@ -41,7 +41,7 @@ async def create_bank_account(
     """Register a bank account. `bank_code` is a COMPE code from `GET /api/banks`; the balance
     starts at `opening_balance`. The company's first account becomes its default (where
     StockTech sales are posted) unless `is_default` says otherwise."""
-    account = await service.create(session, caller.account_id, body)
+    account = await BankAccountService(session).create(caller.account_id, body)
     return BankAccountOut.of(account)
 
 
@@ -50,7 +50,8 @@ async def get_bank_account(
     bank_account_id: uuid.UUID, session: SessionDep, caller: LucrumUser
 ) -> BankAccountOut:
     """One bank account with its current balance."""
-    return BankAccountOut.of(await service.get(session, caller.account_id, bank_account_id))
+    account = await BankAccountService(session).get(caller.account_id, bank_account_id)
+    return BankAccountOut.of(account)
 
 
 @router.patch("/{bank_account_id}", response_model=BankAccountOut)
@@ -60,7 +61,8 @@ async def update_bank_account(
 ) -> BankAccountOut:
     """Change an account's details. Changing `opening_balance` moves the balance by the same
     difference; `is_default: true` moves the default flag here; `is_active: false` deactivates."""
-    account = await service.update(session, caller.account_id, bank_account_id, body)
+    account = await BankAccountService(session).update(caller.account_id, bank_account_id,
+                                                       body)
     return BankAccountOut.of(account)
 
 
@@ -70,7 +72,7 @@ async def delete_bank_account(
 ) -> Response:
     """Remove an account. One with transactions or transfers is never deleted: it is
     deactivated and keeps its history (reactivate with PATCH `is_active: true`)."""
-    await service.remove(session, caller.account_id, bank_account_id)
+    await BankAccountService(session).remove(caller.account_id, bank_account_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -80,4 +82,4 @@ async def reconcile_bank_account(
 ) -> ReconcileOut:
     """Recompute the balance from the opening balance and the ledger and compare it with the
     stored balance. `drift` is always 0 unless something bypassed the ledger."""
-    return await service.reconcile(session, caller.account_id, bank_account_id)
+    return await BankAccountService(session).reconcile(caller.account_id, bank_account_id)

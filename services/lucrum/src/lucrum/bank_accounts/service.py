@@ -1,12 +1,15 @@
+"""Bank accounts of a company: identity, the default account, the opening balance."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.errors import Conflict, NotFound, Unprocessable
-from lucrum.bank_accounts import repository as repo
 from lucrum.bank_accounts.models import BankAccount
+from lucrum.bank_accounts.repository import BankAccountRepository
 from lucrum.bank_accounts.schemas import BankAccountCreate, BankAccountUpdate, ReconcileOut
 from lucrum.banks.data import bank_name
 
@@ -15,119 +18,124 @@ class BankAccountNotFound(NotFound):
     code = "bank_account_not_found"
 
 
-def not_found() -> BankAccountNotFound:
-    return BankAccountNotFound("Conta bancária não encontrada")
-
-
-async def get(session: AsyncSession, company: uuid.UUID, bank_account_id: uuid.UUID) -> BankAccount:
-    account = await repo.get(session, company, bank_account_id)
-    if account is None:
-        raise not_found()
-    return account
-
-
-async def get_active(
-    session: AsyncSession, company: uuid.UUID, bank_account_id: uuid.UUID
-) -> BankAccount:
-    """A bank account of this company that can receive postings (404 / 409 otherwise)."""
-    account = await get(session, company, bank_account_id)
-    if not account.is_active:
-        raise Conflict("A conta bancária está desativada; reative-a antes de lançar nela",
-                       code="bank_account_inactive")
-    return account
-
-
-async def create(session: AsyncSession, company: uuid.UUID, data: BankAccountCreate) -> BankAccount:
-    if await repo.identity_taken(session, company, data.bank_code, data.agency,
-                                 data.account_number):
-        raise Conflict("Esta conta (banco, agência e número) já está cadastrada",
-                       code="bank_account_exists")
-    make_default = data.is_default
-    if make_default is None:
-        make_default = not await repo.has_default(session, company)
-    if make_default:
-        await repo.clear_default(session, company)
-    account = BankAccount(
-        id=uuid.uuid4(), account_id=company,
-        name=data.name or bank_name(data.bank_code) or data.bank_code,
-        bank_code=data.bank_code, agency=data.agency, account_number=data.account_number,
-        account_type=data.account_type, opening_balance=data.opening_balance,
-        balance=data.opening_balance, is_default=make_default, is_active=True,
-    )
-    session.add(account)
-    await session.flush()
-    await session.refresh(account)
-    return account
-
-
-async def update(
-    session: AsyncSession, company: uuid.UUID, bank_account_id: uuid.UUID,
-    data: BankAccountUpdate,
-) -> BankAccount:
-    account = await get(session, company, bank_account_id)
-    changes = data.model_dump(exclude_unset=True)
-    for field in ("name", "bank_code", "agency", "account_number", "account_type", "is_active",
-                  "is_default", "opening_balance"):
-        if field in changes and changes[field] is None:
-            raise_null(field)
-    bank_code = changes.get("bank_code", account.bank_code)
-    agency = changes.get("agency", account.agency)
-    number = changes.get("account_number", account.account_number)
-    if (bank_code, agency, number) != (account.bank_code, account.agency, account.account_number):
-        if await repo.identity_taken(session, company, bank_code, agency, number,
-                                     except_id=account.id):
-            raise Conflict("Esta conta (banco, agência e número) já está cadastrada",
-                           code="bank_account_exists")
-    is_active = changes.get("is_active", account.is_active)
-    is_default = changes.get("is_default", account.is_default)
-    if not is_active and changes.get("is_default") is True:
-        raise Conflict("Uma conta desativada não pode ser a conta padrão",
-                       code="default_must_be_active")
-    if not is_active:
-        is_default = False
-    if is_default and not account.is_default:
-        previous = await repo.default_for(session, company)
-        # Both rows locked up front in id order; locking the old default first and this one at
-        # the flush deadlocked with transfers between the two.
-        await repo.lock(session, [account.id] + ([previous.id] if previous else []))
-        await repo.clear_default(session, company, except_id=account.id)
-        await session.flush()
-    for field in ("name", "bank_code", "agency", "account_number", "account_type"):
-        if field in changes:
-            setattr(account, field, changes[field])
-    account.is_active = is_active
-    account.is_default = is_default
-    await session.flush()
-    if "opening_balance" in changes:
-        await repo.set_opening_balance(session, account.id, changes["opening_balance"])
-    await session.refresh(account)
-    return account
-
-
 def raise_null(field: str) -> None:
     raise Unprocessable(f"O campo {field} não pode ser nulo", code="null_not_allowed")
 
 
-async def remove(session: AsyncSession, company: uuid.UUID, bank_account_id: uuid.UUID) -> bool:
-    """Hard delete when nothing refers to the account; otherwise deactivate it (its history
-    stays). Returns True when it was deleted."""
-    account = await get(session, company, bank_account_id)
-    if await repo.is_referenced(session, account.id):
-        account.is_active = False
-        account.is_default = False
-        await session.flush()
-        return False
-    await session.delete(account)
-    await session.flush()
-    return True
+def _identity_taken() -> Conflict:
+    return Conflict("Esta conta (banco, agência e número) já está cadastrada",
+                    code="bank_account_exists")
 
 
-async def reconcile(
-    session: AsyncSession, company: uuid.UUID, bank_account_id: uuid.UUID
-) -> ReconcileOut:
-    await get(session, company, bank_account_id)
-    rows = await repo.ledger_sums(session, company, bank_account_id)
-    (bid, opening, ledger, balance), = rows
-    computed = opening + ledger
-    return ReconcileOut(bank_account_id=bid, opening_balance=opening, ledger_sum=ledger,
-                        computed_balance=computed, balance=balance, drift=balance - computed)
+class BankAccountService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = BankAccountRepository(session)
+
+    async def list(self, company: uuid.UUID, *, include_inactive: bool) -> Sequence[BankAccount]:
+        return await self.repo.list_for(company, include_inactive=include_inactive)
+
+    async def get(self, company: uuid.UUID, bank_account_id: uuid.UUID) -> BankAccount:
+        account = await self.repo.get(company, bank_account_id)
+        if account is None:
+            raise BankAccountNotFound("Conta bancária não encontrada")
+        return account
+
+    async def get_active(self, company: uuid.UUID, bank_account_id: uuid.UUID) -> BankAccount:
+        """A bank account of this company that can receive postings (404 / 409 otherwise)."""
+        account = await self.get(company, bank_account_id)
+        if not account.is_active:
+            raise Conflict("A conta bancária está desativada; reative-a antes de lançar nela",
+                           code="bank_account_inactive")
+        return account
+
+    async def create(self, company: uuid.UUID, data: BankAccountCreate) -> BankAccount:
+        if await self.repo.identity_taken(company, data.bank_code, data.agency,
+                                          data.account_number):
+            raise _identity_taken()
+        make_default = data.is_default
+        if make_default is None:
+            make_default = not await self.repo.has_default(company)
+        if make_default:
+            await self.repo.clear_default(company)
+        account = BankAccount(
+            id=uuid.uuid4(), account_id=company,
+            name=data.name or bank_name(data.bank_code) or data.bank_code,
+            bank_code=data.bank_code, agency=data.agency, account_number=data.account_number,
+            account_type=data.account_type, opening_balance=data.opening_balance,
+            balance=data.opening_balance, is_default=make_default, is_active=True,
+        )
+        await self.repo.add(account)
+        await self.session.refresh(account)
+        return account
+
+    async def update(
+        self, company: uuid.UUID, bank_account_id: uuid.UUID, data: BankAccountUpdate,
+    ) -> BankAccount:
+        account = await self.get(company, bank_account_id)
+        changes = data.model_dump(exclude_unset=True)
+        for field in ("name", "bank_code", "agency", "account_number", "account_type",
+                      "is_active", "is_default", "opening_balance"):
+            if field in changes and changes[field] is None:
+                raise_null(field)
+        await self._check_identity(company, account, changes)
+        is_active = changes.get("is_active", account.is_active)
+        is_default = changes.get("is_default", account.is_default)
+        if not is_active and changes.get("is_default") is True:
+            raise Conflict("Uma conta desativada não pode ser a conta padrão",
+                           code="default_must_be_active")
+        if not is_active:
+            is_default = False
+        if is_default and not account.is_default:
+            await self._move_default_here(company, account)
+        for field in ("name", "bank_code", "agency", "account_number", "account_type"):
+            if field in changes:
+                setattr(account, field, changes[field])
+        account.is_active = is_active
+        account.is_default = is_default
+        await self.session.flush()
+        if "opening_balance" in changes:
+            await self.repo.set_opening_balance(account.id, changes["opening_balance"])
+        await self.session.refresh(account)
+        return account
+
+    async def _check_identity(self, company: uuid.UUID, account: BankAccount,
+                              changes: dict[str, object]) -> None:
+        bank_code = str(changes.get("bank_code", account.bank_code))
+        agency = str(changes.get("agency", account.agency))
+        number = str(changes.get("account_number", account.account_number))
+        if (bank_code, agency, number) == (account.bank_code, account.agency,
+                                           account.account_number):
+            return
+        if await self.repo.identity_taken(company, bank_code, agency, number,
+                                          except_id=account.id):
+            raise _identity_taken()
+
+    async def _move_default_here(self, company: uuid.UUID, account: BankAccount) -> None:
+        previous = await self.repo.default_for(company)
+        # Both rows locked up front in id order; locking the old default first and this one at
+        # the flush deadlocked with transfers between the two.
+        await self.repo.lock([account.id] + ([previous.id] if previous else []))
+        await self.repo.clear_default(company, except_id=account.id)
+        await self.session.flush()
+
+    async def remove(self, company: uuid.UUID, bank_account_id: uuid.UUID) -> bool:
+        """Hard delete when nothing refers to the account; otherwise deactivate it (its history
+        stays). Returns True when it was deleted."""
+        account = await self.get(company, bank_account_id)
+        if await self.repo.is_referenced(account.id):
+            account.is_active = False
+            account.is_default = False
+            await self.session.flush()
+            return False
+        await self.session.delete(account)
+        await self.session.flush()
+        return True
+
+    async def reconcile(self, company: uuid.UUID, bank_account_id: uuid.UUID) -> ReconcileOut:
+        await self.get(company, bank_account_id)
+        (bid, opening, ledger, balance), = await self.repo.ledger_sums(company, bank_account_id)
+        computed = opening + ledger
+        return ReconcileOut(bank_account_id=bid, opening_balance=opening, ledger_sum=ledger,
+                            computed_balance=computed, balance=balance,
+                            drift=balance - computed)

@@ -6,10 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from avelar_kit.db import SessionDep
-from lucrum.categories import repository as repo
-from lucrum.categories import service
 from lucrum.categories.models import CategoryKind
 from lucrum.categories.schemas import CategoryCreate, CategoryOut, CategoryUpdate
+from lucrum.categories.service import CategoryService
 from lucrum.dependencies import CanCreateCategory, CanDeleteCategory, CanUpdateCategory, LucrumUser
 
 router = APIRouter(prefix="/api/categories", tags=["categories"])
@@ -23,9 +22,8 @@ async def list_categories(
 ) -> list[CategoryOut]:
     """The company's income and expense categories. A company starts with a default Brazilian
     set (Vendas, Aluguel e condomínio, Impostos e taxas, ...) that it can rename or extend."""
-    company = caller.account_id
-    await repo.ensure_defaults(session, company)
-    rows = await repo.list_for(session, company, kind=kind, include_inactive=include_inactive)
+    rows = await CategoryService(session).list(caller.account_id, kind=kind,
+                                               include_inactive=include_inactive)
     return [CategoryOut.model_validate(r) for r in rows]
 
 
@@ -34,7 +32,8 @@ async def create_category(
     body: CategoryCreate, session: SessionDep, caller: CanCreateCategory
 ) -> CategoryOut:
     """Add a category (names are unique per kind, ignoring case)."""
-    return CategoryOut.model_validate(await service.create(session, caller.account_id, body))
+    category = await CategoryService(session).create(caller.account_id, body)
+    return CategoryOut.model_validate(category)
 
 
 @router.get("/{category_id}", response_model=CategoryOut)
@@ -42,8 +41,8 @@ async def get_category(
     category_id: uuid.UUID, session: SessionDep, caller: LucrumUser
 ) -> CategoryOut:
     """One category."""
-    return CategoryOut.model_validate(await service.get(session, caller.account_id,
-                                                        category_id))
+    category = await CategoryService(session).get(caller.account_id, category_id)
+    return CategoryOut.model_validate(category)
 
 
 @router.patch("/{category_id}", response_model=CategoryOut)
@@ -51,7 +50,7 @@ async def update_category(
     category_id: uuid.UUID, body: CategoryUpdate, session: SessionDep, caller: CanUpdateCategory
 ) -> CategoryOut:
     """Rename or (de)activate a category; its transactions follow the new name."""
-    category = await service.update(session, caller.account_id, category_id, body)
+    category = await CategoryService(session).update(caller.account_id, category_id, body)
     return CategoryOut.model_validate(category)
 
 
@@ -60,5 +59,5 @@ async def delete_category(
     category_id: uuid.UUID, session: SessionDep, caller: CanDeleteCategory
 ) -> Response:
     """Delete a category; one already used by transactions is deactivated instead."""
-    await service.remove(session, caller.account_id, category_id)
+    await CategoryService(session).remove(caller.account_id, category_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,12 +1,15 @@
+"""Income and expense categories of a company (a default Brazilian set to start with)."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.errors import Conflict, NotFound, Unprocessable
-from lucrum.categories import repository as repo
 from lucrum.categories.models import Category, CategoryKind
+from lucrum.categories.repository import CategoryRepository
 from lucrum.categories.schemas import CategoryCreate, CategoryUpdate
 
 
@@ -14,61 +17,68 @@ class CategoryNotFound(NotFound):
     code = "category_not_found"
 
 
-async def get(session: AsyncSession, company: uuid.UUID, category_id: uuid.UUID) -> Category:
-    category = await repo.get(session, company, category_id)
-    if category is None:
-        raise CategoryNotFound("Categoria não encontrada")
-    return category
+def _name_taken() -> Conflict:
+    return Conflict("Já existe uma categoria com este nome", code="category_exists")
 
 
-async def for_posting(
-    session: AsyncSession, company: uuid.UUID, category_id: uuid.UUID, kind: CategoryKind
-) -> Category:
-    """A category a new or edited transaction may use: this company's, active, same kind."""
-    category = await repo.get(session, company, category_id)
-    if category is None:
-        raise CategoryNotFound("Categoria não encontrada")
-    if not category.is_active:
-        raise Unprocessable("A categoria está desativada", code="category_inactive")
-    if category.kind != kind:
-        kind_pt = "receita" if kind == CategoryKind.income else "despesa"
-        raise Unprocessable(f"A categoria não é de {kind_pt}", code="category_kind_mismatch")
-    return category
+class CategoryService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = CategoryRepository(session)
 
+    async def list(self, company: uuid.UUID, *, kind: CategoryKind | None,
+                   include_inactive: bool) -> Sequence[Category]:
+        await self.repo.ensure_defaults(company)
+        return await self.repo.list_for(company, kind=kind, include_inactive=include_inactive)
 
-async def create(session: AsyncSession, company: uuid.UUID, data: CategoryCreate) -> Category:
-    await repo.ensure_defaults(session, company)
-    if await repo.find_by_name(session, company, data.kind, data.name) is not None:
-        raise Conflict("Já existe uma categoria com este nome", code="category_exists")
-    category = Category(id=uuid.uuid4(), account_id=company, name=data.name, kind=data.kind,
-                        is_active=True)
-    session.add(category)
-    await session.flush()
-    await session.refresh(category)
-    return category
+    async def get(self, company: uuid.UUID, category_id: uuid.UUID) -> Category:
+        category = await self.repo.get(company, category_id)
+        if category is None:
+            raise CategoryNotFound("Categoria não encontrada")
+        return category
 
+    async def for_posting(
+        self, company: uuid.UUID, category_id: uuid.UUID, kind: CategoryKind
+    ) -> Category:
+        """A category a new or edited transaction may use: this company's, active, same kind."""
+        category = await self.get(company, category_id)
+        if not category.is_active:
+            raise Unprocessable("A categoria está desativada", code="category_inactive")
+        if category.kind != kind:
+            kind_pt = "receita" if kind == CategoryKind.income else "despesa"
+            raise Unprocessable(f"A categoria não é de {kind_pt}", code="category_kind_mismatch")
+        return category
 
-async def update(
-    session: AsyncSession, company: uuid.UUID, category_id: uuid.UUID, data: CategoryUpdate
-) -> Category:
-    category = await get(session, company, category_id)
-    if data.name is not None and data.name.lower() != category.name.lower():
-        if await repo.find_by_name(session, company, category.kind, data.name) is not None:
-            raise Conflict("Já existe uma categoria com este nome", code="category_exists")
-    if data.name is not None:
-        category.name = data.name
-    if data.is_active is not None:
-        category.is_active = data.is_active
-    await session.flush()
-    return category
+    async def create(self, company: uuid.UUID, data: CategoryCreate) -> Category:
+        await self.repo.ensure_defaults(company)
+        if await self.repo.find_by_name(company, data.kind, data.name) is not None:
+            raise _name_taken()
+        category = Category(id=uuid.uuid4(), account_id=company, name=data.name, kind=data.kind,
+                            is_active=True)
+        await self.repo.add(category)
+        await self.session.refresh(category)
+        return category
 
+    async def update(
+        self, company: uuid.UUID, category_id: uuid.UUID, data: CategoryUpdate
+    ) -> Category:
+        category = await self.get(company, category_id)
+        if data.name is not None and data.name.lower() != category.name.lower():
+            if await self.repo.find_by_name(company, category.kind, data.name) is not None:
+                raise _name_taken()
+        if data.name is not None:
+            category.name = data.name
+        if data.is_active is not None:
+            category.is_active = data.is_active
+        await self.session.flush()
+        return category
 
-async def remove(session: AsyncSession, company: uuid.UUID, category_id: uuid.UUID) -> None:
-    """Delete an unused category; one already on transactions is deactivated instead so that
-    history and reports keep their names."""
-    category = await get(session, company, category_id)
-    if await repo.is_used(session, category.id):
-        category.is_active = False
-    else:
-        await session.delete(category)
-    await session.flush()
+    async def remove(self, company: uuid.UUID, category_id: uuid.UUID) -> None:
+        """Delete an unused category; one already on transactions is deactivated instead so that
+        history and reports keep their names."""
+        category = await self.get(company, category_id)
+        if await self.repo.is_used(category.id):
+            category.is_active = False
+        else:
+            await self.session.delete(category)
+        await self.session.flush()

@@ -21,17 +21,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.avadmin import AvAdminReader
+from avelar_kit.db.repository import constraint_name
 from lucrum import clock, ledger
-from lucrum.bank_accounts import repository as bank_repo
-from lucrum.categories import repository as categories_repo
+from lucrum.bank_accounts.repository import BankAccountRepository
 from lucrum.categories.defaults import PURCHASES, SALES
 from lucrum.categories.models import CategoryKind
-from lucrum.codes import CodeGenerator, random_code
+from lucrum.categories.repository import CategoryRepository
 from lucrum.events.models import HandledEvent
 from lucrum.events.schemas import Envelope, StockTechSale
 from lucrum.text import clean_text
+from lucrum.transactions.codes import CodeGenerator, random_code
 from lucrum.transactions.models import FinancialTransaction, TransactionSource, TransactionType
-from lucrum.transactions.service import CODE_CONSTRAINT, constraint_of
+from lucrum.transactions.service import CODE_CONSTRAINT
 
 logger = logging.getLogger("lucrum.events")
 
@@ -66,14 +67,15 @@ async def _post_side(
         logger.info("stocktech %s %s: company without Lucrum, not posted", side,
                     sale.transaction_id)
         return None
-    bank = await bank_repo.default_for(session, company)
+    bank = await BankAccountRepository(session).default_for(company)
     if bank is None:
         logger.info("stocktech %s %s: company has no default bank account, not posted", side,
                     sale.transaction_id)
         return None
-    await categories_repo.ensure_defaults(session, company)
-    category = await categories_repo.find_by_name(
-        session, company,
+    categories = CategoryRepository(session)
+    await categories.ensure_defaults(company)
+    category = await categories.find_by_name(
+        company,
         CategoryKind.income if kind == TransactionType.income else CategoryKind.expense,
         SALES if kind == TransactionType.income else PURCHASES,
     )
@@ -103,7 +105,7 @@ async def _post_side(
                 )
                 tx = result.scalar_one_or_none()
         except IntegrityError as exc:
-            if constraint_of(exc) == CODE_CONSTRAINT:
+            if constraint_name(exc) == CODE_CONSTRAINT:
                 continue
             raise
         if tx is None:
@@ -151,6 +153,7 @@ async def handle_event(
             posted.append(tx)
     # Both balances at the end, in id order: a sale from X to Y and one from Y to X handled at
     # the same time lock the two accounts in the same order and cannot deadlock.
-    await ledger.apply_deltas(session, ledger.merge([ledger.effect(tx) for tx in posted]))
+    await BankAccountRepository(session).apply_deltas(
+        ledger.merge([ledger.effect(tx) for tx in posted]))
     return posted
 

@@ -10,9 +10,9 @@ from starlette.types import Message
 from avelar_kit.db import SessionDep
 from avelar_kit.errors import AppError, Unprocessable
 from lucrum.dependencies import CanImport, CodeGeneratorDep
-from lucrum.imports import service
 from lucrum.imports.csv_reader import AmountFormat
 from lucrum.imports.schemas import ImportResult
+from lucrum.imports.service import ImportService
 
 router = APIRouter(prefix="/api/bank-accounts", tags=["bank statement import"])
 
@@ -96,7 +96,6 @@ async def import_statement(
         raise Unprocessable("amount_format deve ser auto, decimal ou cents",
                             code="invalid_amount_format")
     amount_format: AmountFormat = raw_format  # type: ignore[assignment]
-    return await service.import_statement(
-        session, caller.account_id, caller.user_id, bank_account_id, data, filename,
-        amount_format, codes=codes,
+    return await ImportService(session, codes).import_statement(
+        caller.account_id, caller.user_id, bank_account_id, data, filename, amount_format,
     )

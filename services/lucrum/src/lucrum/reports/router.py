@@ -8,11 +8,9 @@ from fastapi import APIRouter, Query, Response
 
 from avelar_kit.db import SessionDep
 from lucrum import clock
-from lucrum.bank_accounts import repository as bank_repo
 from lucrum.dependencies import LucrumUser, ReportsFeature
-from lucrum.reports import csv_export, service
 from lucrum.reports.schemas import BalancesOut, CashFlowOut, DriftOut, GroupBy
-from lucrum.transactions import repository as tx_repo
+from lucrum.reports.service import ReportService
 from lucrum.transactions.dependencies import FiltersDep
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -29,8 +27,8 @@ async def cash_flow(
     """Income, expense and net per month (every month of the period, zeros included) or per
     category. Transfers between the company's own accounts are neither income nor expense and
     are left out."""
-    return await service.cash_flow(session, caller.account_id, date_from, date_to, group_by,
-                                   bank_account_id)
+    return await ReportService(session).cash_flow(caller.account_id, date_from, date_to,
+                                                  group_by, bank_account_id)
 
 
 @router.get("/balances", response_model=BalancesOut)
@@ -40,14 +38,14 @@ async def balances(
 ) -> BalancesOut:
     """Each bank account's balance at the end of a date: opening balance plus every entry
     (transfers included, they do move money between accounts) dated on or before it."""
-    return await service.balances(session, caller.account_id, at or clock.today())
+    return await ReportService(session).balances(caller.account_id, at or clock.today())
 
 
 @router.get("/drift", response_model=DriftOut)
 async def drift(session: SessionDep, caller: LucrumUser) -> DriftOut:
     """Recompute every balance from the opening balance and the ledger and compare it with the
     stored balance; `ok` is true when every drift is 0."""
-    return await service.drift(session, caller.account_id)
+    return await ReportService(session).drift(caller.account_id)
 
 
 @router.get(
@@ -61,11 +59,7 @@ async def export_transactions(
     """The ledger as CSV for a Brazilian spreadsheet: `;` separated, comma decimals,
     dd/mm/aaaa dates, UTF-8 with BOM, signed values (expenses negative). Same filters as
     `GET /api/financial-transactions`."""
-    company = caller.account_id
-    rows = await tx_repo.all_rows(session, company, f)
-    names = {a.id: a.name for a in
-             await bank_repo.list_for(session, company, include_inactive=True)}
-    body = csv_export.render(rows, names)
+    body = await ReportService(session).transactions_csv(caller.account_id, f)
     filename = f"lancamentos-{clock.today().isoformat()}.csv"
     return Response(
         content=body.encode("utf-8"), media_type="text/csv; charset=utf-8",

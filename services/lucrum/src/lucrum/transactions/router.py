@@ -13,8 +13,6 @@ from lucrum.dependencies import (
     CodeGeneratorDep,
     LucrumUser,
 )
-from lucrum.transactions import repository as repo
-from lucrum.transactions import service
 from lucrum.transactions.dependencies import FiltersDep
 from lucrum.transactions.schemas import (
     Page,
@@ -22,6 +20,7 @@ from lucrum.transactions.schemas import (
     TransactionOut,
     TransactionUpdate,
 )
+from lucrum.transactions.service import TransactionService
 
 router = APIRouter(prefix="/api/financial-transactions", tags=["financial transactions"])
 
@@ -35,8 +34,8 @@ async def list_transactions(
 ) -> Page[TransactionOut]:
     """The company's ledger, newest first, filtered by period (`from`, `to`), `type`,
     `category_id`, `bank_account_id` and text (`q`, in the description or the exact code)."""
-    rows, total = await repo.page(session, caller.account_id, f,
-                                  offset=(page - 1) * page_size, limit=page_size)
+    rows, total = await TransactionService(session).page(
+        caller.account_id, f, offset=(page - 1) * page_size, limit=page_size)
     return Page[TransactionOut](items=[TransactionOut.of(tx, cat) for tx, cat in rows],
                                 total=total, page=page, page_size=page_size)
 
@@ -49,8 +48,7 @@ async def create_transaction(
     """Post an income or an expense. The bank account's balance changes in the same database
     transaction; the entry gets a code `LC` + 8 digits + check letter. Counts towards the
     plan's monthly `max_transactions`."""
-    tx, category = await service.create(session, caller, body,
-                                        codes=codes)
+    tx, category = await TransactionService(session, codes).create(caller, body)
     return TransactionOut.of(tx, category)
 
 
@@ -60,7 +58,7 @@ async def get_transaction_by_code(
 ) -> TransactionOut:
     """Find an entry by its code (`LC12345678A`; spaces, dots, hyphens and case are ignored).
     A code whose check letter does not match is refused with 422 before any lookup."""
-    tx, category = await service.get_by_code(session, caller.account_id, code)
+    tx, category = await TransactionService(session).get_by_code(caller.account_id, code)
     return TransactionOut.of(tx, category)
 
 
@@ -69,7 +67,7 @@ async def get_transaction(
     transaction_id: uuid.UUID, session: SessionDep, caller: LucrumUser
 ) -> TransactionOut:
     """One ledger entry."""
-    tx, category = await service.get(session, caller.account_id, transaction_id)
+    tx, category = await TransactionService(session).get(caller.account_id, transaction_id)
     return TransactionOut.of(tx, category)
 
 
@@ -80,7 +78,8 @@ async def update_transaction(
 ) -> TransactionOut:
     """Edit an entry; the balance is corrected by the difference (or moved between accounts)
     in the same database transaction. Transfer legs are changed through their transfer."""
-    tx, category = await service.update(session, caller.account_id, transaction_id, body)
+    tx, category = await TransactionService(session).update(caller.account_id, transaction_id,
+                                                            body)
     return TransactionOut.of(tx, category)
 
 
@@ -89,5 +88,5 @@ async def delete_transaction(
     transaction_id: uuid.UUID, session: SessionDep, caller: CanDeleteEntry
 ) -> Response:
     """Delete an entry and reverse its effect on the balance."""
-    await service.delete(session, caller.account_id, transaction_id)
+    await TransactionService(session).delete(caller.account_id, transaction_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

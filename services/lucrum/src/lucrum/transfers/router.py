@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Response, status
 from avelar_kit.db import SessionDep
 from lucrum.dependencies import CanCreateTransfer, CanDeleteTransfer, CodeGeneratorDep, LucrumUser
 from lucrum.transactions.schemas import Page
-from lucrum.transfers import service
 from lucrum.transfers.schemas import TransferCreate, TransferOut
+from lucrum.transfers.service import TransferService
 
 router = APIRouter(prefix="/api/transfers", tags=["transfers"])
 
@@ -21,8 +21,7 @@ async def create_transfer(
     """Move money between two bank accounts of the company: both balances change atomically
     and the two legs (`transfer_out`, `transfer_in`) are never counted as income or expense.
     The origin may go negative (overdraft)."""
-    return await service.create(session, caller.account_id, caller.user_id, body,
-                                codes=codes)
+    return await TransferService(session, codes).create(caller.account_id, caller.user_id, body)
 
 
 @router.get("", response_model=Page[TransferOut])
@@ -32,8 +31,8 @@ async def list_transfers(
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[TransferOut]:
     """The company's transfers, newest first."""
-    items, total = await service.page(session, caller.account_id,
-                                      offset=(page - 1) * page_size, limit=page_size)
+    items, total = await TransferService(session).page(
+        caller.account_id, offset=(page - 1) * page_size, limit=page_size)
     return Page[TransferOut](items=items, total=total, page=page, page_size=page_size)
 
 
@@ -42,7 +41,7 @@ async def get_transfer(
     transfer_id: uuid.UUID, session: SessionDep, caller: LucrumUser
 ) -> TransferOut:
     """One transfer with the codes of its two legs."""
-    return await service.get(session, caller.account_id, transfer_id)
+    return await TransferService(session).get(caller.account_id, transfer_id)
 
 
 @router.delete("/{transfer_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -50,5 +49,5 @@ async def delete_transfer(
     transfer_id: uuid.UUID, session: SessionDep, caller: CanDeleteTransfer
 ) -> Response:
     """Undo a transfer: both legs are removed and both balances restored together."""
-    await service.delete(session, caller.account_id, transfer_id)
+    await TransferService(session).delete(caller.account_id, transfer_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
