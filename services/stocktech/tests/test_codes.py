@@ -83,7 +83,8 @@ async def test_concurrent_creates_never_collide(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every request first draws the same number: they meet on the unique index, and each loser
-    must draw again inside its savepoint until all 20 have distinct codes."""
+    must draw again (the taken code leaves the transaction usable) until all 20 have distinct
+    codes."""
     draws = itertools.count()
 
     def colliding() -> int:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -272,6 +273,18 @@ class ProductRepository:
             .where(Product.id == product_id, Product.account_id == account_id)
             .with_for_update()
             .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def insert_unless_code_taken(self, values: dict[str, Any]) -> uuid.UUID | None:
+        """Insert a product; None when its code is already taken (by a committed product, or by
+        a concurrent insert that then commits: the statement waits for it). One round trip, no
+        savepoint: a taken code is not an error that poisons the transaction."""
+        stmt = (
+            pg_insert(Product)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[Product.code])
+            .returning(Product.id)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 

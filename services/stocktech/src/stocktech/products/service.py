@@ -107,8 +107,16 @@ async def create_product(
     await _check_product_limit(repo, account)
     values: dict[str, Any] = body.model_dump()
     values.update(account_id=caller.account_id, user_id=caller.user_id)
-    product = await insert_with_code(repo, values)
-    view = await repo.view(product.id)
+    for attempt in range(1, CODE_ATTEMPTS + 1):
+        code = codes.generate_code()
+        product_id = await repo.insert_unless_code_taken(dict(values, code=code))
+        if product_id is not None:
+            break
+        logger.info("product code %s taken, drawing another (attempt %d)", code, attempt)
+    else:
+        raise Conflict("Não foi possível gerar um código de produto; tente novamente",
+                       code="product_code_exhausted")
+    view = await repo.view(product_id)
     assert view is not None
     return to_out(view, caller.account_id)
 
