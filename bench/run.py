@@ -11,7 +11,7 @@
    each path for the project then for the reference, ``BENCH_ROUNDS`` rounds (default 2) of
    ``BENCH_DURATION`` seconds (default 4), 20 connections (50 for the purchase); pgbench runs
    the purchase's conditional UPDATE with 50 clients in the same rounds.
-4. Then: a sell-out (50 buyers on a product with 300 units: sold must equal 300, the losers'
+4. Then: a sell-out (50 buyers on a product with 100 units: sold must equal 100, the losers'
    409 p99), a login burst (20 concurrent logins, 3 times, with a probe of the health route
    every 25 ms), memory of each service idle and after the load.
 
@@ -53,6 +53,7 @@ LUA = ROOT / "bench" / "wrk" / "load.lua"
 RESULTS = ROOT / "bench" / "results"
 PASSWORD = "bench-Senha-1234"  # noqa: S105 (a throwaway password of throwaway bench users)
 SELLERS, BUYERS, USERS, PRODUCTS, LEDGER = 20, 50, 10_000, 100_000, 100_000
+SELL_OUT = 100  # units of the sell-out product
 RARE_WORD = "zirconita"
 WORDS = ["Tela", "Bateria", "Conector", "Câmera", "Flex", "Carcaça", "Alto-falante", "Cabo",
          "Carregador", "Película", "Placa", "Fone", "Capa", "Chip", "Tampa", "Botão"]
@@ -203,7 +204,7 @@ async def fill_stocktech(dsn: str, world: World) -> None:
             word, model = WORDS[i % len(WORDS)], MODELS[(i // 7) % len(MODELS)]
             rare = f" {RARE_WORD}" if i % 5000 == 17 else ""
             pid = uuid.uuid4()
-            stock = 1_000_000_000 if i == 0 else (300 if i == 1 else rng.randrange(0, 200))
+            stock = 1_000_000_000 if i == 0 else (SELL_OUT if i == 1 else rng.randrange(0, 200))
             rows.append((
                 pid, seller.account_id, seller.admin_id, make_code(100_000 + i),
                 f"Produto {word} {model}{rare} {i}",
@@ -578,6 +579,9 @@ def main() -> int:
                     f"{p}_REDIS_URL": redis_url, f"{p}_AVADMIN_API_URL": avadmin_url,
                     f"{p}_HOST": "127.0.0.1",
                     f"{p}_PORT": str(ports[name])})
+        for setting in ("DB_POOL_SIZE", "DB_MAX_OVERFLOW"):
+            if os.environ.get(f"BENCH_{setting}"):  # e.g. BENCH_DB_POOL_SIZE=20
+                env[f"{p}_{setting}"] = os.environ[f"BENCH_{setting}"]
         if name == "avadmin":
             env["AVADMIN_SIGNING_KEY_FILE"] = str(home / "avadmin-ed25519.pem")
         else:
@@ -756,8 +760,8 @@ def main() -> int:
 
         extra: dict[str, Any] = {}
         if not only or "sell-out" in only:
-            say("sell-out: 50 buyers, 300 units")
-            sell = wrk(st, ["/api/transactions"], seconds=max(2.0, args.duration),
+            say(f"sell-out: 50 buyers, {SELL_OUT} units")
+            sell = wrk(st, ["/api/transactions"], seconds=max(5.0, args.duration),
                        connections=50, method="POST", tokens=buyer_tokens,
                        body=json.dumps({"product_id": str(world.sellout_product),
                                         "quantity": 1}))
@@ -777,8 +781,9 @@ def main() -> int:
             stock_left, tx_rows = asyncio.run(sold())
             created = sell.statuses.get("201", sell.statuses.get("2xx/3xx", 0))
             extra["sell_out"] = {
-                "units": 300, "answered_201": created, "transactions": tx_rows,
-                "stock_left": stock_left, "oversold": max(0, created - 300, tx_rows - 300),
+                "units": SELL_OUT, "answered_201": created, "transactions": tx_rows,
+                "stock_left": stock_left,
+                "oversold": max(0, created - SELL_OUT, tx_rows - SELL_OUT, -stock_left),
                 "answered_409": sell.statuses.get("409", sell.statuses.get(">=400", 0)),
                 "statuses": sell.statuses,
                 "p50_ms_mostly_409": sell.p50_ms, "p99_ms_mostly_409": sell.p99_ms}

@@ -123,10 +123,13 @@ class ProductRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def view(self, product_id: uuid.UUID) -> ProductView | None:
-        row = (await self.session.execute(
-            _view_select().where(Product.id == product_id)
-        )).one_or_none()
+    async def view(self, product_id: uuid.UUID, *, fresh: bool = False) -> ProductView | None:
+        """``fresh``: overwrite a copy already loaded in this session with the row as it is
+        now (otherwise the session's copy wins)."""
+        stmt = _view_select().where(Product.id == product_id)
+        if fresh:
+            stmt = stmt.execution_options(populate_existing=True)
+        row = (await self.session.execute(stmt)).one_or_none()
         return _view(row) if row is not None else None
 
     async def view_by_code(self, code: str) -> ProductView | None:
