@@ -600,3 +600,36 @@ def test_money_json_round_trip(amount: Decimal) -> None:
     invoice = Invoice(total="1", discount="0", balance=amount)  # type: ignore[arg-type]
     dumped = invoice.model_dump_json()
     assert Invoice.model_validate_json(dumped).balance == amount
+
+
+def test_one_check_letter_scheme_for_st_and_lc_codes() -> None:
+    from avelar_kit.br.codes import ENTRY_CODES, PRODUCT_CODES
+
+    assert PRODUCT_CODES.make(123456) == "ST123456" + "ABCDEFGHJKLMNPQRSTVWXYZ"[123456 % 23]
+    assert ENTRY_CODES.make(12345678) == "LC12345678Q"
+    assert ENTRY_CODES.normalize(" lc 1234.5678-q ") == "LC12345678Q"
+    with pytest.raises(ValueError, match="letra verificadora"):
+        ENTRY_CODES.normalize("LC12345678A")
+    with pytest.raises(ValueError, match="código de produto inválido"):
+        PRODUCT_CODES.normalize("ST12345")
+    for scheme in (PRODUCT_CODES, ENTRY_CODES):
+        for number in (0, 1, 22, 23, scheme.space - 1):
+            code = scheme.make(number)
+            digits = code[2:-1]
+            for i, d in enumerate(digits):
+                for other in "0123456789":
+                    if other != d:
+                        typo = digits[:i] + other + digits[i + 1:]
+                        assert scheme.check_letter(typo) != code[-1]
+
+
+def test_one_brasilia_clock() -> None:
+    from datetime import UTC, datetime
+
+    from avelar_kit.br import clock
+
+    # 02:00 UTC on the 1st is still the last day of the previous month in Brasília.
+    assert clock.local_date(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)).isoformat() == "2026-11-30"
+    start = clock.month_start()
+    assert start.day == 1 and start.hour == 0 and start.utcoffset() is not None
+    assert start.utcoffset().total_seconds() == -3 * 3600  # type: ignore[union-attr]

@@ -19,8 +19,8 @@ from lucrum.transactions.codes import (
 
 
 def test_code_format_and_check_letter() -> None:
-    # 1*9 + 2*8 + 3*7 + 4*6 + 5*5 + 6*4 + 7*3 + 8*2 = 156; 156 % 26 = 0 -> "A"
-    assert make_code(12345678) == "LC12345678A"
+    # The kit's one scheme: 12345678 % 23 = 14 -> "Q" (ABCDEFGHJKLMNPQRSTVWXYZ)
+    assert make_code(12345678) == "LC12345678Q"
     assert make_code(0) == "LC00000000A"
     for _ in range(200):
         code = random_code()
@@ -45,8 +45,8 @@ def test_check_letter_catches_single_digit_errors_and_adjacent_swaps() -> None:
 
 
 def test_normalize_accepts_typed_forms_and_refuses_bad_ones() -> None:
-    assert normalize_code("lc 1234.5678-a") == "LC12345678A"
-    bad_codes = ("LC12345678B", "LC1234567A", "XX12345678A", "LC123456789A", "",
+    assert normalize_code("lc 1234.5678-q") == "LC12345678Q"
+    bad_codes = ("LC12345678A", "LC1234567A", "XX12345678A", "LC123456789A", "",
                  "LC１２３４５６７８A")
     for bad in bad_codes:
         with pytest.raises(ValueError, match="código inválido"):

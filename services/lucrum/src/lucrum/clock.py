@@ -1,29 +1,13 @@
-"""Dates as a Brazilian company sees them."""
+"""Dates as a Brazilian company sees them: the kit's one Brasília clock (``avelar_kit.br.clock``)
+and the range of dates Lucrum accepts on an entry."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 
-# Brazil abolished daylight saving time in 2019, so Brasília time is a fixed UTC-3 offset; a
-# fixed offset needs no tz database on the host (zoneinfo would, and slim images lack it).
-BRT = timezone(timedelta(hours=-3), "BRT")
+from avelar_kit.br.clock import BRT, local_date, month_start, today
 
-
-def today() -> date:
-    return datetime.now(BRT).date()
-
-
-def local_date(moment: datetime) -> date:
-    """The calendar day of an instant in Brasília (naive datetimes are taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(BRT).date()
-
-
-def month_start_utc() -> datetime:
-    """Start of the current month in Brasília, as an aware datetime."""
-    now = datetime.now(BRT)
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+__all__ = ["BRT", "EARLIEST", "LATEST", "local_date", "month_start", "plausible", "today"]
 
 
 # Entries are dated within these bounds. Year 0202 or 9999 is a typo (or a broken statement

@@ -3,19 +3,13 @@ dd/mm/aaaa in Brasília time)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from html import escape
 
 from avadmin.models import Account, BillingCycle, BillingMethod, BillingTransaction
+from avelar_kit.br.clock import BRT
 from avelar_kit.br.cnpj import format_cnpj
 from avelar_kit.br.money import format_brl
-
-try:
-    from zoneinfo import ZoneInfo
-
-    BRT: timezone | ZoneInfo = ZoneInfo("America/Sao_Paulo")
-except Exception:
-    BRT = timezone(timedelta(hours=-3))
 
 
 def br_date(at: datetime | None) -> str:

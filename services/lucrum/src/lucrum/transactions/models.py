@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from avelar_kit.br.codes import ENTRY_CODES
 from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
 from lucrum.db import MONEY, Base, pg_enum
 
@@ -52,7 +53,8 @@ class FinancialTransaction(UUIDPrimaryKey, TimestampMixin, Base):
     __tablename__ = "financial_transactions"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("code ~ '^LC[0-9]{8}[A-Z]$'", name="code_shape"),
+        # The kit's check-letter rule in SQL: no path can store a code with a wrong letter.
+        CheckConstraint(ENTRY_CODES.sql_check(), name="code_valid"),
         CheckConstraint("char_length(btrim(description)) BETWEEN 1 AND 500",
                         name="description_length"),
         # Transfer legs, and only they, belong to a transfer.

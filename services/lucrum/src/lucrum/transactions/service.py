@@ -133,7 +133,7 @@ class TransactionService:
         plan = caller.plan
         if plan is None or plan.max_transactions is None:
             return
-        used = await self.repo.count_manual_since(caller.account_id, clock.month_start_utc())
+        used = await self.repo.count_manual_since(caller.account_id, clock.month_start())
         PlanLimitReached.check(limit="max_transactions", plan=plan.name,
                                allowed=plan.max_transactions, used=used,
                                what="lançamentos manuais por mês",

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
 from stocktech.db import Base
 
-# The check letter rule of products/codes.py, repeated in SQL so that no path can store a code
-# with a wrong letter. CASE keeps the cast from running on a string that is not 6 digits.
+# The kit's check letter rule (avelar_kit.br.codes), repeated in SQL so that no path can store
+# a code with a wrong letter. CASE keeps the cast from running on a string that is not 6 digits.
 CODE_CHECK_SQL = (
     "CASE WHEN code ~ '^ST[0-9]{6}[A-Z]$' THEN "
     "substr('ABCDEFGHJKLMNPQRSTVWXYZ', (substr(code, 3, 6)::int % 23) + 1, 1) = substr(code, 9, 1) "

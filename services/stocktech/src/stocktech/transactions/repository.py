@@ -10,16 +10,9 @@ from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.br import clock
 from stocktech.transactions.models import IdempotencyKey, Transaction, TransactionStatus
 from stocktech.transactions.schemas import Role
-
-# Plan months follow the Brazilian calendar: a purchase at 22:00 on the 31st in São Paulo
-# belongs to that month, not to the next one as in UTC.
-_MONTH_START = text(
-    "(date_trunc('month', now() AT TIME ZONE 'America/Sao_Paulo') "
-    "AT TIME ZONE 'America/Sao_Paulo')"
-)
-
 
 # The purchase in one statement: take the units where the stock covers them (of any number of
 # concurrent buyers only those the remaining stock covers get a row; the CHECK
@@ -69,7 +62,9 @@ class TransactionRepository:
     async def count_this_month_as_buyer(self, account_id: uuid.UUID) -> int:
         stmt = select(func.count()).select_from(Transaction).where(
             Transaction.buyer_account_id == account_id,
-            Transaction.created_at >= _MONTH_START,
+            # Plan months follow the Brazilian calendar (the kit's one Brasília clock): a
+            # purchase at 22:00 on the 31st in São Paulo belongs to that month, not the next.
+            Transaction.created_at >= clock.month_start(),
             Transaction.status != TransactionStatus.cancelled,
         )
         return int((await self.session.execute(stmt)).scalar_one())
