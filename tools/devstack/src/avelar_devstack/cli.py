@@ -316,7 +316,7 @@ def mercadopago(stack: Stack) -> tuple[dict[str, str], tuple[list[str], dict[str
 def say_mercadopago(stack: Stack) -> None:
     url = f"http://{stack.host}:{stack.port_base + MERCADOPAGO_PORT_OFFSET}"
     say(f"  MercadoPago (local stand-in) {url}/  <- approve, reject or expire pending payments")
-    say(f"    or: MERCADOPAGO_STANDIN_URL={url} uv run python -m avelar_standins.mercadopago "
+    say(f"    or: MERCADOPAGO_STANDIN_URL={url} .venv/bin/python -m avelar_standins.mercadopago "
         "approve <payment or subscription id>  (list: ... mercadopago list)")
 
 
