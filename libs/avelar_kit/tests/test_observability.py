@@ -393,6 +393,8 @@ async def test_two_replicas_in_one_group_handle_every_event_exactly_once(
             if (await _counts(sm))[0] == n:
                 break
             await asyncio.sleep(0.05)
+        names = {c["name"] for c in await redis.xinfo_consumers(stream, "stocktech")}
+        assert names == {b"stocktech-0", b"stocktech-1"}
     finally:
         for r in replicas:
             await r.stop()
@@ -401,8 +403,6 @@ async def test_two_replicas_in_one_group_handle_every_event_exactly_once(
     assert sum(r.duplicates for r in replicas) == 0
     pending = await redis.xpending(stream, "stocktech")
     assert pending["pending"] == 0
-    names = {c["name"] for c in await redis.xinfo_consumers(stream, "stocktech")}
-    assert names == {b"stocktech-0", b"stocktech-1"}
     await redis.delete(stream)
 
 
@@ -614,3 +614,23 @@ async def test_spans_are_exported_over_otlp_only_when_an_endpoint_is_set(
     assert b"/api/exported/{item}" in body  # the FastAPI server span, by route
     assert b"SELECT 1" in body  # the SQLAlchemy span of the readiness check
     assert b"Exported" in body  # service.name
+
+
+async def test_a_cleanly_stopped_consumer_with_nothing_pending_leaves_the_group(
+    sm: Any, redis: Any, stream: str
+) -> None:
+    await _publish(sm, redis, stream, 2)
+    consumer = StreamConsumer(redis, stream=stream, group="obs", consumer_name="pod-gone",
+                              handler=_effect_handler(), sessionmaker=sm,
+                              handled_model=HandledEvent, block_ms=50)
+    await consumer.start()
+    try:
+        for _ in range(200):
+            if (await _counts(sm))[0] == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await consumer.stop()
+    assert await _counts(sm) == (2, 2)
+    assert await redis.xinfo_consumers(stream, "obs") == []
+    await redis.delete(stream)

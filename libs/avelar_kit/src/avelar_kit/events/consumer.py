@@ -317,3 +317,19 @@ class StreamConsumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            await self._leave_group()
+
+    async def _leave_group(self) -> None:
+        """A clean stop with nothing pending removes this name from the group at once (a pod
+        replaced by a Deployment never comes back under it); with messages pending the name
+        stays, for this replica's restart or the others' claim."""
+        try:
+            async with asyncio.timeout(1.0):
+                pending = await self.redis.xpending_range(
+                    self.stream, self.group, min="-", max="+", count=1,
+                    consumername=self.consumer_name)
+                if not pending:
+                    await self.redis.xgroup_delconsumer(self.stream, self.group,
+                                                        self.consumer_name)
+        except (RedisError, OSError, TimeoutError):
+            pass  # Redis gone at shutdown: the prune of another replica removes the name
