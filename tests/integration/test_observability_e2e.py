@@ -106,7 +106,7 @@ def observed(
         for p in procs:
             p.spawn()
         for p in procs:
-            p.wait_ready()
+            p.wait_ready(90)  # four processes starting at once on a shared machine
         yield {"avadmin": avadmin, "replicas": replicas, "lucrum": lucrum,
                "stocktech_group": f"stocktech-{group}", "stocktech_db": obs_stocktech_db}
     finally:

@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _request_id: ContextVar[str | None] = ContextVar("avelar_request_id", default=None)
@@ -73,11 +74,7 @@ def request_id_context(value: str | None) -> Iterator[None]:
 
 
 def _current_trace_id() -> str | None:
-    """The current OpenTelemetry trace id (hex), if there is a recording or remote span."""
-    try:
-        from opentelemetry import trace
-    except ImportError:  # pragma: no cover - the kit depends on it
-        return None
+    """The current OpenTelemetry trace id (hex), if a span (recording or not) is current."""
     ctx = trace.get_current_span().get_span_context()
     return format(ctx.trace_id, "032x") if ctx.is_valid else None
 
@@ -214,7 +211,7 @@ class RequestIdMiddleware:
             if observer is not None:
                 observer(route, method, status, elapsed)
             path = scope.get("path", "")
-            if path not in QUIET_PATHS:
+            if path not in QUIET_PATHS and self.logger.isEnabledFor(logging.INFO):
                 principal = scope.get("state", {}).get("principal")
                 company = getattr(principal, "account_id", None)
                 self.logger.info(

@@ -324,7 +324,7 @@ class StreamConsumer:
         replaced by a Deployment never comes back under it); with messages pending the name
         stays, for this replica's restart or the others' claim."""
         try:
-            async with asyncio.timeout(1.0):
+            async with asyncio.timeout(0.5):  # shutdown must stay quick
                 pending = await self.redis.xpending_range(
                     self.stream, self.group, min="-", max="+", count=1,
                     consumername=self.consumer_name)
