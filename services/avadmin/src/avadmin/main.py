@@ -12,7 +12,7 @@ from avadmin.billing.router import router as billing_router
 from avadmin.billing.usage import StockTechUsage
 from avadmin.billing.worker import NotificationWorker
 from avadmin.config import Settings
-from avadmin.deps import operator_check
+from avadmin.dependencies import operator_check
 from avadmin.jobs import scheduled
 from avadmin.models import OutboxEvent
 from avadmin.operators.router import router as operators_router

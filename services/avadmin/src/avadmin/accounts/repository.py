@@ -4,16 +4,13 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from avadmin.models import Account, AccountStatus, AuditLog
+from avelar_kit.db.repository import RepositoryBase
 
 
-class AccountRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class AccountRepository(RepositoryBase):
     async def get(self, account_id: uuid.UUID, *, with_plan: bool = True,
                   for_update: bool = False) -> Account | None:
         stmt = select(Account).where(Account.id == account_id)
@@ -28,11 +25,6 @@ class AccountRepository:
         if exclude is not None:
             stmt = stmt.where(Account.id != exclude)
         return await self.session.scalar(stmt) is not None
-
-    async def add(self, account: Account) -> Account:
-        self.session.add(account)
-        await self.session.flush()
-        return account
 
     async def list(self, *, status: AccountStatus | None, search: str | None, limit: int,
                    offset: int) -> tuple[Sequence[Account], int]:

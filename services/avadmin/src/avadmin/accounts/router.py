@@ -13,7 +13,7 @@ from avadmin.accounts.schemas import (
     PlanSummaryOut,
 )
 from avadmin.accounts.service import AccountService
-from avadmin.deps import ReaderPrincipal, visible_account
+from avadmin.dependencies import ReaderPrincipal, visible_account
 from avadmin.models import Account
 from avelar_kit.auth.dependencies import UserPrincipal, require_admin
 from avelar_kit.auth.principal import Principal

@@ -5,17 +5,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from avadmin.models import LoginThrottle, Operator, RefreshToken, ServiceClient
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.repository import RepositoryBase
 
 
-class RefreshTokenRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    def add(self, jti: str, family_id: uuid.UUID, user_id: uuid.UUID, expires_at: datetime) -> None:
+class RefreshTokenRepository(RepositoryBase):
+    def issue(self, jti: str, family_id: uuid.UUID, user_id: uuid.UUID,
+              expires_at: datetime) -> None:
         self.session.add(RefreshToken(jti=jti, family_id=family_id, user_id=user_id,
                                       expires_at=expires_at))
 
@@ -38,13 +36,10 @@ class RefreshTokenRepository:
         )
 
 
-class LoginThrottleRepository:
+class LoginThrottleRepository(RepositoryBase):
     """Counts attempts per key in one atomic statement, before the password is checked, so a
     burst of concurrent guesses cannot all be verified while the first ones are still hashing:
     the row lock of the upsert serialises them and only ``max_attempts`` get through."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def register_attempt(self, key: str, max_attempts: int,
                                lockout: timedelta) -> datetime | None:
@@ -93,29 +88,15 @@ class LoginThrottleRepository:
         )
 
 
-class ServiceClientRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ServiceClientRepository(RepositoryBase):
     async def get(self, client_id: str) -> ServiceClient | None:
         return await self.session.scalar(
             select(ServiceClient).where(ServiceClient.client_id == client_id))
 
-    async def add(self, client: ServiceClient) -> None:
-        self.session.add(client)
-        await self.session.flush()
 
-
-class OperatorRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class OperatorRepository(RepositoryBase):
     async def get_by_email(self, email: str) -> Operator | None:
         return await self.session.scalar(select(Operator).where(Operator.email == email))
 
     async def get(self, operator_id: uuid.UUID) -> Operator | None:
         return await self.session.get(Operator, operator_id)
-
-    async def add(self, operator: Operator) -> None:
-        self.session.add(operator)
-        await self.session.flush()

@@ -73,7 +73,7 @@ class AuthService:
         access, _ = self.issuer.access_token(user, account)
         family = family_id or uuid.uuid4()
         refresh, claims = self.issuer.refresh_token(user, str(family))
-        RefreshTokenRepository(session).add(
+        RefreshTokenRepository(session).issue(
             claims["jti"], family, user.id, datetime.fromtimestamp(claims["exp"], UTC))
         return TokenPair(access_token=access, refresh_token=refresh,
                          expires_in=self.settings.access_token_ttl)

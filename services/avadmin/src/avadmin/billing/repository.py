@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from avadmin.models import (
@@ -24,15 +23,13 @@ from avadmin.models import (
     Plan,
     Subscription,
 )
+from avelar_kit.db.repository import RepositoryBase
 
 
-class BillingRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class BillingRepository(RepositoryBase):
     # -- transactions --------------------------------------------------------------------------
 
-    async def add(self, tx: BillingTransaction) -> BillingTransaction:
+    async def add_transaction(self, tx: BillingTransaction) -> BillingTransaction:
         self.session.add(tx)
         await self.session.flush()
         await self.session.refresh(tx, attribute_names=["plan"])

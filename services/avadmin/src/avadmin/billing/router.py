@@ -27,7 +27,7 @@ from avadmin.billing.scope import billing_scope
 from avadmin.billing.service import BillingService, CheckoutResult, price_for
 from avadmin.billing.usage import StockTechUsage
 from avadmin.config import Settings
-from avadmin.deps import SettingsDep
+from avadmin.dependencies import SettingsDep
 from avadmin.models import BillingCycle, BillingMethod, BillingStatus, BillingTransaction
 from avelar_kit.auth.caller import PUBLIC
 from avelar_kit.auth.dependencies import UserPrincipal, require_admin

@@ -146,7 +146,7 @@ class BillingService:
             refuse_if_exceeds(await read_usage(self.session, account_id, self.usage), plan)
         gateway = self._gateway()
         amount = price_for(plan, data.cycle)
-        tx = await self.repo.add(BillingTransaction(
+        tx = await self.repo.add_transaction(BillingTransaction(
             account_id=account_id, plan_id=plan.id, amount=amount, method=data.method,
             cycle=data.cycle, currency="BRL", idempotency_key=key,
             status=BillingStatus.pending))
@@ -279,7 +279,7 @@ class PaymentProcessor:
             method=BillingMethod.card, cycle=base.cycle, currency=base.currency,
             external_reference=base.external_reference, preapproval_id=base.preapproval_id,
             mercadopago_id=p.id, status=BillingStatus.pending)
-        return await self.repo.add(tx)
+        return await self.repo.add_transaction(tx)
 
     async def apply_payment(self, p: PaymentInfo) -> str:
         found = await self._transaction_for(p)

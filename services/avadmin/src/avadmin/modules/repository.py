@@ -3,15 +3,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from avadmin.models import Module
+from avelar_kit.db.repository import RepositoryBase
 
 
-class ModuleRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ModuleRepository(RepositoryBase):
     async def list_all(self) -> Sequence[Module]:
         return (await self.session.scalars(select(Module).order_by(Module.created_at,
                                                                    Module.name))).all()
@@ -27,8 +24,3 @@ class ModuleRepository:
             select(Module.name).where(Module.name.in_(wanted), Module.is_active.is_(True))
         )).all())
         return [n for n in wanted if n not in known]
-
-    async def add(self, module: Module) -> Module:
-        self.session.add(module)
-        await self.session.flush()
-        return module

@@ -4,15 +4,12 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from avadmin.models import Plan
+from avelar_kit.db.repository import RepositoryBase
 
 
-class PlanRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class PlanRepository(RepositoryBase):
     async def list(self, *, only_active: bool = True) -> Sequence[Plan]:
         stmt = select(Plan).order_by(Plan.price, Plan.name)
         if only_active:
@@ -24,8 +21,3 @@ class PlanRepository:
 
     async def get_by_name(self, name: str) -> Plan | None:
         return await self.session.scalar(select(Plan).where(Plan.name == name))
-
-    async def add(self, plan: Plan) -> Plan:
-        self.session.add(plan)
-        await self.session.flush()
-        return plan

@@ -5,16 +5,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Row, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from avadmin.models import Account, AccountStatus, Role, User
+from avelar_kit.db.repository import RepositoryBase
 
 
-class UserRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class UserRepository(RepositoryBase):
     async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
         stmt = select(User).where(User.id == user_id)
         if for_update:
@@ -63,8 +60,3 @@ class UserRepository:
         stmt = select(func.count()).select_from(User).where(
             User.account_id == account_id, User.is_active.is_(True), User.role == Role.admin)
         return int(await self.session.scalar(stmt) or 0)
-
-    async def add(self, user: User) -> User:
-        self.session.add(user)
-        await self.session.flush()
-        return user

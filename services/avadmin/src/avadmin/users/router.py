@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 from fastapi.responses import Response
 
-from avadmin.deps import ReaderPrincipal
+from avadmin.dependencies import ReaderPrincipal
 from avadmin.users.schemas import InternalUserOut, PasswordChange, UserCreate, UserOut, UserUpdate
 from avadmin.users.service import UserService
 from avelar_kit.auth.dependencies import UserPrincipal, require_admin

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.repository import RepositoryBase
 from stocktech.accounts.models import KnownAccount, KnownUser
 
 
@@ -26,10 +26,7 @@ class AccountSnapshot:
     whatsapp: str | None = None
 
 
-class AccountRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class AccountRepository(RepositoryBase):
     async def get(self, account_id: uuid.UUID) -> KnownAccount | None:
         return await self.session.get(KnownAccount, account_id)
 

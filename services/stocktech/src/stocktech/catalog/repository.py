@@ -5,18 +5,15 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.db.repository import RepositoryBase
 from stocktech.catalog.models import Brand, Category
 
 T = TypeVar("T", Category, Brand)
 
 
-class TaxonomyRepository:
+class TaxonomyRepository(RepositoryBase):
     """Categories and brands share their shape and their queries."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def list(self, model: type[T], *, include_inactive: bool) -> Sequence[T]:
         stmt = select(model).order_by(model.name)
@@ -30,7 +27,3 @@ class TaxonomyRepository:
     async def get_by_name(self, model: type[T], name: str) -> T | None:
         stmt = select(model).where(func.lower(model.name) == name.lower())
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def add(self, item: Category | Brand) -> None:
-        self.session.add(item)
-        await self.session.flush()

@@ -13,7 +13,6 @@ from fastapi import APIRouter, status
 
 from avelar_kit.auth.dependencies import CurrentPrincipal
 from avelar_kit.db.session import SessionDep
-from stocktech.catalog import service
 from stocktech.catalog.models import Brand, Category
 from stocktech.catalog.schemas import (
     BrandCreate,
@@ -23,7 +22,8 @@ from stocktech.catalog.schemas import (
     CategoryOut,
     CategoryUpdate,
 )
-from stocktech.deps import TaxonomyManager
+from stocktech.catalog.service import TaxonomyService
+from stocktech.dependencies import TaxonomyManager
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -38,62 +38,72 @@ def _fields(body: Any) -> dict[str, Any]:
 @router.get("/categories", response_model=list[CategoryOut])
 async def list_categories(
     session: SessionDep, principal: CurrentPrincipal, include_inactive: bool = False
-) -> Any:
+) -> list[CategoryOut]:
     """Active categories, by name. Services may ask for inactive ones too."""
-    return await service.list_items(session, Category,
-                                    include_inactive=include_inactive and principal.is_service)
+    items = await TaxonomyService(session).list(
+        Category, include_inactive=include_inactive and principal.is_service)
+    return [CategoryOut.model_validate(c) for c in items]
 
 
 @router.get("/categories/{category_id}", response_model=CategoryOut)
 async def get_category(
     session: SessionDep, principal: CurrentPrincipal, category_id: uuid.UUID
-) -> Any:
+) -> CategoryOut:
     """One category."""
-    return await service.get_item(session, Category, category_id,
-                                  include_inactive=principal.is_service)
+    return CategoryOut.model_validate(await TaxonomyService(session).get(
+        Category, category_id, include_inactive=principal.is_service))
 
 
 @router.post("/categories", response_model=CategoryOut, status_code=status.HTTP_201_CREATED)
 async def create_category(
     session: SessionDep, _operator: TaxonomyManager, body: CategoryCreate
-) -> Any:
+) -> CategoryOut:
     """Create a category (operators). Names are unique regardless of case."""
-    return await service.create_item(session, Category, _fields(body))
+    return CategoryOut.model_validate(
+        await TaxonomyService(session).create(Category, _fields(body)))
 
 
 @router.patch("/categories/{category_id}", response_model=CategoryOut)
 async def update_category(
     session: SessionDep, _operator: TaxonomyManager, category_id: uuid.UUID,
     body: CategoryUpdate,
-) -> Any:
+) -> CategoryOut:
     """Rename, describe, activate or deactivate a category (operators)."""
-    return await service.update_item(session, Category, category_id, _fields(body))
+    return CategoryOut.model_validate(
+        await TaxonomyService(session).update(Category, category_id, _fields(body)))
 
 
 @router.get("/brands", response_model=list[BrandOut])
 async def list_brands(
     session: SessionDep, principal: CurrentPrincipal, include_inactive: bool = False
-) -> Any:
+) -> list[BrandOut]:
     """Active brands, by name. Services may ask for inactive ones too."""
-    return await service.list_items(session, Brand,
-                                    include_inactive=include_inactive and principal.is_service)
+    items = await TaxonomyService(session).list(
+        Brand, include_inactive=include_inactive and principal.is_service)
+    return [BrandOut.model_validate(b) for b in items]
 
 
 @router.get("/brands/{brand_id}", response_model=BrandOut)
-async def get_brand(session: SessionDep, principal: CurrentPrincipal, brand_id: uuid.UUID) -> Any:
+async def get_brand(
+    session: SessionDep, principal: CurrentPrincipal, brand_id: uuid.UUID
+) -> BrandOut:
     """One brand."""
-    return await service.get_item(session, Brand, brand_id, include_inactive=principal.is_service)
+    return BrandOut.model_validate(await TaxonomyService(session).get(
+        Brand, brand_id, include_inactive=principal.is_service))
 
 
 @router.post("/brands", response_model=BrandOut, status_code=status.HTTP_201_CREATED)
-async def create_brand(session: SessionDep, _operator: TaxonomyManager, body: BrandCreate) -> Any:
+async def create_brand(
+    session: SessionDep, _operator: TaxonomyManager, body: BrandCreate
+) -> BrandOut:
     """Create a brand (operators). Names are unique regardless of case."""
-    return await service.create_item(session, Brand, _fields(body))
+    return BrandOut.model_validate(await TaxonomyService(session).create(Brand, _fields(body)))
 
 
 @router.patch("/brands/{brand_id}", response_model=BrandOut)
 async def update_brand(
     session: SessionDep, _operator: TaxonomyManager, brand_id: uuid.UUID, body: BrandUpdate
-) -> Any:
+) -> BrandOut:
     """Rename, change the logo, activate or deactivate a brand (operators)."""
-    return await service.update_item(session, Brand, brand_id, _fields(body))
+    return BrandOut.model_validate(
+        await TaxonomyService(session).update(Brand, brand_id, _fields(body)))

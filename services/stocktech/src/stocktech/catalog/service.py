@@ -21,49 +21,42 @@ _LABEL: dict[type[Any], tuple[str, str]] = {
 }
 
 
-async def list_items(
-    session: AsyncSession, model: type[T], *, include_inactive: bool = False
-) -> Sequence[T]:
-    return await TaxonomyRepository(session).list(model, include_inactive=include_inactive)
+class TaxonomyService:
+    """Categories and brands (one shape, so one service: ``model`` says which)."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = TaxonomyRepository(session)
 
-async def get_item(
-    session: AsyncSession, model: type[T], item_id: uuid.UUID, *, include_inactive: bool = False
-) -> T:
-    item = await TaxonomyRepository(session).get(model, item_id)
-    if item is None or (not item.is_active and not include_inactive):
-        label, code = _LABEL[model]
-        raise NotFound(f"{label} não foi encontrada", code=f"{code}_not_found")
-    return item
+    async def list(self, model: type[T], *, include_inactive: bool = False) -> Sequence[T]:
+        return await self.repo.list(model, include_inactive=include_inactive)
 
+    async def get(self, model: type[T], item_id: uuid.UUID, *,
+                  include_inactive: bool = False) -> T:
+        item = await self.repo.get(model, item_id)
+        if item is None or (not item.is_active and not include_inactive):
+            label, code = _LABEL[model]
+            raise NotFound(f"{label} não foi encontrada", code=f"{code}_not_found")
+        return item
 
-async def _ensure_name_free(
-    repo: TaxonomyRepository, model: type[T], name: str, current: uuid.UUID | None = None
-) -> None:
-    existing = await repo.get_by_name(model, name)
-    if existing is not None and existing.id != current:
-        label, code = _LABEL[model]
-        raise Conflict(f"{label} '{existing.name}' já existe", code=f"{code}_exists")
+    async def _ensure_name_free(self, model: type[T], name: str,
+                                current: uuid.UUID | None = None) -> None:
+        existing = await self.repo.get_by_name(model, name)
+        if existing is not None and existing.id != current:
+            label, code = _LABEL[model]
+            raise Conflict(f"{label} '{existing.name}' já existe", code=f"{code}_exists")
 
+    async def create(self, model: type[T], fields: dict[str, Any]) -> T:
+        await self._ensure_name_free(model, fields["name"])
+        return await self.repo.add(model(**fields))
 
-async def create_item(session: AsyncSession, model: type[T], fields: dict[str, Any]) -> T:
-    repo = TaxonomyRepository(session)
-    await _ensure_name_free(repo, model, fields["name"])
-    item = model(**fields)
-    await repo.add(item)
-    return item
-
-
-async def update_item(
-    session: AsyncSession, model: type[T], item_id: uuid.UUID, fields: dict[str, Any]
-) -> T:
-    repo = TaxonomyRepository(session)
-    item = await get_item(session, model, item_id, include_inactive=True)
-    if fields.get("name") is not None:
-        await _ensure_name_free(repo, model, fields["name"], item.id)
-    for key, value in fields.items():
-        if key in ("name", "is_active") and value is None:
-            continue
-        setattr(item, key, value)
-    await session.flush()
-    return item
+    async def update(self, model: type[T], item_id: uuid.UUID, fields: dict[str, Any]) -> T:
+        item = await self.get(model, item_id, include_inactive=True)
+        if fields.get("name") is not None:
+            await self._ensure_name_free(model, fields["name"], item.id)
+        for key, value in fields.items():
+            if key in ("name", "is_active") and value is None:
+                continue
+            setattr(item, key, value)
+        await self.session.flush()
+        return item

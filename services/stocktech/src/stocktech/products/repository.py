@@ -21,9 +21,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from avelar_kit.db.repository import RepositoryBase
 from stocktech.accounts.models import KnownAccount
 from stocktech.catalog.models import Brand, Category
 from stocktech.products.models import Product
@@ -119,10 +119,7 @@ def _view(row: Any) -> ProductView:
                        category_name=row[3], brand_name=row[4])
 
 
-class ProductRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ProductRepository(RepositoryBase):
     async def view(self, product_id: uuid.UUID, *, fresh: bool = False) -> ProductView | None:
         """``fresh``: overwrite a copy already loaded in this session with the row as it is
         now (otherwise the session's copy wins)."""
@@ -290,15 +287,6 @@ class ProductRepository:
             .returning(Product.id)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def insert(self, values: dict[str, Any]) -> Product:
-        """Insert in a savepoint, so that a unique violation on the code leaves the
-        surrounding transaction usable for another try."""
-        async with self.session.begin_nested():
-            product = Product(**values)
-            self.session.add(product)
-            await self.session.flush()
-        return product
 
     async def reserve_stock(self, product_id: uuid.UUID, quantity: int) -> Reserved | None:
         """Take ``quantity`` units in the statement that checks they exist: of any number of

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
 from avelar_kit.br.types import NonNegativeMoney
 from avelar_kit.db.session import SessionDep
 from avelar_kit.errors import Unprocessable
-from stocktech.deps import (
+from stocktech.dependencies import (
     CanCreateProduct,
     CanDeleteProduct,
     CanUpdateProduct,
     SettingsDep,
     StockTechUser,
 )
-from stocktech.products import service
 from stocktech.products.repository import ListingFilters
 from stocktech.products.schemas import (
     MAX_PAGE_SIZE,
@@ -27,6 +26,7 @@ from stocktech.products.schemas import (
     ProductSort,
     ProductUpdate,
 )
+from stocktech.products.service import ProductService
 
 router = APIRouter(prefix="/api/products", tags=["products"])
 
@@ -51,7 +51,7 @@ async def list_products(
     sort: ProductSort = ProductSort.newest,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-) -> Any:
+) -> ProductPage:
     """The marketplace: active products of active companies, filtered, sorted and paginated.
 
     With ``mine=true``, the caller's own products instead, inactive ones included. Served from
@@ -67,45 +67,49 @@ async def list_products(
         max_price=max_price, in_stock=in_stock, sort=sort,
         mine_of=caller.account_id if mine else None,
     )
-    return await service.list_products(session, caller.account_id, filters, page=page,
-                                       page_size=page_size)
+    return await ProductService(session).list(caller.account_id, filters, page=page,
+                                              page_size=page_size)
 
 
 @router.post("", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
 async def create_product(
     session: SessionDep, caller: CanCreateProduct, settings: SettingsDep,
     body: ProductCreate,
-) -> Any:
+) -> ProductOut:
     """List a product for sale. Its code (``ST`` + 6 digits + check letter) is generated.
 
     Refused with 403 ``plan_limit_products`` when the company already has as many active
     products as its plan allows."""
-    return await service.create_product(
-        session, caller, body, event_precedence_seconds=settings.event_precedence_seconds
+    return await ProductService(session).create(
+        caller, body, event_precedence_seconds=settings.event_precedence_seconds
     )
 
 
 @router.get("/by-code/{code}", response_model=ProductOut)
-async def get_product_by_code(session: SessionDep, caller: StockTechUser, code: str) -> Any:
+async def get_product_by_code(
+    session: SessionDep, caller: StockTechUser, code: str
+) -> ProductOut:
     """Find a product by its code (case and dashes ignored). A malformed code or a wrong check
     letter is 422 ``invalid_product_code``."""
-    return await service.get_product_by_code(session, caller.account_id, code)
+    return await ProductService(session).get_by_code(caller.account_id, code)
 
 
 @router.get("/{product_id}", response_model=ProductOut)
-async def get_product(session: SessionDep, caller: StockTechUser, product_id: uuid.UUID) -> Any:
+async def get_product(
+    session: SessionDep, caller: StockTechUser, product_id: uuid.UUID
+) -> ProductOut:
     """A product on sale, or one of the caller's own in any state; otherwise 404."""
-    return await service.get_product(session, caller.account_id, product_id)
+    return await ProductService(session).get(caller.account_id, product_id)
 
 
 @router.patch("/{product_id}", response_model=ProductOut)
 async def update_product(
     session: SessionDep, caller: CanUpdateProduct, settings: SettingsDep,
     product_id: uuid.UUID, body: ProductUpdate,
-) -> Any:
+) -> ProductOut:
     """Change one of the caller's products (404 for anyone else's)."""
-    return await service.update_product(
-        session, caller, product_id, body,
+    return await ProductService(session).update(
+        caller, product_id, body,
         event_precedence_seconds=settings.event_precedence_seconds,
     )
 
@@ -116,5 +120,5 @@ async def delete_product(
 ) -> Response:
     """Take one of the caller's products off sale (it is deactivated, not erased: purchases
     refer to it)."""
-    await service.deactivate_product(session, caller, product_id)
+    await ProductService(session).deactivate(caller, product_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,16 +6,14 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.auth.caller import Caller
 from avelar_kit.errors import Conflict, NotFound, PlanLimitReached, Unprocessable
 from stocktech.accounts.models import KnownAccount
-from stocktech.accounts.service import authorise_write
+from stocktech.accounts.service import AccountService
 from stocktech.catalog.models import Brand, Category
 from stocktech.products import codes
-from stocktech.products.models import Product
 from stocktech.products.repository import ListingFilters, ProductRepository, ProductView
 from stocktech.products.schemas import ProductCreate, ProductOut, ProductPage, ProductUpdate
 
@@ -23,13 +21,6 @@ logger = logging.getLogger("stocktech.products")
 
 # One million codes: with a random pick a collision is rare, and each retry is a new draw.
 CODE_ATTEMPTS = 20
-CODE_CONSTRAINT = "uq_products_code"
-
-
-def constraint_name(exc: IntegrityError) -> str | None:
-    cause = getattr(exc.orig, "__cause__", None)
-    name = getattr(cause, "constraint_name", None)
-    return str(name) if name else None
 
 
 def _not_found() -> NotFound:
@@ -51,17 +42,12 @@ def to_out(view: ProductView, viewer: uuid.UUID | None) -> ProductOut:
     })
 
 
-async def _check_taxonomy(
-    session: AsyncSession, category_id: uuid.UUID | None, brand_id: uuid.UUID | None
-) -> None:
-    if category_id is not None:
-        category = await session.get(Category, category_id)
-        if category is None or not category.is_active:
-            raise Unprocessable("Categoria inexistente ou desativada", code="invalid_category")
-    if brand_id is not None:
-        brand = await session.get(Brand, brand_id)
-        if brand is None or not brand.is_active:
-            raise Unprocessable("Marca inexistente ou desativada", code="invalid_brand")
+def _visible(view: ProductView | None, viewer: uuid.UUID) -> ProductView:
+    """The owner sees its products in any state; others only what is on sale. Anything else is
+    404, so that another company cannot even learn that a product exists."""
+    if view is None or (view.product.account_id != viewer and not view.on_sale):
+        raise _not_found()
+    return view
 
 
 async def _check_product_limit(repo: ProductRepository, account: KnownAccount) -> None:
@@ -75,121 +61,103 @@ async def _check_product_limit(repo: ProductRepository, account: KnownAccount) -
                            hint="Desative um produto ou mude de plano.")
 
 
-async def insert_with_code(repo: ProductRepository, values: dict[str, Any]) -> Product:
-    """Insert a product under a fresh random code. Two concurrent inserts that draw the same code
-    meet on the unique index: the second waits for the first, gets the violation inside its
-    savepoint, and draws again."""
-    for attempt in range(1, CODE_ATTEMPTS + 1):
-        row = dict(values, id=uuid.uuid4(), code=codes.generate_code())
-        try:
-            return await repo.insert(row)
-        except IntegrityError as exc:
-            if constraint_name(exc) != CODE_CONSTRAINT:
-                raise
-            logger.info("product code %s taken, drawing another (attempt %d)", row["code"],
-                        attempt)
-    # A million codes would have to be nearly all taken.
-    raise Conflict("Não foi possível gerar um código de produto; tente novamente",
-                   code="product_code_exhausted")
-
-
-async def create_product(
-    session: AsyncSession,
-    caller: Caller,
-    body: ProductCreate,
-    *,
-    event_precedence_seconds: int,
-) -> ProductOut:
-    await _check_taxonomy(session, body.category_id, body.brand_id)
-    account = await authorise_write(session, caller,
-                                    event_precedence_seconds=event_precedence_seconds)
-    repo = ProductRepository(session)
-    await _check_product_limit(repo, account)
-    values: dict[str, Any] = body.model_dump()
-    values.update(account_id=caller.account_id, user_id=caller.user_id)
+async def insert_with_code(repo: ProductRepository, values: dict[str, Any]) -> uuid.UUID:
+    """Insert a product under a fresh random code; a code already taken (rare: one million
+    codes) is drawn again."""
     for attempt in range(1, CODE_ATTEMPTS + 1):
         code = codes.generate_code()
         product_id = await repo.insert_unless_code_taken(dict(values, code=code))
         if product_id is not None:
-            break
+            return product_id
         logger.info("product code %s taken, drawing another (attempt %d)", code, attempt)
-    else:
-        raise Conflict("Não foi possível gerar um código de produto; tente novamente",
-                       code="product_code_exhausted")
-    view = await repo.view(product_id)
-    assert view is not None
-    return to_out(view, caller.account_id)
+    raise Conflict("Não foi possível gerar um código de produto; tente novamente",
+                   code="product_code_exhausted")
 
 
-def _visible(view: ProductView | None, viewer: uuid.UUID) -> ProductView:
-    """The owner sees its products in any state; others only what is on sale. Anything else is
-    404, so that another company cannot even learn that a product exists."""
-    if view is None or (view.product.account_id != viewer and not view.on_sale):
-        raise _not_found()
-    return view
+class ProductService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = ProductRepository(session)
 
+    async def _check_taxonomy(
+        self, category_id: uuid.UUID | None, brand_id: uuid.UUID | None
+    ) -> None:
+        if category_id is not None:
+            category = await self.session.get(Category, category_id)
+            if category is None or not category.is_active:
+                raise Unprocessable("Categoria inexistente ou desativada",
+                                    code="invalid_category")
+        if brand_id is not None:
+            brand = await self.session.get(Brand, brand_id)
+            if brand is None or not brand.is_active:
+                raise Unprocessable("Marca inexistente ou desativada", code="invalid_brand")
 
-async def get_product(session: AsyncSession, viewer: uuid.UUID, product_id: uuid.UUID
-                      ) -> ProductOut:
-    view = _visible(await ProductRepository(session).view(product_id), viewer)
-    return to_out(view, viewer)
-
-
-async def get_product_by_code(session: AsyncSession, viewer: uuid.UUID, code: str) -> ProductOut:
-    try:
-        normalized = codes.normalize_code(code)
-    except ValueError as exc:
-        raise Unprocessable(str(exc), code="invalid_product_code") from None
-    view = _visible(await ProductRepository(session).view_by_code(normalized), viewer)
-    return to_out(view, viewer)
-
-
-async def list_products(
-    session: AsyncSession, viewer: uuid.UUID, filters: ListingFilters, *, page: int,
-    page_size: int,
-) -> ProductPage:
-    views, total, exact = await ProductRepository(session).listing(
-        filters, offset=(page - 1) * page_size, limit=page_size
-    )
-    return ProductPage(items=[to_out(v, viewer) for v in views], total=total,
-                       total_exact=exact, page=page, page_size=page_size)
-
-
-async def update_product(
-    session: AsyncSession,
-    caller: Caller,
-    product_id: uuid.UUID,
-    body: ProductUpdate,
-    *,
-    event_precedence_seconds: int,
-) -> ProductOut:
-    repo = ProductRepository(session)
-    changes = body.model_dump(exclude_unset=True)
-    await _check_taxonomy(session, changes.get("category_id"), changes.get("brand_id"))
-    # Ownership first, without a lock, so that another company's id costs no AvAdmin call.
-    current = await repo.view(product_id)
-    if current is None or current.product.account_id != caller.account_id:
-        raise _not_found()
-    reactivating = changes.get("is_active") is True and not current.product.is_active
-    if reactivating:
-        # Locks the company's row before the product's, the order every writer follows.
-        account = await authorise_write(session, caller,
-                                        event_precedence_seconds=event_precedence_seconds)
+    async def create(
+        self, caller: Caller, body: ProductCreate, *, event_precedence_seconds: int,
+    ) -> ProductOut:
+        await self._check_taxonomy(body.category_id, body.brand_id)
+        account = await AccountService(self.session).authorise_write(
+            caller, event_precedence_seconds=event_precedence_seconds)
+        repo = self.repo
         await _check_product_limit(repo, account)
-    product = await repo.get_owned_for_update(product_id, caller.account_id)
-    if product is None:
-        raise _not_found()
-    for key, value in changes.items():
-        setattr(product, key, value)
-    await session.flush()
-    view = await repo.view(product_id)
-    assert view is not None
-    return to_out(view, caller.account_id)
+        values: dict[str, Any] = body.model_dump()
+        values.update(account_id=caller.account_id, user_id=caller.user_id)
+        product_id = await insert_with_code(repo, values)
+        view = await repo.view(product_id)
+        assert view is not None
+        return to_out(view, caller.account_id)
 
+    async def get(self, viewer: uuid.UUID, product_id: uuid.UUID) -> ProductOut:
+        view = _visible(await self.repo.view(product_id), viewer)
+        return to_out(view, viewer)
 
-async def deactivate_product(session: AsyncSession, caller: Caller, product_id: uuid.UUID) -> None:
-    product = await ProductRepository(session).get_owned_for_update(product_id, caller.account_id)
-    if product is None:
-        raise _not_found()
-    product.is_active = False
-    await session.flush()
+    async def get_by_code(self, viewer: uuid.UUID, code: str) -> ProductOut:
+        try:
+            normalized = codes.normalize_code(code)
+        except ValueError as exc:
+            raise Unprocessable(str(exc), code="invalid_product_code") from None
+        view = _visible(await self.repo.view_by_code(normalized), viewer)
+        return to_out(view, viewer)
+
+    async def list(
+        self, viewer: uuid.UUID, filters: ListingFilters, *, page: int, page_size: int,
+    ) -> ProductPage:
+        views, total, exact = await self.repo.listing(
+            filters, offset=(page - 1) * page_size, limit=page_size
+        )
+        return ProductPage(items=[to_out(v, viewer) for v in views], total=total,
+                           total_exact=exact, page=page, page_size=page_size)
+
+    async def update(
+        self, caller: Caller, product_id: uuid.UUID, body: ProductUpdate, *,
+        event_precedence_seconds: int,
+    ) -> ProductOut:
+        repo = self.repo
+        changes = body.model_dump(exclude_unset=True)
+        await self._check_taxonomy(changes.get("category_id"), changes.get("brand_id"))
+        # Ownership first, without a lock, so that another company's id costs no AvAdmin call.
+        current = await repo.view(product_id)
+        if current is None or current.product.account_id != caller.account_id:
+            raise _not_found()
+        reactivating = changes.get("is_active") is True and not current.product.is_active
+        if reactivating:
+            # Locks the company's row before the product's, the order every writer follows.
+            account = await AccountService(self.session).authorise_write(
+                caller, event_precedence_seconds=event_precedence_seconds)
+            await _check_product_limit(repo, account)
+        product = await repo.get_owned_for_update(product_id, caller.account_id)
+        if product is None:
+            raise _not_found()
+        for key, value in changes.items():
+            setattr(product, key, value)
+        await self.session.flush()
+        view = await repo.view(product_id)
+        assert view is not None
+        return to_out(view, caller.account_id)
+
+    async def deactivate(self, caller: Caller, product_id: uuid.UUID) -> None:
+        product = await self.repo.get_owned_for_update(product_id, caller.account_id)
+        if product is None:
+            raise _not_found()
+        product.is_active = False
+        await self.session.flush()

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.br import clock
+from avelar_kit.db.repository import RepositoryBase
 from stocktech.transactions.models import IdempotencyKey, Transaction, TransactionStatus
 from stocktech.transactions.schemas import Role
 
@@ -45,19 +45,12 @@ RETURNING product_code, product_name, seller_account_id, seller_user_id, unit_pr
 """)
 
 
-class TransactionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class TransactionRepository(RepositoryBase):
     async def reserve_and_record(self, values: dict[str, Any]) -> Any | None:
         """Run ``_RESERVE_AND_RECORD``; the recorded row's snapshot, or None when the stock
         does not cover the quantity, the product is off sale or its price or name changed."""
         result = await self.session.execute(_RESERVE_AND_RECORD, values)
         return result.one_or_none()
-
-    async def add(self, tx: Transaction) -> None:
-        self.session.add(tx)
-        await self.session.flush()
 
     async def count_this_month_as_buyer(self, account_id: uuid.UUID) -> int:
         stmt = select(func.count()).select_from(Transaction).where(
@@ -118,10 +111,7 @@ class TransactionRepository:
         return items, int(total)
 
 
-class IdempotencyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class IdempotencyRepository(RepositoryBase):
     async def claim(self, account_id: uuid.UUID, key: str, request_hash: str) -> bool:
         """True when this request owns the key. If another transaction holds it uncommitted,
         this waits on the primary key until that one commits (False) or rolls back (True)."""

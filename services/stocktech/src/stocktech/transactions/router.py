@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
 
 from avelar_kit.db.session import SessionDep
-from stocktech.deps import AvAdminDep, CanBuy, CanCancel, CanComplete, SettingsDep, StockTechUser
-from stocktech.transactions import service
+from stocktech.dependencies import (
+    AvAdminDep,
+    CanBuy,
+    CanCancel,
+    CanComplete,
+    SettingsDep,
+    StockTechUser,
+)
 from stocktech.transactions.models import TransactionStatus
 from stocktech.transactions.schemas import (
     PurchaseCreate,
@@ -18,6 +24,7 @@ from stocktech.transactions.schemas import (
     TransactionOut,
     TransactionPage,
 )
+from stocktech.transactions.service import TransactionService
 
 router = APIRouter(prefix="/api/transactions", tags=["transactions"])
 
@@ -44,8 +51,8 @@ async def create_purchase(
     The units are reserved at once (never more than the stock, however many buyers race), the
     unit price is captured, and the answer carries a wa.me link to talk to the seller. The
     transaction stays ``pending`` until the seller completes it or either side cancels it."""
-    result = await service.purchase(
-        session, avadmin, caller, body, idempotency_key=idempotency_key,
+    result = await TransactionService(session).purchase(
+        avadmin, caller, body, idempotency_key=idempotency_key,
         event_precedence_seconds=settings.event_precedence_seconds,
     )
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
@@ -59,31 +66,31 @@ async def list_transactions(
     status: TransactionStatus | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> Any:
+) -> TransactionPage:
     """The caller's company's purchases and sales, newest first."""
-    return await service.list_transactions(session, caller, role=role, status=status, page=page,
-                                           page_size=page_size)
+    return await TransactionService(session).list(caller, role=role, status=status, page=page,
+                                                  page_size=page_size)
 
 
 @router.get("/{transaction_id}", response_model=TransactionOut)
 async def get_transaction(
     session: SessionDep, caller: StockTechUser, transaction_id: uuid.UUID
-) -> Any:
+) -> TransactionOut:
     """One transaction, visible only to its buyer and its seller (404 for anyone else)."""
-    return await service.get_transaction(session, caller, transaction_id)
+    return await TransactionService(session).get(caller, transaction_id)
 
 
 @router.post("/{transaction_id}/complete", response_model=TransactionOut)
 async def complete_transaction(
     session: SessionDep, caller: CanComplete, transaction_id: uuid.UUID
-) -> Any:
+) -> TransactionOut:
     """The seller confirms the sale. Emits ``stocktech.transaction.completed`` (for Lucrum)."""
-    return await service.complete(session, caller, transaction_id)
+    return await TransactionService(session).complete(caller, transaction_id)
 
 
 @router.post("/{transaction_id}/cancel", response_model=TransactionOut)
 async def cancel_transaction(
     session: SessionDep, caller: CanCancel, transaction_id: uuid.UUID
-) -> Any:
+) -> TransactionOut:
     """Buyer or seller gives up a pending transaction; the reserved units return to stock."""
-    return await service.cancel(session, caller, transaction_id)
+    return await TransactionService(session).cancel(caller, transaction_id)
