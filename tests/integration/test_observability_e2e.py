@@ -275,3 +275,58 @@ async def test_two_stocktech_replicas_share_one_group_and_handle_each_event_once
         assert sum(c["pending"] for c in consumers.values()) == 0
     finally:
         await r.aclose()
+
+
+async def test_stocktech_replica_killed_and_restarted_under_its_name_resumes_its_pending(
+    observed: dict[str, Any], redis_url: str,
+) -> None:
+    """stocktech-1 dies (SIGKILL) holding delivered, unacknowledged events; restarted under the
+    same POD_NAME it handles them itself on its first sweep, long before another replica could
+    claim them (60 s idle). Both replicas are killed first so that the state is exact: the
+    events are delivered to stocktech-1's name, as a replica killed mid-batch leaves them."""
+    replicas: list[ServiceProcess] = observed["replicas"]
+    group = observed["stocktech_group"]
+    n = 5
+    ids = [str(uuid.uuid4()) for _ in range(n)]
+    r = aioredis.Redis.from_url(redis_url)
+    try:
+        for rep in replicas:
+            assert rep.proc is not None
+            rep.proc.kill()
+            rep.proc.wait(10)
+            rep.proc = None
+        for eid in ids:
+            await r.xadd(STREAM, {"event": json.dumps({
+                "id": eid, "type": "test.ping", "occurred_at": datetime.now(UTC).isoformat(),
+                "source": "AvAdmin", "schema_version": 1, "data": {}})})
+        got = await r.xreadgroup(group, "stocktech-1", {STREAM: ">"}, count=1000)
+        delivered = {json.loads(f[b"event"])["id"] for _, msgs in got for _, f in msgs}
+        assert set(ids) <= delivered
+        before = await r.xpending_range(STREAM, group, min="-", max="+", count=1000,
+                                        consumername="stocktech-1")
+        assert len(before) >= n
+
+        replica = replicas[1]
+        replica.spawn()  # the same POD_NAME
+        replica.wait_ready(90)
+
+        def handled_by_it() -> set[str]:
+            text = replica.log.read_text(errors="replace")
+            return {eid for eid in ids
+                    if f"event {eid} (test.ping) handled by {group}/stocktech-1" in text}
+
+        async def resumed() -> bool:
+            await asyncio.sleep(0)
+            return handled_by_it() == set(ids)
+
+        await until(resumed, 40, "the restarted stocktech-1 handles its pending events")
+        left = await r.xpending_range(STREAM, group, min="-", max="+", count=1000,
+                                      consumername="stocktech-1")
+        assert left == []
+    finally:
+        await r.aclose()
+        for rep in replicas:
+            if rep.proc is None:
+                rep.spawn()
+        for rep in replicas:
+            rep.wait_ready(90)
