@@ -249,7 +249,7 @@ async def test_keys_are_namespaced_by_module_and_kind(
     assert 0 < await redis.ttl(f"avelar:{module_name}:avadmin:user:{uid}") <= 300
 
 
-async def test_redis_down_degrades_to_direct_calls(stub: Any) -> None:
+async def test_redis_down_degrades_to_direct_calls_then_the_in_process_copy(stub: Any) -> None:
     import redis.asyncio as aioredis
 
     _, uid = stub.add_company()
@@ -263,7 +263,9 @@ async def test_redis_down_degrades_to_direct_calls(stub: Any) -> None:
     try:
         assert (await client.get_user(uid)) is not None
         assert (await client.get_user(uid)) is not None
-        assert len(stub.data_requests()) == 2
+        # The first answer went to the in-process copy: the second needs no call.
+        assert len(stub.data_requests()) == 1
+        assert len(client.cache.local) == 1
     finally:
         await client.aclose()
         await dead.aclose()

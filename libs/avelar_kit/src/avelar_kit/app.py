@@ -33,6 +33,7 @@ from avelar_kit.health import Check, health_router
 from avelar_kit.jobs import JobRunner, ScheduledJob
 from avelar_kit.logging import RequestIdMiddleware, configure_logging
 from avelar_kit.observability import install_observability
+from avelar_kit.redis_guard import RedisBudgetMiddleware, RedisGuard
 from avelar_kit.settings import SERVICE_AUDIENCE, ModuleSettings, ServiceSettings
 
 logger = logging.getLogger("avelar_kit.app")
@@ -64,12 +65,15 @@ def create_service_app(
         app.state.db = Database(settings.database_url, pool_size=settings.db_pool_size,
                                 max_overflow=settings.db_max_overflow,
                                 pool_timeout=settings.db_pool_timeout)
-        # One quick retry, no backoff: with Redis down a cache call must fail fast so that the
-        # fallback answers, instead of stalling the request through redis-py's default backoff.
-        app.state.redis = aioredis.Redis.from_url(
-            settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0,
-            health_check_interval=30, retry=Retry(NoBackoff(), 1),
+        # No retry: a request's Redis calls are bounded by the guard (deadline, budget,
+        # breaker; avelar_kit.redis_guard), never by the socket's timeouts and retries. A
+        # blocking pool: a burst waits (briefly) for a connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_max_connections,
+            timeout=settings.redis_pool_timeout, socket_timeout=1.0,
+            socket_connect_timeout=1.0, health_check_interval=30, retry=Retry(NoBackoff(), 0),
         )
+        app.state.redis = aioredis.Redis(connection_pool=pool)
         app.state.verifier = verifier_factory(app)
         if caller_resolver is not None:
             app.state.caller_resolver = caller_resolver(app)
@@ -90,8 +94,14 @@ def create_service_app(
                   **fastapi_kwargs)
     app.state.settings = settings
     app.state.module = module
+    app.state.redis_guard = RedisGuard(
+        module, call_timeout=settings.redis_call_timeout,
+        request_budget=settings.redis_request_budget,
+        threshold=settings.redis_breaker_threshold,
+        reset_timeout=settings.redis_breaker_reset_seconds)
     app.state.permissions = permissions or Permissions(module, {})
     install_error_handlers(app)
+    app.add_middleware(RedisBudgetMiddleware, guard=lambda: app.state.redis_guard)
     app.add_middleware(RequestIdMiddleware)
     extra = health_extra(app) if health_extra else None
     app.include_router(

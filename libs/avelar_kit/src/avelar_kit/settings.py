@@ -91,6 +91,17 @@ class ServiceSettings(BaseSettings):
         description="SQLAlchemy URL of this module's own database (asyncpg driver).",
     )
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis connections of one process: about the requests it serves at once plus its
+    # workers (consumers, relay). A request waits at most redis_pool_timeout for one.
+    redis_max_connections: int = Field(default=64, ge=4)
+    redis_pool_timeout: float = Field(default=0.2, gt=0)
+    # What Redis may cost one request in total (every call together), and one call outside a
+    # request; after redis_breaker_threshold failures in a row Redis is not asked for
+    # redis_breaker_reset_seconds (avelar_kit.redis_guard).
+    redis_request_budget: float = Field(default=0.2, gt=0)
+    redis_call_timeout: float = Field(default=0.15, gt=0)
+    redis_breaker_threshold: int = Field(default=3, ge=1)
+    redis_breaker_reset_seconds: float = Field(default=5.0, gt=0)
     # The module's own variable (AVADMIN_LOG_FORMAT...) or, for every module at once, LOG_FORMAT.
     log_format: str = Field(default_factory=lambda: os.environ.get("LOG_FORMAT", "text"),
                             pattern="^(text|json)$")
@@ -161,3 +172,13 @@ class ModuleSettings(ServiceSettings):
     events_stream: str = ""
     # Defaults to the module's name in lower case: one group per module.
     consumer_group: str = ""
+    # Connections to AvAdmin of one process (a burst beyond them waits avadmin_pool_timeout,
+    # then answers from the cache's fallback; never counted as AvAdmin failing).
+    avadmin_max_connections: int = Field(default=50, ge=1)
+    avadmin_pool_timeout: float = Field(default=1.0, gt=0)
+    # A write is authorised by a last-known answer at most this old while AvAdmin is down.
+    avadmin_stale_write_bound: float = Field(default=900, ge=0)
+    # The in-process copy of AvAdmin answers used when Redis is down too (entries; seconds a
+    # last-known entry of it may serve reads).
+    avadmin_local_max_entries: int = Field(default=10_000, ge=0)
+    avadmin_local_last_known_ttl: float = Field(default=3600, ge=0)

@@ -1,12 +1,20 @@
-"""Circuit breaker in front of AvAdmin: purgatory's state machine plus a single-probe gate.
+"""A small circuit breaker of our own (ADR 0012): states, single probe and cancellation rules.
 
-purgatory (closed -> opened after ``threshold`` consecutive failures -> half-opened after ``ttl``
--> closed on success / opened again on failure) is kept in memory, one breaker per process: each
-process decides from its own experience, and the hot path costs no Redis round trip.
+- closed: calls pass. ``threshold`` consecutive failures open the circuit.
+- open: calls fail at once with ``BreakerOpen`` (no call made) until ``reset_timeout`` passed.
+- half_open: exactly one call (the probe) passes; the others are refused as if still open
+  until the probe ends. The probe's success closes the circuit; its failure, or its
+  cancellation (the caller went away before the upstream answered: it proved nothing), opens
+  it again for another ``reset_timeout``.
 
-purgatory lets every request that arrives while half-opened through; a struggling AvAdmin that
-just came back would then get the whole backlog at once. The gate below lets exactly one probe
-through and treats the others as if the circuit were still open until the probe ends.
+Only ``UpstreamFailure`` raised inside ``guard()`` counts as a failure: the caller decides what
+is the upstream's fault (a timeout, a connection error, a 5xx of the upstream itself) and what
+is ours (a local pool exhausted, a Redis error, a cancelled request), and raises accordingly.
+Any other exception counts as a success of the transport (a 4xx is an answer, not an outage);
+a cancellation in the closed state counts as nothing.
+
+One breaker per process, in memory: each process decides from its own experience and the hot
+path costs no I/O. The clock is injectable (``clock``, seconds, monotonic) so tests drive time.
 """
 
 from __future__ import annotations
@@ -14,20 +22,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Literal
-
-from purgatory import AsyncCircuitBreakerFactory
-from purgatory.domain.model import Context, OpenedState
-from purgatory.service._async.repository import AsyncInMemoryRepository
 
 from avelar_kit import metrics
 
 logger = logging.getLogger("avelar_kit.avadmin")
 
 BreakerState = Literal["closed", "open", "half_open"]
-_STATE_NAMES = {"opened": "open", "half-opened": "half_open", "closed": "closed"}
 
 
 class BreakerOpen(Exception):
@@ -43,103 +46,120 @@ class UpstreamFailure(Exception):
 
 
 class CircuitBreaker:
-    def __init__(self, name: str, *, threshold: int = 5, reset_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        threshold: int = 5,
+        reset_timeout: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        watch: bool = True,
+    ) -> None:
         self.name = name
-        self.threshold = threshold
+        self.threshold = max(1, threshold)
         self.reset_timeout = reset_timeout
-        self._factory = AsyncCircuitBreakerFactory(
-            default_threshold=threshold, default_ttl=reset_timeout
-        )
-        self._factory.add_listener(self._on_event)
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None  # None: closed
         self._probe_in_flight = False
-        self._last_state: str = "closed"
-        metrics.watch_breaker(self)
+        self._watched = watch
+        if watch:
+            metrics.watch_breaker(self)
 
-    def _on_event(self, name: str, kind: str, event: object) -> None:
-        if kind == "state_changed":
-            state = getattr(event, "state", "?")
-            if state != self._last_state:
-                log = logger.warning if state == "opened" else logger.info
-                log("circuit %s: %s -> %s", name, self._last_state, state)
-                self._last_state = state
-                metrics.BREAKER_TRANSITIONS.labels(self.name, _STATE_NAMES.get(state, state)).inc()
-
-    def _context(self) -> Context | None:
-        repo = self._factory.uow.contexts
-        assert isinstance(repo, AsyncInMemoryRepository)
-        return repo.breakers.get(self.name)
+    # -- state -----------------------------------------------------------------------------------
 
     @property
     def state(self) -> BreakerState:
-        ctx = self._context()
-        if ctx is None or ctx.state == "closed":
+        if self._opened_at is None:
             return "closed"
-        if ctx.state == "half-opened":
+        if self._probe_in_flight or self._clock() >= self._opened_at + self.reset_timeout:
             return "half_open"
-        opened_at = ctx.opened_at or 0.0
-        # Past the reset time the next call will be the probe: report it as half-open already.
-        return "half_open" if time.time() > opened_at + ctx.ttl else "open"
+        return "open"
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failures counted in the closed state."""
+        return self._failures
 
     def retry_after(self) -> float:
-        ctx = self._context()
-        if ctx is None or ctx.opened_at is None:
+        if self._opened_at is None:
             return self.reset_timeout
-        return max(1.0, ctx.opened_at + ctx.ttl - time.time())
+        return max(1.0, self._opened_at + self.reset_timeout - self._clock())
+
+    def _transition(self, before: BreakerState, after: BreakerState) -> None:
+        if before == after:
+            return
+        log = logger.warning if after == "open" else logger.info
+        log("circuit %s: %s -> %s", self.name, before, after)
+        if self._watched:
+            metrics.BREAKER_TRANSITIONS.labels(self.name, after).inc()
+
+    def _open(self) -> None:
+        before: BreakerState = "half_open" if self._opened_at is not None else "closed"
+        self._opened_at = self._clock()
+        self._failures = 0
+        self._transition(before, "open")
+
+    def _close(self) -> None:
+        if self._opened_at is not None:
+            self._opened_at = None
+            self._transition("half_open", "closed")
+        self._failures = 0
+
+    # -- use ---------------------------------------------------------------------------------------
+
+    def before_call(self) -> bool:
+        """Admit a call or raise ``BreakerOpen``. Returns True when the call is the probe."""
+        state = self.state
+        if state == "closed":
+            return False
+        if state == "open" or self._probe_in_flight:
+            raise BreakerOpen(self.name, self.retry_after() if state == "open" else 1.0)
+        self._probe_in_flight = True
+        return True
+
+    def record_success(self, probing: bool) -> None:
+        if probing:
+            self._probe_in_flight = False
+        self._close()
+
+    def record_failure(self, probing: bool) -> None:
+        if probing:
+            self._probe_in_flight = False
+            self._open()
+            return
+        if self._opened_at is not None:
+            return  # a call admitted before the circuit opened: already open
+        self._failures += 1
+        if self._failures >= self.threshold:
+            self._open()
+
+    def record_cancelled(self, probing: bool) -> None:
+        if probing:  # proved nothing: back to open for another reset_timeout
+            self._probe_in_flight = False
+            self._open()
 
     @asynccontextmanager
     async def guard(self) -> AsyncIterator[None]:
-        """Run the block through the breaker. Only ``UpstreamFailure`` counts as a failure; any
-        other exception passes through and counts as a success of the transport (a 4xx is an
-        answer, not an outage). Raises ``BreakerOpen`` without running the block when open."""
-        brk = await self._factory.get_breaker(self.name, exclude=[
-            (BaseException, self._not_a_failure),
-        ])
-        # No await from the gate to purgatory's enter, so both see the same state (checking
-        # before the await above let a second probe through when the reset time passed during
-        # it).
-        probing = False
-        if self.state == "half_open":
-            if self._probe_in_flight:
-                raise BreakerOpen(self.name, 1.0)
-            self._probe_in_flight = probing = True
+        """Run the block through the breaker (see the module docstring for what counts).
+        Raises ``BreakerOpen`` without running the block when open."""
+        probing = self.before_call()
         try:
-            try:
-                async with brk:
-                    if not probing and self._half_opened():
-                        # The reset time passed between the gate and the enter (no other
-                        # coroutine ran): purgatory made this call the probe.
-                        self._probe_in_flight = probing = True
-                    yield
-            except OpenedState as exc:
-                raise BreakerOpen(self.name, self.retry_after()) from exc
-        finally:
-            if probing:
-                self._probe_in_flight = False
+            yield
+        except UpstreamFailure:
+            self.record_failure(probing)
+            raise
+        except asyncio.CancelledError:
+            self.record_cancelled(probing)
+            raise
+        except BaseException:
+            self.record_success(probing)
+            raise
+        else:
+            self.record_success(probing)
 
     async def trip(self) -> None:
-        """Open the circuit now (the health ping saw AvAdmin unreachable): the requests that
-        follow go straight to the fallback instead of each waiting for its own timeout, and
-        ``/health`` never reports a closed circuit in front of an AvAdmin it cannot reach.
-        Done through purgatory's own failure counting, so the transition is the usual one."""
-        brk = await self._factory.get_breaker(self.name)
-        for _ in range(self.threshold):
-            if self.state != "closed":
-                return
-            try:
-                async with brk:
-                    raise UpstreamFailure("health ping failed")
-            except (UpstreamFailure, OpenedState):
-                pass
-
-    def _half_opened(self) -> bool:
-        ctx = self._context()
-        return ctx is not None and ctx.state == "half-opened"
-
-    def _not_a_failure(self, exc: BaseException) -> bool:
-        """purgatory counts whatever is "not a failure" as a success, and a success while
-        half-opened closes the circuit. A probe cancelled before AvAdmin answered (the caller
-        went away) proved nothing, so it reopens the circuit instead; in the closed state a
-        cancellation is not AvAdmin's fault and does not count."""
-        if isinstance(exc, UpstreamFailure):
-            return False
-        return not (isinstance(exc, asyncio.CancelledError) and self._half_opened())
+        """Open the circuit now (the health ping saw the upstream unreachable): the requests
+        that follow go straight to the fallback instead of each waiting for its own timeout."""
+        if self._opened_at is None:
+            self._open()

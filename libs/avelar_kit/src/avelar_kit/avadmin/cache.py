@@ -11,7 +11,13 @@ always knows the age of what it serves. The version key closes a race: a fetch t
 before an invalidation (an event saying "user deactivated") must not write its older answer back
 after it; the write is a Lua script that stores only if the version is still the one read.
 
-Redis being down is not an outage of the module: every operation here degrades to "miss".
+Every Redis call goes through a ``RedisGuard`` (``avelar_kit.redis_guard``): a deadline, a
+per-request budget and a breaker of its own, so a frozen Redis costs a request at most the
+budget. Redis being down is not an outage of the module: each read then answers from a bounded
+in-process copy (``LocalCopy``, an LRU of the last answers this process fetched or read) under
+the same freshness rules (fresh for ``ttl``, last known for ``local_last_known_ttl``), else
+"miss". The local copy is consulted only when Redis cannot answer: while Redis answers it is
+the truth (invalidations land there), and a local entry older than what Redis says is dropped.
 """
 
 from __future__ import annotations
@@ -20,10 +26,11 @@ import json
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from redis.exceptions import RedisError
+from avelar_kit.redis_guard import RedisGuard, RedisUnavailable
 
 logger = logging.getLogger("avelar_kit.avadmin")
 
@@ -63,6 +70,39 @@ def _decode(raw: Any) -> CacheEntry | None:
         return None  # an unreadable entry is a miss, never a crash
 
 
+class LocalCopy:
+    """A bounded LRU of the last entries seen, per (kind, id): the in-process fallback."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._items: OrderedDict[tuple[Kind, str], CacheEntry] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, kind: Kind, ident: uuid.UUID | str) -> CacheEntry | None:
+        key = (kind, str(ident))
+        entry = self._items.get(key)
+        if entry is not None:
+            self._items.move_to_end(key)
+        return entry
+
+    def put(self, kind: Kind, ident: uuid.UUID | str, entry: CacheEntry) -> None:
+        if self.max_entries <= 0:
+            return
+        key = (kind, str(ident))
+        current = self._items.get(key)
+        if current is not None and current.fetched_at > entry.fetched_at:
+            return  # never replace a newer answer with an older one
+        self._items[key] = entry
+        self._items.move_to_end(key)
+        while len(self._items) > self.max_entries:
+            self._items.popitem(last=False)
+
+    def forget(self, kind: Kind, ident: uuid.UUID | str) -> None:
+        self._items.pop((kind, str(ident)), None)
+
+
 class AvAdminCache:
     def __init__(
         self,
@@ -72,26 +112,38 @@ class AvAdminCache:
         ttl: float = 300,
         negative_ttl: float = 5,
         last_known_ttl: float = 7 * 24 * 3600,
+        local_max_entries: int = 10_000,
+        local_last_known_ttl: float = 3600,
+        guard: RedisGuard | None = None,
     ) -> None:
         self.redis = redis
         self.module = module
         self.ttl = ttl
         self.negative_ttl = negative_ttl
         self.last_known_ttl = last_known_ttl
+        self.local_last_known_ttl = local_last_known_ttl
+        self.local = LocalCopy(local_max_entries)
+        self.guard = guard or RedisGuard(module)
         self._store = redis.register_script(_STORE)
+
+    def _local_fresh(self, kind: Kind, ident: uuid.UUID) -> CacheEntry | None:
+        entry = self.local.get(kind, ident)
+        if entry is None:
+            return None
+        limit = self.ttl if entry.data is not None else self.negative_ttl
+        return entry if entry.age() <= limit else None
+
+    def _seen(self, kind: Kind, ident: uuid.UUID, entry: CacheEntry | None) -> None:
+        """What Redis said is the truth while it answers: mirror it locally."""
+        if entry is not None and entry.data is not None:
+            self.local.put(kind, ident, entry)
 
     def key(self, kind: Kind, ident: uuid.UUID | str) -> str:
         return f"avelar:{self.module}:avadmin:{kind}:{ident}"
 
     async def read(self, kind: Kind, ident: uuid.UUID) -> tuple[CacheEntry | None, str]:
         """The fresh entry (or None) and the version to hand back to ``store``."""
-        base = self.key(kind, ident)
-        try:
-            fresh, ver = await self.redis.mget(base, f"{base}:ver")
-        except RedisError as exc:
-            logger.warning("avadmin cache read failed (%s)", type(exc).__name__)
-            return None, "?"  # "?" never matches: a fetch made now is not cached
-        return _decode(fresh), (ver.decode() if isinstance(ver, bytes) else (ver or ""))
+        return (await self.read_many([(kind, ident)]))[0]
 
     async def read_many(
         self, items: list[tuple[Kind, uuid.UUID]]
@@ -102,22 +154,34 @@ class AvAdminCache:
             base = self.key(kind, ident)
             keys += [base, f"{base}:ver"]
         try:
-            raw = await self.redis.mget(*keys)
-        except RedisError as exc:
-            logger.warning("avadmin cache read failed (%s)", type(exc).__name__)
-            return [(None, "?") for _ in items]
+            raw = await self.guard.run(lambda: self.redis.mget(*keys))
+        except RedisUnavailable as exc:
+            logger.warning("avadmin cache read failed (%s): in-process copy", exc)
+            # "?" never matches: a fetch made now is not stored in Redis (only locally)
+            return [(self._local_fresh(kind, ident), "?") for kind, ident in items]
         out: list[tuple[CacheEntry | None, str]] = []
-        for i in range(len(items)):
-            fresh, ver = raw[2 * i], raw[2 * i + 1]
-            out.append((_decode(fresh), ver.decode() if isinstance(ver, bytes) else (ver or "")))
+        for i, (kind, ident) in enumerate(items):
+            fresh, ver = _decode(raw[2 * i]), raw[2 * i + 1]
+            if fresh is None:
+                # Expired or invalidated in Redis: so is the local copy (a fallback read of
+                # Redis's last known entry puts it back when there is one).
+                self.local.forget(kind, ident)
+            self._seen(kind, ident, fresh)
+            out.append((fresh, ver.decode() if isinstance(ver, bytes) else (ver or "")))
         return out
 
     async def read_last(self, kind: Kind, ident: uuid.UUID) -> CacheEntry | None:
+        key = f"{self.key(kind, ident)}:last"
         try:
-            return _decode(await self.redis.get(f"{self.key(kind, ident)}:last"))
-        except RedisError as exc:
-            logger.warning("avadmin cache read failed (%s)", type(exc).__name__)
+            entry = _decode(await self.guard.run(lambda: self.redis.get(key)))
+        except RedisUnavailable as exc:
+            logger.warning("avadmin cache read failed (%s): in-process copy", exc)
+            local = self.local.get(kind, ident)
+            if local is not None and local.age() <= self.local_last_known_ttl:
+                return local
             return None
+        self._seen(kind, ident, entry)
+        return entry
 
     async def store(
         self, kind: Kind, ident: uuid.UUID, data: dict[str, Any] | None, version: str,
@@ -125,29 +189,40 @@ class AvAdminCache:
     ) -> bool:
         """Store an answer unless an invalidation happened since ``version`` was read. A 404
         (``data is None``) is cached only for ``negative_ttl`` and forgets the last known copy."""
-        if version == "?":
-            return False
         ttl = self.ttl if data is not None else self.negative_ttl
         if ttl <= 0:
             return False
+        at = fetched_at or time.time()
+        if version == "?":
+            # Redis could not be read: AvAdmin's answer is kept in the in-process copy only.
+            if data is not None:
+                self.local.put(kind, ident, CacheEntry(fetched_at=at, data=data))
+            else:
+                self.local.forget(kind, ident)
+            return False
         base = self.key(kind, ident)
-        payload = json.dumps({"fetched_at": fetched_at or time.time(), "data": data},
-                             separators=(",", ":"))
+        payload = json.dumps({"fetched_at": at, "data": data}, separators=(",", ":"))
         try:
-            stored = await self._store(
+            stored = await self.guard.run(lambda: self._store(
                 keys=[base, f"{base}:last", f"{base}:ver"],
                 args=[payload, max(1, int(ttl)), max(1, int(self.last_known_ttl)), version,
                       "1" if data is not None else "0"],
-            )
-        except RedisError as exc:
-            logger.warning("avadmin cache write failed (%s)", type(exc).__name__)
+            ))
+        except RedisUnavailable as exc:
+            logger.warning("avadmin cache write failed (%s)", exc)
             return False
+        if stored:
+            if data is not None:
+                self.local.put(kind, ident, CacheEntry(fetched_at=at, data=data))
+            else:
+                self.local.forget(kind, ident)
         return bool(stored)
 
     async def invalidate(self, kind: Kind, ident: uuid.UUID) -> None:
         """Forget both entries: the last known copy is now known to be wrong, so it must not be
         served as a fallback either (a deactivated user would get back in while AvAdmin is
         down). Raises on Redis errors so that a consumer does not acknowledge the event."""
+        self.local.forget(kind, ident)
         base = self.key(kind, ident)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(base, f"{base}:last")

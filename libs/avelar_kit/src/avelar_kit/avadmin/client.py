@@ -30,6 +30,7 @@ from avelar_kit.avadmin.cache import AvAdminCache, CacheEntry, Kind
 from avelar_kit.avadmin.models import AvAdminAccount, AvAdminPlan, AvAdminUser, Standing
 from avelar_kit.errors import ServiceUnavailable
 from avelar_kit.metrics import AVADMIN_CACHE
+from avelar_kit.redis_guard import RedisGuard
 from avelar_kit.tracing import instrument_httpx, outgoing_headers
 
 logger = logging.getLogger("avelar_kit.avadmin")
@@ -49,6 +50,11 @@ class AvAdminAuthError(Exception):
 
 class AvAdminContractError(Exception):
     """AvAdmin answered something this client cannot read (see docs/avadmin-contract.md)."""
+
+
+class LocalOverload(Exception):
+    """This process ran out of its own connections to AvAdmin: answered from the fallback,
+    never counted against AvAdmin by the breaker."""
 
 
 class AvAdminClient:
@@ -75,6 +81,9 @@ class AvAdminClient:
         breaker_reset_timeout: float = 30.0,
         token_renew_margin: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        redis_guard: RedisGuard | None = None,
+        local_max_entries: int = 10_000,
+        local_last_known_ttl: float = 3600,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.module = module
@@ -82,12 +91,18 @@ class AvAdminClient:
         self._client_id = client_id
         self._client_secret = client_secret
         self.cache = AvAdminCache(redis, module=module, ttl=cache_ttl, negative_ttl=negative_ttl,
-                                  last_known_ttl=last_known_ttl)
+                                  last_known_ttl=last_known_ttl,
+                                  local_max_entries=local_max_entries,
+                                  local_last_known_ttl=local_last_known_ttl, guard=redis_guard)
         self.breaker = CircuitBreaker(f"avadmin:{module}", threshold=breaker_threshold,
                                       reset_timeout=breaker_reset_timeout)
         # Whole-call bound: a token renewal plus the request plus one retry after a 401 must
         # still finish in bounded time, whatever each step's own timeout allows.
         self.call_deadline = call_deadline or (connect_timeout + read_timeout + 0.5)
+        self.pool_timeout = pool_timeout
+        # As many calls in flight as the pool has connections: a burst waits here (bounded by
+        # pool_timeout), not inside httpx where the wait would look like AvAdmin being slow.
+        self._slots = asyncio.Semaphore(max_connections)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=pool_timeout),
@@ -167,6 +182,9 @@ class AvAdminClient:
             async with self.breaker.guard():
                 try:
                     resp = await self._http.get("/health", timeout=timeout)
+                except httpx.PoolTimeout:
+                    # Our own pool is busy (a burst): says nothing against AvAdmin.
+                    return True
                 except httpx.HTTPError as exc:
                     raise UpstreamFailure(f"{type(exc).__name__} on GET /health") from exc
                 if resp.status_code >= 500:
@@ -202,7 +220,8 @@ class AvAdminClient:
         AVADMIN_CACHE.labels(self.module, kind, "miss").inc()
         try:
             data = await self._fetch_once(kind, ident, version, path, model)
-        except (BreakerOpen, UpstreamFailure, AvAdminAuthError, AvAdminContractError) as exc:
+        except (BreakerOpen, UpstreamFailure, LocalOverload, AvAdminAuthError,
+                AvAdminContractError) as exc:
             return await self._fallback(kind, ident, model, for_write, exc)
         await self.cache.store(kind, ident, data, version)
         return model.model_validate(data) if data is not None else None
@@ -251,14 +270,29 @@ class AvAdminClient:
             self._inflight.pop(key, None)
 
     async def _fetch(self, path: str, model: type[BaseModel]) -> dict[str, Any] | None:
-        async with self.breaker.guard():
-            try:
-                async with asyncio.timeout(self.call_deadline):
-                    resp = await self._authorised_get(path)
-            except (httpx.TransportError, TimeoutError) as exc:
-                raise UpstreamFailure(f"{type(exc).__name__} on GET {path}") from exc
-            if resp.status_code >= 500:
-                raise UpstreamFailure(f"HTTP {resp.status_code} on GET {path}")
+        # Waiting for one of our own connections is not AvAdmin's fault: the wait happens
+        # before the breaker and the call deadline, and giving up on it is ``LocalOverload``
+        # (the fallback answers; the breaker never hears of it).
+        if self.breaker.state == "open":
+            raise BreakerOpen(self.breaker.name, self.breaker.retry_after())
+        try:
+            async with asyncio.timeout(self.pool_timeout):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise LocalOverload(f"no free AvAdmin connection for GET {path}") from exc
+        try:
+            async with self.breaker.guard():
+                try:
+                    async with asyncio.timeout(self.call_deadline):
+                        resp = await self._authorised_get(path)
+                except httpx.PoolTimeout as exc:  # our pool, not AvAdmin (see the slots)
+                    raise LocalOverload(f"no free AvAdmin connection for GET {path}") from exc
+                except (httpx.TransportError, TimeoutError) as exc:
+                    raise UpstreamFailure(f"{type(exc).__name__} on GET {path}") from exc
+                if resp.status_code >= 500:
+                    raise UpstreamFailure(f"HTTP {resp.status_code} on GET {path}")
+        finally:
+            self._slots.release()
         if resp.status_code == 404:
             return None
         if resp.status_code in (401, 403):

@@ -65,8 +65,20 @@ class AvAdminIntegration:
         self.consumer: StreamConsumer | None = None
 
     async def startup(self, app: FastAPI) -> None:
+        options: dict[str, Any] = {}
+        settings = getattr(app.state, "settings", None)
+        if settings is not None and hasattr(settings, "avadmin_max_connections"):
+            options.update(max_connections=settings.avadmin_max_connections,
+                           pool_timeout=settings.avadmin_pool_timeout,
+                           stale_write_bound=settings.avadmin_stale_write_bound,
+                           local_max_entries=settings.avadmin_local_max_entries,
+                           local_last_known_ttl=settings.avadmin_local_last_known_ttl)
+        guard = getattr(app.state, "redis_guard", None)
+        if guard is not None:
+            options["redis_guard"] = guard
+        options.update(self.client_options)
         self.client = AvAdminClient(self.base_url, self.client_id, self.client_secret,
-                                    app.state.redis, module=self.module, **self.client_options)
+                                    app.state.redis, module=self.module, **options)
         app.state.avadmin = self.client
         app.state.caller_resolver = StandingResolver(self.client, self.module, self.local_check)
         if self.handled_model is not None:

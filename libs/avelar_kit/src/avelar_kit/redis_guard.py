@@ -1,0 +1,127 @@
+"""Deadlines and a breaker for the Redis calls a request makes (cache, abuse limits).
+
+A frozen Redis (a hung network, SIGSTOP) must cost a request at most ``request_budget`` seconds
+in total, never the socket's own timeouts and retries: each guarded call gets
+``min(call_timeout, what is left of the request's budget)``; after ``threshold`` consecutive
+failures the guard's breaker opens and for ``reset_timeout`` seconds no call is made at all
+(``RedisUnavailable`` at once), then one probe decides. Every caller has a fallback for
+``RedisUnavailable`` (the in-process copy, in-process counters, a miss).
+
+The request budget lives in a context variable that ``RedisBudgetMiddleware`` (pure ASGI, in
+the kit frame) sets per request; outside a request (consumers, jobs) only ``call_timeout``
+applies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from redis.exceptions import RedisError
+
+from avelar_kit.avadmin.breaker import BreakerOpen, CircuitBreaker
+
+logger = logging.getLogger("avelar_kit.redis")
+
+T = TypeVar("T")
+
+# Monotonic deadline of the current request's Redis budget (a one-item list: shared by the
+# tasks a request spawns, e.g. asyncio.gather, which copy the context).
+_DEADLINE: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "avelar_redis_deadline", default=None)
+
+
+class RedisUnavailable(Exception):
+    """Redis did not answer in time, failed, or its breaker is open: use the fallback."""
+
+
+class RedisGuard:
+    def __init__(
+        self,
+        name: str,
+        *,
+        call_timeout: float = 0.1,
+        request_budget: float = 0.2,
+        threshold: int = 3,
+        reset_timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.call_timeout = call_timeout
+        self.request_budget = request_budget
+        self._clock = clock
+        self.breaker = CircuitBreaker(f"redis:{name}", threshold=threshold,
+                                      reset_timeout=reset_timeout, clock=clock, watch=False)
+
+    @property
+    def state(self) -> str:
+        return self.breaker.state
+
+    def start_request(self) -> contextvars.Token[list[float] | None]:
+        return _DEADLINE.set([self._clock() + self.request_budget])
+
+    @staticmethod
+    def end_request(token: contextvars.Token[list[float] | None]) -> None:
+        _DEADLINE.reset(token)
+
+    def _timeout(self) -> float:
+        deadline = _DEADLINE.get()
+        if deadline is None:
+            return self.call_timeout
+        return min(self.call_timeout, deadline[0] - self._clock())
+
+    async def run(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``await call()`` under the deadline and the breaker; ``RedisUnavailable`` when it
+        cannot be made or does not succeed in time."""
+        timeout = self._timeout()
+        if timeout <= 0:
+            raise RedisUnavailable("request's Redis budget spent")
+        try:
+            probing = self.breaker.before_call()
+        except BreakerOpen as exc:
+            raise RedisUnavailable(str(exc)) from exc
+        try:
+            async with asyncio.timeout(timeout):
+                result = await call()
+        except (RedisError, OSError, TimeoutError) as exc:
+            self.breaker.record_failure(probing)
+            if self.breaker.state == "open":
+                self._spend()  # the request stops asking Redis
+            raise RedisUnavailable(type(exc).__name__) from exc
+        except asyncio.CancelledError:
+            self.breaker.record_cancelled(probing)
+            raise
+        except BaseException:
+            self.breaker.record_success(probing)
+            raise
+        self.breaker.record_success(probing)
+        return result
+
+    @staticmethod
+    def _spend() -> None:
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            deadline[0] = 0.0
+
+
+class RedisBudgetMiddleware:
+    """Pure ASGI: gives each HTTP request its Redis budget (``RedisGuard.request_budget``)."""
+
+    def __init__(self, app: Any, guard: Callable[[], RedisGuard | None]) -> None:
+        self.app = app
+        self._guard = guard
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        guard = self._guard() if scope["type"] == "http" else None
+        if guard is None:
+            await self.app(scope, receive, send)
+            return
+        token = guard.start_request()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            guard.end_request(token)
