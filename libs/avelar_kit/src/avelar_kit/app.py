@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from avelar_kit.abuse import AbuseLimiter, AbuseLimitMiddleware, LimitRule
 from avelar_kit.auth.caller import CallerResolver, LocalCheck
 from avelar_kit.auth.permissions import Permissions
 from avelar_kit.auth.verifier import TokenVerifier, avadmin_verifier
@@ -54,6 +55,7 @@ def create_service_app(
     health_extra: Callable[[FastAPI], Check] | None = None,
     caller_resolver: Callable[[FastAPI], CallerResolver] | None = None,
     permissions: Permissions | None = None,
+    abuse_rules: Sequence[LimitRule] = (),
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """``caller_resolver`` builds, at startup, what ``get_caller`` asks for the caller's standing
@@ -74,6 +76,10 @@ def create_service_app(
             socket_connect_timeout=1.0, health_check_interval=30, retry=Retry(NoBackoff(), 0),
         )
         app.state.redis = aioredis.Redis(connection_pool=pool)
+        app.state.abuse_limiter = AbuseLimiter(
+            module=module, redis_url=settings.redis_url, guard=app.state.redis_guard,
+            rules=abuse_rules, public_limit=settings.abuse_limit_public,
+            connection_pool=pool) if settings.abuse_limits_enabled else None
         app.state.verifier = verifier_factory(app)
         if caller_resolver is not None:
             app.state.caller_resolver = caller_resolver(app)
@@ -101,6 +107,8 @@ def create_service_app(
         reset_timeout=settings.redis_breaker_reset_seconds)
     app.state.permissions = permissions or Permissions(module, {})
     install_error_handlers(app)
+    app.add_middleware(AbuseLimitMiddleware,
+                       limiter=lambda: getattr(app.state, "abuse_limiter", None))
     app.add_middleware(RedisBudgetMiddleware, guard=lambda: app.state.redis_guard)
     app.add_middleware(RequestIdMiddleware)
     extra = health_extra(app) if health_extra else None

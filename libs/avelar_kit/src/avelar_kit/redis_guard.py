@@ -2,7 +2,8 @@
 
 A frozen Redis (a hung network, SIGSTOP) must cost a request at most ``request_budget`` seconds
 in total, never the socket's own timeouts and retries: each guarded call gets
-``min(call_timeout, what is left of the request's budget)``; after ``threshold`` consecutive
+``min(call_timeout, what is left of the request's budget)`` (only the time spent waiting for
+Redis is taken from the budget); after ``threshold`` consecutive
 failures the guard's breaker opens and for ``reset_timeout`` seconds no call is made at all
 (``RedisUnavailable`` at once), then one probe decides. Every caller has a fallback for
 ``RedisUnavailable`` (the in-process copy, in-process counters, a miss).
@@ -23,16 +24,17 @@ from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
-from avelar_kit.avadmin.breaker import BreakerOpen, CircuitBreaker
+from avelar_kit.breaker import BreakerOpen, CircuitBreaker
 
 logger = logging.getLogger("avelar_kit.redis")
 
 T = TypeVar("T")
 
-# Monotonic deadline of the current request's Redis budget (a one-item list: shared by the
-# tasks a request spawns, e.g. asyncio.gather, which copy the context).
-_DEADLINE: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
-    "avelar_redis_deadline", default=None)
+# Seconds of Redis time left to the current request (a one-item list: shared by the tasks a
+# request spawns, e.g. asyncio.gather, which copy the context). Only time spent waiting for
+# Redis counts, not the rest of the request (an AvAdmin call, the database).
+_BUDGET: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "avelar_redis_budget", default=None)
 
 
 class RedisUnavailable(Exception):
@@ -62,17 +64,22 @@ class RedisGuard:
         return self.breaker.state
 
     def start_request(self) -> contextvars.Token[list[float] | None]:
-        return _DEADLINE.set([self._clock() + self.request_budget])
+        return _BUDGET.set([self.request_budget])
 
     @staticmethod
     def end_request(token: contextvars.Token[list[float] | None]) -> None:
-        _DEADLINE.reset(token)
+        _BUDGET.reset(token)
 
     def _timeout(self) -> float:
-        deadline = _DEADLINE.get()
-        if deadline is None:
+        budget = _BUDGET.get()
+        if budget is None:
             return self.call_timeout
-        return min(self.call_timeout, deadline[0] - self._clock())
+        return min(self.call_timeout, budget[0])
+
+    def _spent(self, seconds: float) -> None:
+        budget = _BUDGET.get()
+        if budget is not None:
+            budget[0] -= seconds
 
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
         """``await call()`` under the deadline and the breaker; ``RedisUnavailable`` when it
@@ -84,10 +91,12 @@ class RedisGuard:
             probing = self.breaker.before_call()
         except BreakerOpen as exc:
             raise RedisUnavailable(str(exc)) from exc
+        started = self._clock()
         try:
             async with asyncio.timeout(timeout):
                 result = await call()
         except (RedisError, OSError, TimeoutError) as exc:
+            self._spent(self._clock() - started)
             self.breaker.record_failure(probing)
             if self.breaker.state == "open":
                 self._spend()  # the request stops asking Redis
@@ -96,16 +105,18 @@ class RedisGuard:
             self.breaker.record_cancelled(probing)
             raise
         except BaseException:
+            self._spent(self._clock() - started)
             self.breaker.record_success(probing)
             raise
+        self._spent(self._clock() - started)
         self.breaker.record_success(probing)
         return result
 
     @staticmethod
     def _spend() -> None:
-        deadline = _DEADLINE.get()
-        if deadline is not None:
-            deadline[0] = 0.0
+        budget = _BUDGET.get()
+        if budget is not None:
+            budget[0] = 0.0
 
 
 class RedisBudgetMiddleware:

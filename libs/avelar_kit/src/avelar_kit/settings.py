@@ -99,7 +99,7 @@ class ServiceSettings(BaseSettings):
     # request; after redis_breaker_threshold failures in a row Redis is not asked for
     # redis_breaker_reset_seconds (avelar_kit.redis_guard).
     redis_request_budget: float = Field(default=0.2, gt=0)
-    redis_call_timeout: float = Field(default=0.15, gt=0)
+    redis_call_timeout: float = Field(default=0.2, gt=0)
     redis_breaker_threshold: int = Field(default=3, ge=1)
     redis_breaker_reset_seconds: float = Field(default=5.0, gt=0)
     # The module's own variable (AVADMIN_LOG_FORMAT...) or, for every module at once, LOG_FORMAT.
@@ -126,6 +126,14 @@ class ServiceSettings(BaseSettings):
     # suitable one is looked for on PATH, in /usr/lib/postgresql/*/bin and in pgserver.
     pg_bin_dir: Path | None = None
     backup_dir: Path = Path("backups")
+
+    # Abuse limits per client address (avelar_kit.abuse, ADR 0013): every request without a
+    # bearer token counts against abuse_limit_public ("limits" notation: "120/minute"). On
+    # unless <MODULE>_ABUSE_LIMITS_ENABLED=false or, for every module, AVELAR_ABUSE_LIMITS=off
+    # (the test plugin's default: tests send hundreds of requests from one address).
+    abuse_limits_enabled: bool = Field(
+        default_factory=lambda: os.environ.get("AVELAR_ABUSE_LIMITS", "on") != "off")
+    abuse_limit_public: str = "120/minute"
 
     token_issuer: str = TOKEN_ISSUER
     token_audience: str = USER_AUDIENCE

@@ -30,8 +30,20 @@ class Settings(ServiceSettings):
     events_relay_enabled: bool = True
     events_stream: str = "avelar:events:avadmin"
 
+    # Failed logins per CPF *and client address*: after login_max_failures that client gets
+    # 429 on that CPF for login_lockout_seconds (a stranger cannot lock the owner out).
     login_max_failures: int = 5
     login_lockout_seconds: int = 15 * 60
+    # CPF-wide, from every client together: past this many failures in the lockout window each
+    # attempt on the CPF is slowed by login_cpf_slowdown_seconds, never refused.
+    login_cpf_slowdown_after: int = 50
+    login_cpf_slowdown_seconds: float = Field(default=1.0, ge=0)
+    # Abuse limits per client address ("limits" notation), besides abuse_limit_public.
+    abuse_limit_login: str = "20/minute"
+    abuse_limit_signup: str = "10/hour"
+    abuse_limit_refresh: str = "60/minute"
+    abuse_limit_operator_login: str = "10/minute"
+    abuse_limit_service_token: str = "120/minute"  # noqa: S105 (a rate, not a secret)
 
     # -- billing (issue 11) --------------------------------------------------------------------
     # MercadoPago: the access token of the seller's application and the webhook secret

@@ -20,6 +20,7 @@ from avadmin.plans.router import router as plans_router
 from avadmin.security.keys import KeyRing, load_keyring
 from avadmin.security.tokens import TokenIssuer
 from avadmin.users.router import router as users_router
+from avelar_kit.abuse import LimitRule
 from avelar_kit.app import create_service_app
 from avelar_kit.auth.caller import checking_resolver
 from avelar_kit.auth.verifier import LocalJWKS, TokenVerifier
@@ -96,6 +97,15 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
         module="AvAdmin", settings=settings, verifier_factory=verifier_factory,
         title="AvAdmin", description=DESCRIPTION, on_startup=[startup],
         on_shutdown=[shutdown],
+        abuse_rules=[
+            LimitRule("login", "POST", "/api/auth/login", settings.abuse_limit_login),
+            LimitRule("signup", "POST", "/api/auth/signup", settings.abuse_limit_signup),
+            LimitRule("refresh", "POST", "/api/auth/refresh", settings.abuse_limit_refresh),
+            LimitRule("operator_login", "POST", "/api/operator/login",
+                      settings.abuse_limit_operator_login),
+            LimitRule("service_token", "POST", "/api/auth/service-token",
+                      settings.abuse_limit_service_token),
+        ],
     )
     app.state.keyring = ring
     app.state.issuer = TokenIssuer(ring, settings)

@@ -195,10 +195,7 @@ class AvAdminCache:
         at = fetched_at or time.time()
         if version == "?":
             # Redis could not be read: AvAdmin's answer is kept in the in-process copy only.
-            if data is not None:
-                self.local.put(kind, ident, CacheEntry(fetched_at=at, data=data))
-            else:
-                self.local.forget(kind, ident)
+            self._keep_locally(kind, ident, at, data)
             return False
         base = self.key(kind, ident)
         payload = json.dumps({"fetched_at": at, "data": data}, separators=(",", ":"))
@@ -210,13 +207,18 @@ class AvAdminCache:
             ))
         except RedisUnavailable as exc:
             logger.warning("avadmin cache write failed (%s)", exc)
+            self._keep_locally(kind, ident, at, data)
             return False
         if stored:
-            if data is not None:
-                self.local.put(kind, ident, CacheEntry(fetched_at=at, data=data))
-            else:
-                self.local.forget(kind, ident)
+            self._keep_locally(kind, ident, at, data)
         return bool(stored)
+
+    def _keep_locally(self, kind: Kind, ident: uuid.UUID, at: float,
+                      data: dict[str, Any] | None) -> None:
+        if data is not None:
+            self.local.put(kind, ident, CacheEntry(fetched_at=at, data=data))
+        else:
+            self.local.forget(kind, ident)
 
     async def invalidate(self, kind: Kind, ident: uuid.UUID) -> None:
         """Forget both entries: the last known copy is now known to be wrong, so it must not be

@@ -21,6 +21,10 @@ from sqlalchemy.engine import make_url
 
 _state: dict[str, Any] = {}
 
+# Tests send hundreds of requests from one address: abuse limits are off unless a test turns
+# them on (abuse_limits_enabled=True). Inherited by the processes the tests start.
+os.environ.setdefault("AVELAR_ABUSE_LIMITS", "off")
+
 
 def _normalize_pg(url: str) -> str:
     u = make_url(url)

@@ -75,6 +75,23 @@ class LoginThrottleRepository(RepositoryBase):
             )
         return None
 
+    async def count_attempt(self, key: str, window: timedelta) -> int:
+        """Count one attempt (never locks); the attempts in the current window, this one
+        included. A count older than ``window`` starts again from one."""
+        now = utcnow()
+        row = LoginThrottle.__table__.c
+        stmt = (
+            insert(LoginThrottle).values(key=key, failures=1, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=[LoginThrottle.key],
+                set_={"failures": case((row.updated_at < now - window, 1),
+                                       else_=row.failures + 1),
+                      "updated_at": now},
+            )
+            .returning(LoginThrottle.failures)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
     async def locked_until(self, key: str) -> datetime | None:
         row = await self.session.get(LoginThrottle, key)
         if row and row.locked_until and row.locked_until > utcnow():

@@ -28,6 +28,11 @@ from avelar_kit.errors import BadRequest, Unprocessable
 router = APIRouter(tags=["auth"])
 
 
+def client_address(request: Request) -> str:
+    """The client's address as uvicorn saw it (X-Forwarded-For only from trusted proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
 def get_auth_service(request: Request) -> AuthService:
     service: AuthService = request.app.state.auth_service
     return service
@@ -58,10 +63,13 @@ async def signup(data: SignupIn, session: SessionDep, auth: AuthServiceDep) -> S
 
 
 @router.post("/api/auth/login", dependencies=[PUBLIC], response_model=TokenPair)
-async def login(data: LoginIn, session: SessionDep, auth: AuthServiceDep) -> TokenPair:
+async def login(data: LoginIn, request: Request, session: SessionDep,
+                auth: AuthServiceDep) -> TokenPair:
     """Log in with CPF and password. An unknown CPF and a wrong password get the same answer;
-    after 5 failures on one CPF further attempts get 429 with Retry-After."""
-    return await auth.login(session, data.cpf, data.password)
+    after 5 failures on one CPF from one client address that client gets 429 with Retry-After
+    on that CPF (others, the owner included, are only slowed down past a much higher CPF-wide
+    count); a successful login resets the counts."""
+    return await auth.login(session, data.cpf, data.password, client=client_address(request))
 
 
 @router.post("/api/auth/refresh", dependencies=[PUBLIC], response_model=TokenPair)
@@ -119,8 +127,9 @@ async def service_token(request: Request, session: SessionDep,
 
 @router.post("/api/operator/login", dependencies=[PUBLIC], response_model=ServiceTokenOut,
              tags=["operators"])
-async def operator_login(data: OperatorLoginIn, session: SessionDep,
+async def operator_login(data: OperatorLoginIn, request: Request, session: SessionDep,
                          auth: AuthServiceDep) -> ServiceTokenOut:
     """Log in as a platform operator (SaaS staff)."""
-    token, ttl = await auth.operator_login(session, data.email, data.password)
+    token, ttl = await auth.operator_login(session, data.email, data.password,
+                                           client=client_address(request))
     return ServiceTokenOut(access_token=token, expires_in=ttl, scope="operator")

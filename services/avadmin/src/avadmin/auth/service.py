@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import math
@@ -46,9 +47,11 @@ logger = logging.getLogger("avadmin.auth")
 INVALID_CREDENTIALS = "CPF ou senha incorretos"
 
 
-def _throttle_key(kind: str, identifier: str) -> str:
-    # The CPF itself is not stored in the throttle table.
-    return hashlib.sha256(f"{kind}:{identifier}".encode()).hexdigest()
+def _throttle_key(kind: str, identifier: str, client: str | None = None) -> str:
+    # The CPF itself is not stored in the throttle table. With ``client`` the key is the pair
+    # (identifier, client address): failures lock out only the client that made them.
+    who = identifier if client is None else f"{identifier}|{client}"
+    return hashlib.sha256(f"{kind}:{who}".encode()).hexdigest()
 
 
 @dataclass
@@ -139,15 +142,39 @@ class AuthService:
                 key, self.settings.login_max_failures,
                 timedelta(seconds=self.settings.login_lockout_seconds))
 
-    async def _succeeded(self, key: str) -> None:
+    async def _succeeded(self, *keys: str) -> None:
         # Its own transaction too: a right password clears the count even when the request
         # then fails (suspended company), or the owner would lock themselves out.
         async with self.db.sessionmaker() as s, s.begin():
-            await LoginThrottleRepository(s).reset(key)
+            for key in keys:
+                await LoginThrottleRepository(s).reset(key)
 
-    async def login(self, session: AsyncSession, cpf: str, password: str) -> TokenPair:
-        key = _throttle_key("login", cpf)
+    async def _slow_down(self, wide_key: str) -> None:
+        """The CPF-wide count (every client together): past ``login_cpf_slowdown_after``
+        attempts in the window each attempt waits ``login_cpf_slowdown_seconds`` (no
+        connection held), and is still checked: a distributed guess is slowed, the owner is
+        never refused."""
+        async with self.db.sessionmaker() as s, s.begin():
+            attempts = await LoginThrottleRepository(s).count_attempt(
+                wide_key, timedelta(seconds=self.settings.login_lockout_seconds))
+        if attempts > self.settings.login_cpf_slowdown_after:
+            LOGIN_THROTTLED.inc()
+            await asyncio.sleep(self.settings.login_cpf_slowdown_seconds)
+
+    async def reset_login_throttle(self, cpf: str, client: str | None = None) -> None:
+        """After a successful account recovery: the CPF-wide count and this client's count go
+        (a stranger's own lock on the pair stays until it expires)."""
+        keys = [_throttle_key("login", cpf)]
+        if client is not None:
+            keys.append(_throttle_key("login", cpf, client))
+        await self._succeeded(*keys)
+
+    async def login(self, session: AsyncSession, cpf: str, password: str,
+                    *, client: str = "unknown") -> TokenPair:
+        key = _throttle_key("login", cpf, client)
+        wide_key = _throttle_key("login", cpf)
         await self._attempt(key)
+        await self._slow_down(wide_key)
         # Read without holding a connection through the hash: a burst of logins waiting for the
         # hashing threads must not empty the pool that /health and every other request need.
         async with self.db.read_sessionmaker() as reader:
@@ -157,7 +184,7 @@ class AuthService:
             logger.info("login failed")
             LOGIN_FAILURES.labels(reason="invalid_credentials").inc()
             raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
-        await self._succeeded(key)
+        await self._succeeded(key, wide_key)
         if needs_rehash(user.password_hash):
             # Made with older parameters: stored again with today's, now that we have it.
             await UserRepository(session).set_password_hash(user.id,
@@ -264,9 +291,9 @@ class AuthService:
         return token, self.settings.service_token_ttl
 
     async def operator_login(self, session: AsyncSession, email: str,
-                             password: str) -> tuple[str, int]:
+                             password: str, *, client: str = "unknown") -> tuple[str, int]:
         email = email.strip().lower()
-        key = _throttle_key("operator", email)
+        key = _throttle_key("operator", email, client)
         await self._attempt(key)
         operator = await OperatorRepository(session).get_by_email(email)
         ok = await verify_password(operator.password_hash if operator else None, password)
