@@ -29,7 +29,7 @@ run: install
 
 lint: install
 	$(UV) run --frozen ruff check .
-	$(UV) run --frozen mypy -p avelar_kit -p avelar_devstack -p avelar_standins -p avadmin -p stocktech -p lucrum
+	$(UV) run --frozen mypy -p avelar_kit -p avelar_devstack -p avelar_standins -p avadmin -p stocktech -p lucrum -p avelar_web
 	$(UV) run --frozen lint-imports
 
 test: lint

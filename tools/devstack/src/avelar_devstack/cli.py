@@ -232,9 +232,11 @@ def serve_command(stack: Stack, m: Module) -> list[str]:
             "--port", str(stack.port(m)), "--workers", "1", "--no-access-log"]
 
 
-def wait_up(stack: Stack, modules: list[Module], sup: Supervisor) -> None:
-    """Until every module answers /health and the demo data is in (supervising meanwhile)."""
-    pending = {m.name: f"{stack.url(m)}/health" for m in modules}
+def wait_up(stack: Stack, modules: list[Module], sup: Supervisor,
+            extra: dict[str, str] | None = None) -> None:
+    """Until every module (and ``extra``: name -> health URL) answers and the demo data is in
+    (supervising meanwhile)."""
+    pending = {m.name: f"{stack.url(m)}/health" for m in modules} | (extra or {})
     deadline = time.monotonic() + UP_TIMEOUT
     demo = stack.demo
     while pending or (demo is not None and demo.poll() is None):
@@ -320,6 +322,37 @@ def say_mercadopago(stack: Stack) -> None:
         "approve <payment or subscription id>  (list: ... mercadopago list)")
 
 
+# -- the web portal (issue 14): its own process on port base + 80, no database -----------------
+WEB_PORT_OFFSET = 80
+
+
+def web_url(stack: Stack) -> str:
+    return f"http://{stack.host}:{stack.port_base + WEB_PORT_OFFSET}"
+
+
+def web(stack: Stack) -> tuple[list[str], dict[str, str]] | None:
+    """The portal's command and settings (the three APIs' URLs, a CSRF key kept under
+    .avelar/), when the portal is installed."""
+    try:
+        if importlib.util.find_spec("avelar_web.main") is None:
+            return None
+    except ModuleNotFoundError:
+        return None
+    key_file = stack.home / "web-secret"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(32))
+        key_file.chmod(0o600)
+    env = {"WEB_AVADMIN_URL": stack.url(MODULES[0]), "WEB_STOCKTECH_URL": stack.url(MODULES[1]),
+           "WEB_LUCRUM_URL": stack.url(MODULES[2]),
+           "WEB_SECRET_KEY": key_file.read_text().strip(),
+           "WEB_LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+           "WEB_GRACEFUL_SHUTDOWN_SECONDS": "3"}
+    cmd = [sys.executable, "-m", "avelar_web.cli", "serve", "--host", stack.host,
+           "--port", str(stack.port_base + WEB_PORT_OFFSET), "--workers", "1",
+           "--no-access-log"]
+    return cmd, env
+
+
 def run(stack: Stack, sup: Supervisor) -> None:
     stack.start_servers()
     client_secrets = load_secrets(stack.home / "secrets.json")
@@ -335,12 +368,18 @@ def run(stack: Stack, sup: Supervisor) -> None:
         sup.add(m.name, serve_command(stack, m), {**base, **envs[m.package]})
     if standin is not None:
         sup.add("MercadoPago", standin[0], {**base, **standin[1]})
+    portal = web(stack)
+    if portal is not None:
+        sup.add("Web", portal[0], {**base, **portal[1]})
     sup.start_all()
     stack.demo = start_demo(stack, envs, client_secrets)
-    wait_up(stack, modules, sup)
+    wait_up(stack, modules, sup, {"Web": f"{web_url(stack)}/health/live"} if portal else {})
     if stack.demo_fingerprint:
         (stack.home / "demo-done").write_text(stack.demo_fingerprint + "\n")
     say("AvelarSys is up:")
+    if portal is not None:
+        say(f"  Portal     {web_url(stack)}/  <- open this in the browser (log in with the "
+            "demo CPF)")
     for m in modules:
         say(f"  {m.name:<10} {stack.url(m)}/docs")
     if standin is not None:

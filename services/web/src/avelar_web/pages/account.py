@@ -1,0 +1,194 @@
+"""Dashboard, company data, the company's users (admins), plan and billing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from avelar_web.api import ApiError
+from avelar_web.context import Page, get_page
+from avelar_web.formatting import BRASILIA, parse_cnpj, parse_cpf, parse_phone
+from avelar_web.pages import field_errors, local_error
+
+router = APIRouter()
+
+
+def _month_start() -> str:
+    today = datetime.now(BRASILIA).date()
+    return today.replace(day=1).isoformat()
+
+
+@router.get("/painel")
+async def dashboard(page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    account = await page.call("AvAdmin", "GET", "/api/accounts/me")
+    notices: list[str] = []
+    usage: list[dict[str, Any]] = []
+    plan = account.get("plan") or {}
+    users, note = await page.try_call("AvAdmin", "GET",
+                                      f"/api/accounts/{account['id']}/users")
+    if users is not None:
+        items = users if isinstance(users, list) else users.get("items", [])
+        usage.append({"label": "Usuários", "used": len([u for u in items if u.get("is_active",
+                                                                               True)]),
+                      "limit": plan.get("max_users")})
+    recent: list[dict[str, Any]] = []
+    if page.has("StockTech"):
+        mine, note = await page.try_call("StockTech", "GET", "/api/products",
+                                         params={"mine": "true", "page_size": 1})
+        if mine is not None:
+            usage.append({"label": "Produtos", "used": mine.get("total", 0),
+                          "limit": plan.get("max_products")})
+        bought, note2 = await page.try_call("StockTech", "GET", "/api/transactions",
+                                            params={"role": "buyer", "page_size": 5})
+        if bought is not None:
+            month = _month_start()
+            this_month = [t for t in bought.get("items", [])
+                          if str(t.get("created_at", ""))[:10] >= month]
+            usage.append({"label": "Compras recentes (mês)", "used": len(this_month),
+                          "limit": plan.get("max_transactions")})
+            recent.extend({"when": t["created_at"], "what": f"Compra {t['product_name']}",
+                           "amount": t["total_amount"], "status": t["status"]}
+                          for t in bought.get("items", []))
+        notices += [n for n in (note, note2) if n]
+    if page.has("Lucrum"):
+        entries, note = await page.try_call("Lucrum", "GET", "/api/financial-transactions",
+                                            params={"date_from": _month_start(),
+                                                    "page_size": 5})
+        if entries is not None:
+            usage.append({"label": "Lançamentos no mês", "used": entries.get("total", 0),
+                          "limit": None})
+            recent.extend({"when": e["created_at"], "what": f"{e['code']} {e['description']}",
+                           "amount": e["amount"], "status": e["type"]}
+                          for e in entries.get("items", []))
+        elif note:
+            notices.append(note)
+    subscription, _ = await page.try_call("AvAdmin", "GET", "/api/billing/subscription") \
+        if page.role == "admin" else (None, None)
+    recent.sort(key=lambda r: str(r["when"]), reverse=True)
+    return page.render("dashboard.html", account=account, usage=usage, recent=recent[:8],
+                       notices=notices, subscription=subscription)
+
+
+@router.get("/empresa")
+async def company(page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    account = await page.call("AvAdmin", "GET", "/api/accounts/me")
+    return page.render("company.html", account=account, form={})
+
+
+@router.post("/empresa")
+async def company_update(page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    form = await page.form()
+    errors: dict[str, str] = {}
+    body: dict[str, Any] = {}
+    if form.get("company_name"):
+        body["company_name"] = form["company_name"]
+    if form.get("responsible_name"):
+        body["responsible_name"] = form["responsible_name"]
+    if form.get("cnpj"):
+        body["cnpj"] = local_error(errors, "cnpj", parse_cnpj, form["cnpj"])
+    if form.get("whatsapp"):
+        body["whatsapp"] = local_error(errors, "whatsapp", parse_phone, form["whatsapp"])
+    if not errors:
+        try:
+            await page.call("AvAdmin", "PATCH", "/api/accounts/me", json=body)
+            return page.redirect("/empresa", "Dados da empresa atualizados.")
+        except ApiError as exc:
+            errors, message = field_errors(exc), exc.message
+    else:
+        message = "Confira os campos destacados."
+    account = await page.call("AvAdmin", "GET", "/api/accounts/me")
+    return page.render("company.html", status_code=422, account=account, form=form,
+                       errors=errors, error=message)
+
+
+async def _users_page(page: Page, status_code: int = 200, **values: Any) -> Response:
+    account_id = page.claims.get("account_id")
+    data = await page.call("AvAdmin", "GET", f"/api/accounts/{account_id}/users")
+    users = data if isinstance(data, list) else data.get("items", [])
+    return page.render("users.html", status_code=status_code, users=users, **values)
+
+
+@router.get("/usuarios")
+async def users(page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    return await _users_page(page)
+
+
+@router.post("/usuarios")
+async def invite(page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    form = await page.form()
+    errors: dict[str, str] = {}
+    cpf = local_error(errors, "cpf", parse_cpf, form.get("cpf", ""))
+    phone = local_error(errors, "whatsapp", parse_phone, form.get("whatsapp", ""))
+    if not errors:
+        try:
+            await page.call("AvAdmin", "POST",
+                            f"/api/accounts/{page.claims.get('account_id')}/users",
+                            json={"full_name": form.get("full_name", ""), "cpf": cpf,
+                                  "whatsapp": phone, "password": form.get("password", ""),
+                                  "role": form.get("role", "user")})
+            return page.redirect("/usuarios", "Usuário criado.")
+        except ApiError as exc:
+            return await _users_page(page, exc.status, form=form, errors=field_errors(exc),
+                                     error=exc.message)
+    return await _users_page(page, 422, form=form, errors=errors,
+                             error="Confira os campos destacados.")
+
+
+@router.post("/usuarios/{user_id}/{action}")
+async def user_action(user_id: uuid.UUID, action: str, page: Page = Depends(get_page)
+                      ) -> Response:
+    page.require_user()
+    form = await page.form()
+    try:
+        if action in ("deactivate", "activate"):
+            await page.call("AvAdmin", "POST", f"/api/users/{user_id}/{action}")
+        elif action == "role":
+            await page.call("AvAdmin", "PATCH", f"/api/users/{user_id}",
+                            json={"role": form.get("role", "user")})
+        else:
+            raise ApiError(404, "Ação desconhecida")
+    except ApiError as exc:
+        return await _users_page(page, exc.status, error=exc.message)
+    return page.redirect("/usuarios", "Usuário atualizado.")
+
+
+@router.get("/plano")
+async def billing(page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    account = await page.call("AvAdmin", "GET", "/api/accounts/me")
+    plans, _ = await page.try_call("AvAdmin", "GET", "/api/plans")
+    subscription, notice = await page.try_call("AvAdmin", "GET", "/api/billing/subscription")
+    history, _ = await page.try_call("AvAdmin", "GET", "/api/billing/transactions")
+    items = history if isinstance(history, list) else (history or {}).get("items", [])
+    return page.render("billing.html", account=account, plans=plans or [],
+                       subscription=subscription, history=items, notice=notice)
+
+
+@router.post("/plano/checkout")
+async def checkout(page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    form = await page.form()
+    key = form.get("idempotency_key") or uuid.uuid4().hex
+    try:
+        out = await page.call("AvAdmin", "POST", "/api/billing/checkout",
+                              json={"plan_name": form.get("plan_name"),
+                                    "cycle": form.get("cycle", "monthly"),
+                                    "method": form.get("method", "pix")},
+                              headers={"Idempotency-Key": key})
+    except ApiError as exc:
+        account = await page.call("AvAdmin", "GET", "/api/accounts/me")
+        plans, _ = await page.try_call("AvAdmin", "GET", "/api/plans")
+        usage = exc.body.get("usage") or exc.body.get("exceeded") or None
+        return page.render("billing.html", status_code=exc.status, account=account,
+                           plans=plans or [], subscription=None, history=[],
+                           error=exc.message, usage_problem=usage)
+    return page.render("checkout.html", out=out)

@@ -1,0 +1,94 @@
+"""The portal's own behaviour, in process, with every API down (a closed port): CSRF, the
+login redirect, security headers, errors next to the field, a module down shown as a notice."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from avelar_web.config import WebSettings
+from avelar_web.main import create_app
+
+
+def _closed_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    down = _closed_url()
+    app = create_app(WebSettings(avadmin_url=down, stocktech_url=down, lucrum_url=down,
+                                 api_timeout_seconds=2))
+    async with LifespanManager(app) as manager, httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver",
+            follow_redirects=False) as c:
+        yield c
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+async def test_a_page_of_the_account_sends_to_login_and_back(client: httpx.AsyncClient) -> None:
+    resp = await client.get("/lucrum/lancamentos?q=x")
+    assert resp.status_code == 303
+    assert resp.headers["location"] == "/entrar?next=/lucrum/lancamentos%3Fq%3Dx"
+
+
+async def test_a_form_without_its_csrf_token_is_refused(client: httpx.AsyncClient) -> None:
+    page = await client.get("/entrar")
+    assert page.status_code == 200
+    refused = await client.post("/entrar", data={"cpf": "529.982.247-25", "password": "x"})
+    assert refused.status_code == 403
+    assert "Recarregue a página" in refused.text
+    wrong = await client.post("/entrar", data={"cpf": "529.982.247-25", "password": "x",
+                                         "csrf": "0" * 64})
+    assert wrong.status_code == 403
+
+
+async def test_field_errors_are_shown_next_to_the_field(client: httpx.AsyncClient) -> None:
+    token = _csrf((await client.get("/entrar")).text)
+    resp = await client.post("/entrar", data={"cpf": "123", "password": "", "csrf": token})
+    assert resp.status_code == 422
+    assert 'id="e-cpf">CPF inválido<' in resp.text
+    assert 'id="e-password">Informe a senha<' in resp.text
+
+
+async def test_security_headers_and_httponly_cookies(client: httpx.AsyncClient) -> None:
+    resp = await client.get("/entrar")
+    assert "script-src 'self'" in resp.headers["content-security-policy"]
+    assert resp.headers["x-frame-options"] == "DENY"
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    cookie = resp.headers["set-cookie"]
+    assert "avw_csrf=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP here; over HTTPS the flag is set
+    assert resp.headers["x-request-id"]
+
+
+async def test_a_module_down_is_a_notice_and_health_says_which(client: httpx.AsyncClient) -> None:
+    landing = await client.get("/")
+    assert landing.status_code == 200
+    assert "AvAdmin está indisponível" in landing.text
+    token = _csrf((await client.get("/entrar")).text)
+    login = await client.post("/entrar", data={"cpf": "529.982.247-25", "password": "segredo123",
+                                         "csrf": token})
+    assert login.status_code == 503
+    assert "indisponível" in login.text
+    health = (await client.get("/health")).json()
+    assert health["status"] == "ok"
+    assert health["modules"] == {"AvAdmin": "down", "StockTech": "down", "Lucrum": "down"}
+
+
+async def test_the_login_return_address_stays_on_this_site(client: httpx.AsyncClient) -> None:
+    html = (await client.get("/entrar?next=//evil.example/x")).text
+    assert 'name="next" value="/painel"' in html
