@@ -26,6 +26,7 @@ class StubAvAdmin:
         self.accounts: dict[str, dict[str, Any]] = {}
         self.plans: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
+        self.headers: list[dict[str, str]] = []  # of each request, lower-case names
         self.mode: str = "ok"  # ok | error500 | unauthorized_once
         self.delay: float = 0.0
         self.token_ttl = 900
@@ -48,6 +49,7 @@ class StubAvAdmin:
 
     async def _gate(self, request: Request) -> Response | None:
         self.requests.append(request.url.path)
+        self.headers.append(dict(request.headers))
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.mode == "error500":

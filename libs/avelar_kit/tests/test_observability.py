@@ -634,3 +634,24 @@ async def test_a_cleanly_stopped_consumer_with_nothing_pending_leaves_the_group(
     assert await _counts(sm) == (2, 2)
     assert await redis.xinfo_consumers(stream, "obs") == []
     await redis.delete(stream)
+
+
+async def test_avadmin_client_sends_the_request_id_and_the_w3c_trace_context(
+    stub: Any, make_client: Any
+) -> None:
+    from opentelemetry import context as otel_context
+    from opentelemetry import propagate
+
+    _, uid = stub.add_company()
+    client = make_client()
+    trace_id = uuid.uuid4().hex
+    token = otel_context.attach(propagate.extract(
+        {"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"}))
+    try:
+        with request_id_context("compra-123"):
+            assert await client.get_user(uid) is not None
+    finally:
+        otel_context.detach(token)
+    sent = [h for h in stub.headers if "x-request-id" in h]
+    assert sent and all(h["x-request-id"] == "compra-123" for h in sent)
+    assert all(h["traceparent"].split("-")[1] == trace_id for h in sent)
