@@ -92,3 +92,16 @@ async def test_a_module_down_is_a_notice_and_health_says_which(client: httpx.Asy
 async def test_the_login_return_address_stays_on_this_site(client: httpx.AsyncClient) -> None:
     html = (await client.get("/entrar?next=//evil.example/x")).text
     assert 'name="next" value="/painel"' in html
+
+
+async def test_portal_serves_metrics_like_every_module() -> None:
+    from avelar_kit.testing.metrics import parse, value
+
+    app = create_app(WebSettings())
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as c:
+            assert (await c.get("/health/live")).status_code == 200
+            samples = parse((await c.get("/metrics")).text)
+    assert value(samples, "avelar_http_request_duration_seconds_count", module="Web",
+                 route="/health/live") >= 1

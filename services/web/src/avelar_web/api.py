@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from avelar_kit.logging import current_request_id
+from avelar_kit.tracing import outgoing_headers
 
 MODULES = ("AvAdmin", "StockTech", "Lucrum")
 
@@ -69,7 +70,9 @@ class Api:
     """One client per module, shared by every request of the process."""
 
     def __init__(self, urls: dict[str, str], timeout: float) -> None:
-        self.clients = {name: httpx.AsyncClient(base_url=url, timeout=timeout)
+        # The W3C trace context of the page goes along to the modules (the request id too).
+        self.clients = {name: httpx.AsyncClient(base_url=url, timeout=timeout,
+                                                event_hooks={"request": [outgoing_headers]})
                         for name, url in urls.items()}
 
     async def aclose(self) -> None:

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from avelar_kit.logging import RequestIdMiddleware, configure_logging
+from avelar_kit.observability import install_observability
 from avelar_web import formatting
 from avelar_web.api import Api, ApiError, ModuleDown
 from avelar_web.config import WebSettings, get_settings
@@ -133,6 +134,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     install_page_errors(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestIdMiddleware)
+    install_observability(app, "Web", settings)  # /metrics, trace context (docs/observability.md)
     return app
 
 
