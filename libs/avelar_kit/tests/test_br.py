@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import string
 from decimal import Decimal
+from typing import Annotated
 
 import pytest
 from hypothesis import assume, given, settings
@@ -15,6 +16,7 @@ from avelar_kit.br import (
     CNPJ,
     CPF,
     Money,
+    MoneyRule,
     NonNegativeMoney,
     PositiveMoney,
     WhatsApp,
@@ -511,11 +513,38 @@ def test_money_accepts_strings_and_ints_and_serializes_as_strings() -> None:
     assert invoice.model_dump()["total"] == Decimal("10.00")
 
 
-def test_money_trailing_zeros_and_negative_zero() -> None:
-    invoice = Invoice(total="10.500", discount="-0", balance="-0.00")  # type: ignore[arg-type]
+def test_money_negative_zero_and_the_pattern_is_the_rule() -> None:
+    invoice = Invoice(total="10.50", discount="0", balance="-0.00")  # type: ignore[arg-type]
     assert str(invoice.total) == "10.50"
     assert str(invoice.discount) == "0.00"
     assert str(invoice.balance) == "0.00"
+    # What the OpenAPI pattern refuses, the validator refuses (issue 9).
+    for bad in ("10.500", "+1.00", " 1.00 ", "01.00", "1e3"):
+        with pytest.raises(ValidationError):
+            Invoice(total=bad, discount="0", balance="0")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Invoice(total="1", discount="-0", balance="0")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("rule", [MoneyRule(), MoneyRule(signed=True),
+                                  MoneyRule(positive=True),
+                                  MoneyRule(positive=True, integer_digits=8)])
+@pytest.mark.parametrize("text", ["0", "0.00", "0.0", "0.01", "0.1", "1", "1.5", "10.50",
+                                  "-1.00", "-0", "+1.00", " 1.00 ", "01", "10.500", "1e3",
+                                  "99999999.99", "100000000.00", "9999999999999.99"])
+def test_money_pattern_and_validator_agree(rule: MoneyRule, text: str) -> None:
+    import re as _re
+
+    from pydantic import TypeAdapter
+
+    adapter = TypeAdapter(Annotated[Decimal, rule])
+    pattern = adapter.json_schema()["pattern"]
+    try:
+        adapter.validate_python(text)
+        valid = True
+    except ValidationError:
+        valid = False
+    assert valid == bool(_re.fullmatch(pattern, text)), (rule, text, pattern)
 
 
 def test_money_serializes_unvalidated_values_with_two_places() -> None:

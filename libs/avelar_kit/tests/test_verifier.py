@@ -62,3 +62,44 @@ async def test_a_stale_refresh_in_progress_does_not_hold_up_other_requests() -> 
         assert not refreshing.done(), "the others did not wait for the refresh"
         endpoint.gate.set()
         await refreshing
+
+
+# -- issue 9: every registered claim type-checked ---------------------------------------------
+
+import pytest  # noqa: E402
+
+from avelar_kit.auth.verifier import TokenError  # noqa: E402
+
+
+def _raw_signed(tokens: TokenFactory, overrides: dict) -> str:
+    """A correctly signed token whose payload PyJWT's encoder would refuse to build."""
+    import json
+
+    import jwt
+
+    good = jwt.decode(tokens.user_token(), options={"verify_signature": False})
+    good.update(overrides)
+    return jwt.api_jws.encode(json.dumps(good).encode(), tokens.key.private_key,
+                              algorithm="EdDSA", headers={"kid": tokens.key.kid, "typ": "JWT"})
+
+
+@pytest.mark.parametrize("overrides", [
+    {"exp": "1999999999"}, {"exp": True}, {"iat": "1700000000"}, {"nbf": "0"},
+    {"sub": 123}, {"iss": ["avelarsys-avadmin"]}, {"aud": 5}, {"aud": ["avelarsys", 3]},
+    {"jti": 7}, {"typ": None},
+])
+async def test_registered_claims_of_the_wrong_type_are_refused(overrides: dict) -> None:
+    tokens = TokenFactory()
+    token = _raw_signed(tokens, overrides)
+    with pytest.raises(TokenError) as refused:
+        await tokens.verifier().verify(token)
+    assert refused.value.reason in ("bad_claim_type", "invalid", "wrong_issuer", "expired",
+                                    "wrong_audience", "wrong_type", "missing_claim")
+
+
+async def test_a_numeric_string_exp_is_refused_as_a_bad_claim_type() -> None:
+    tokens = TokenFactory()
+    with pytest.raises(TokenError) as refused:
+        await tokens.verifier().verify(_raw_signed(tokens, {"exp": "1999999999"}))
+    assert refused.value.reason == "bad_claim_type"
+    assert (await tokens.verifier().verify(tokens.user_token())).user_id is not None

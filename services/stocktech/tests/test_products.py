@@ -43,6 +43,11 @@ async def test_create_and_read_product(
         ({"price": 10.5}, "price"),
         ({"price": "10.999"}, "price"),
         ({"price": "100000000.00"}, "price"),
+        # issue 9: the same money rule as Lucrum (the OpenAPI pattern and the validator agree)
+        ({"price": "0"}, "price"),
+        ({"price": "0.00"}, "price"),
+        ({"price": "+1.00"}, "price"),
+        ({"price": " 1.00 "}, "price"),
         ({"stock_quantity": -1}, "stock_quantity"),
         ({"stock_quantity": True}, "stock_quantity"),
         ({"stock_quantity": "5"}, "stock_quantity"),
@@ -294,3 +299,21 @@ async def test_writes_need_avadmin_but_the_marketplace_does_not(
     resp = await client.post("/api/products", json=product_body(taxonomy), headers=seller.headers)
     assert resp.status_code == 503
     assert "Retry-After" in resp.headers
+
+
+def test_the_price_pattern_in_the_openapi_is_the_validator_s_rule() -> None:
+    import re
+
+    from pydantic import TypeAdapter
+
+    from stocktech.products.schemas import Price
+
+    adapter = TypeAdapter(Price)
+    pattern = adapter.json_schema()["pattern"]
+    for text in ("0", "0.00", "+1.00", " 1.00 ", "1.00", "0.01", "99999999.99", "100000000"):
+        try:
+            adapter.validate_python(text)
+            valid = True
+        except ValueError:
+            valid = False
+        assert valid == bool(re.fullmatch(pattern, text)), text

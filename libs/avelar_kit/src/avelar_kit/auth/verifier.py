@@ -25,6 +25,28 @@ USER_CLAIMS: tuple[str, ...] = ("user_id", "account_id", "role", "enabled_module
 LEEWAY_SECONDS = 10
 
 
+_NUMERIC_CLAIMS = ("exp", "nbf", "iat")
+_STRING_CLAIMS = ("iss", "sub", "jti", "typ")
+
+
+def _check_claim_types(claims: Mapping[str, Any]) -> None:
+    """RFC 7519 types of the registered claims. PyJWT reads ``"exp": "1999999999"`` with
+    ``int()`` and accepts it; we do not: a NumericDate is a JSON number (bool is not), and
+    ``iss``/``sub``/``jti``/``typ`` are strings, ``aud`` a string or a list of strings."""
+    for name in _NUMERIC_CLAIMS:
+        if name in claims:
+            value = claims[name]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TokenError("bad_claim_type", f"{name} must be a number")
+    for name in _STRING_CLAIMS:
+        if name in claims and not isinstance(claims[name], str):
+            raise TokenError("bad_claim_type", f"{name} must be a string")
+    aud = claims.get("aud")
+    if aud is not None and not (isinstance(aud, str) or (
+            isinstance(aud, list) and all(isinstance(a, str) for a in aud))):
+        raise TokenError("bad_claim_type", "aud must be a string or a list of strings")
+
+
 class TokenError(Exception):
     """The token is not acceptable. ``reason`` is a stable code; the message is for logs."""
 
@@ -231,6 +253,7 @@ class TokenVerifier:
             raise TokenError("bad_signature", "signature verification failed") from exc
         except jwt.InvalidTokenError as exc:
             raise TokenError("invalid", str(exc)) from exc
+        _check_claim_types(claims)
         if expected_typ is not None and claims.get("typ") != expected_typ:
             raise TokenError("wrong_type", f"expected a {expected_typ} token")
         return claims

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from avelar_kit.br.types import NonNegativeMoney
+from avelar_kit.br.types import MoneyRule, NonNegativeMoney
 from stocktech.products.codes import normalize_code
 
 # products.price is NUMERIC(10,2).
@@ -28,12 +28,6 @@ MAX_IMAGES = 10
 MAX_SPEC_KEYS = 50
 MAX_SPEC_BYTES = 8 * 1024
 MAX_PAGE_SIZE = 100
-
-
-def _price(value: Decimal) -> Decimal:
-    if value > MAX_PRICE:
-        raise ValueError("preço deve ser no máximo 99.999.999,99")
-    return value
 
 
 _URL = TypeAdapter(Annotated[AnyHttpUrl, Field(max_length=500)])
@@ -65,7 +59,9 @@ def _distinct(value: list[str]) -> list[str]:
     return value
 
 
-Price = Annotated[NonNegativeMoney, AfterValidator(_price)]
+# The kit's money rule (the OpenAPI pattern and the validator agree, as in Lucrum): a price is
+# positive, at most 8 integer digits, no sign, no spaces.
+Price = Annotated[Decimal, MoneyRule(positive=True, integer_digits=8, maximum=MAX_PRICE)]
 ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
                                               max_length=200)]
 ProductDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
