@@ -243,13 +243,16 @@ async def fill_lucrum(dsn: str, world: World) -> None:
         rows = []
         for i in range(LEDGER):
             kind = "income" if i % 3 else "expense"
+            day = today - timedelta(days=rng.randrange(1, 730))
+            # Entered on their own date: this month's plan quota counts only this month's.
+            created = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
             rows.append((uuid.uuid4(), company, bank, next(codes),
                          f"Lançamento bench {i}", Decimal(rng.randrange(100, 500_000)) / 100,
-                         kind, today - timedelta(days=rng.randrange(0, 730)), "manual"))
+                         kind, day, "manual", created))
         await conn.copy_records_to_table(
             "financial_transactions", records=rows,
             columns=["id", "account_id", "bank_account_id", "code", "description", "amount",
-                     "type", "transaction_date", "source"])
+                     "type", "transaction_date", "source", "created_at"])
         # Keep the stored balance equal to opening balance + ledger (no drift).
         await conn.execute(
             "UPDATE bank_accounts b SET balance = b.opening_balance + COALESCE((SELECT sum("
@@ -576,7 +579,7 @@ def main() -> int:
         p = name.upper()
         env = dict(base_env)
         env.update({f"{p}_DATABASE_URL": with_db(server, f"bench_{name}", "asyncpg"),
-                    f"{p}_REDIS_URL": redis_url, f"{p}_AVADMIN_API_URL": avadmin_url,
+                    f"{p}_REDIS_URL": redis_url,
                     f"{p}_HOST": "127.0.0.1",
                     f"{p}_PORT": str(ports[name])})
         for setting in ("DB_POOL_SIZE", "DB_MAX_OVERFLOW"):
@@ -585,8 +588,9 @@ def main() -> int:
         if name == "avadmin":
             env["AVADMIN_SIGNING_KEY_FILE"] = str(home / "avadmin-ed25519.pem")
         else:
-            env[f"{p}_SERVICE_CLIENT_ID"] = name
-            env[f"{p}_SERVICE_CLIENT_SECRET"] = secrets_[name]
+            env[f"{p}_AVADMIN_URL"] = avadmin_url
+            env[f"{p}_AVADMIN_CLIENT_ID"] = name
+            env[f"{p}_AVADMIN_CLIENT_SECRET"] = secrets_[name]
         envs[name] = env
     run_all([([f"{n}.cli", "migrate"], envs[n], None) for n in envs])
     world = World()
@@ -652,8 +656,13 @@ def main() -> int:
         buyer_tokens = [c.token for c in world.buyers]
         # Warm-up: every module's caches (JWKS, AvAdmin client) and pools.
         for c in world.buyers:
-            http("GET", f"{urls['stocktech']}/api/products?page_size=1", token=c.token)
-        http("GET", f"{urls['lucrum']}/api/bank-accounts", token=seller0.token)
+            status, body = http("GET", f"{urls['stocktech']}/api/products?page_size=1",
+                                token=c.token)
+            if status != 200:
+                raise SystemExit(f"[bench] StockTech refuses the bench's tokens: {status} {body}")
+        status, body = http("GET", f"{urls['lucrum']}/api/bank-accounts", token=seller0.token)
+        if status != 200:
+            raise SystemExit(f"[bench] Lucrum refuses the bench's tokens: {status} {body}")
         time.sleep(1)
         memory_idle = {n: rss_mb(p.pid) for n, p in procs.items()}
 
