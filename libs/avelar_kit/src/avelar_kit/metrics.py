@@ -24,6 +24,7 @@ import asyncio
 import atexit
 import logging
 import os
+import shutil
 import tempfile
 import time
 import weakref
@@ -71,6 +72,7 @@ def prepare_multiprocess(workers: int) -> str | None:
             return None
         path = tempfile.mkdtemp(prefix="avelar-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        atexit.register(shutil.rmtree, path, ignore_errors=True)  # ours: gone with the server
     os.makedirs(path, exist_ok=True)
     for name in os.listdir(path):
         if name.endswith(".db"):
