@@ -64,7 +64,7 @@ def test_every_route_is_public_on_purpose_or_guarded(name: str) -> None:
     assert public <= EXPECTED_PUBLIC[name] | {"/health/live", "/health/ready", "/metrics"}, public
 
 
-@pytest.mark.parametrize("name", ["StockTech", "Lucrum"])
+@pytest.mark.parametrize("name", ["AvAdmin", "StockTech", "Lucrum"])
 def test_required_permissions_are_declared_and_used(name: str) -> None:
     app = APPS[name]()
     matrix = app.state.permissions.matrix
@@ -72,7 +72,9 @@ def test_required_permissions_are_declared_and_used(name: str) -> None:
     for route in api_routes(app):
         used |= required_permissions(route)
     assert used <= set(matrix), used - set(matrix)
-    assert set(matrix) <= used, f"declared but never required: {set(matrix) - used}"
+    checked_in_services = {"AvAdmin": {"users.list", "users.update"}}.get(name, set())
+    assert set(matrix) <= used | checked_in_services, (
+        f"declared but never required: {set(matrix) - used - checked_in_services}")
 
 
 def test_the_walk_finds_an_unguarded_route() -> None:

@@ -730,7 +730,7 @@ async def test_checkout_is_for_company_admins(env: Env) -> None:
                                                         "password": "senhaSegura123"})
     user = Company(company.account_id, {"Authorization": f"Bearer {login.json()['access_token']}"})
     refused = await env.checkout(user, "Corporativo", "pix")
-    assert refused.status_code == 403 and refused.json()["code"] == "admin_required"
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
     assert (await env.api.get("/api/billing/transactions", headers=user.headers)).status_code \
         == 200
     bad = await env.api.post("/api/billing/checkout", headers={

@@ -43,7 +43,7 @@ async def test_plain_user_cannot_manage_users(client: httpx.AsyncClient, signup:
     resp = await client.post(f"/api/accounts/{a.account_id}/users", headers=h,
                              json=new_user(CPFS[2]))
     assert resp.status_code == 403
-    assert resp.json()["code"] == "admin_required"
+    assert resp.json()["code"] == "permission_denied"
     deact = await client.post(f"/api/users/{a.user_id}/deactivate", headers=h)
     assert deact.status_code == 403
     # A user may edit its own name, not its own role.
@@ -260,7 +260,7 @@ async def test_only_admins_list_the_companys_users(client: httpx.AsyncClient,
     h = {"Authorization": f"Bearer {token['access_token']}"}
     resp = await client.get(f"/api/accounts/{a.account_id}/users", headers=h)
     assert resp.status_code == 403
-    assert resp.json()["code"] == "admin_required"
+    assert resp.json()["code"] == "permission_denied"
     assert (await client.get(f"/api/accounts/{a.account_id}/users",
                              headers=a.headers)).status_code == 200
 

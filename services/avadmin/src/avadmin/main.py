@@ -16,6 +16,7 @@ from avadmin.dependencies import operator_check
 from avadmin.jobs import scheduled
 from avadmin.models import OutboxEvent
 from avadmin.operators.router import router as operators_router
+from avadmin.permissions import PERMISSIONS
 from avadmin.plans.router import router as plans_router
 from avadmin.security.keys import KeyRing, load_keyring
 from avadmin.security.tokens import TokenIssuer
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
     app = create_service_app(
         module="AvAdmin", settings=settings, verifier_factory=verifier_factory,
         title="AvAdmin", description=DESCRIPTION, on_startup=[startup],
-        on_shutdown=[shutdown],
+        on_shutdown=[shutdown], permissions=PERMISSIONS,
         abuse_rules=[
             LimitRule("login", "POST", "/api/auth/login", settings.abuse_limit_login),
             LimitRule("signup", "POST", "/api/auth/signup", settings.abuse_limit_signup),

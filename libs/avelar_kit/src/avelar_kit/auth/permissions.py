@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import Depends, Request
 
 from avelar_kit.auth.caller import Caller, get_user_caller
+from avelar_kit.auth.principal import Principal
 from avelar_kit.errors import Forbidden, PlanFeatureRequired
 
 ADMIN = "admin"
@@ -49,7 +50,11 @@ class Permissions:
         return role is not None and role in self.roles(permission)
 
     def check(self, caller: Caller, permission: str) -> None:
-        if not self.allows(caller.role, permission):
+        self.check_role(caller.role, permission)
+
+    def check_role(self, role: str | None, permission: str) -> None:
+        """For a rule a service checks itself (it depends on the data: "its own")."""
+        if not self.allows(role, permission):
             allowed = " e ".join(_ROLE_PT.get(r, r) for r in sorted(self.roles(permission)))
             raise Forbidden(f"Somente {allowed} da empresa podem fazer isto",
                             code="permission_denied", extra={"permission": permission})
@@ -65,6 +70,15 @@ def require(permission: str) -> Any:
         return caller
 
     _dep.permission = permission  # type: ignore[attr-defined]  # read by the route walk
+    return Depends(_dep)
+
+
+def require_principal(permission: str) -> Any:
+    """``require`` for code that takes the verified ``Principal`` (AvAdmin's services)."""
+
+    async def _dep(caller: Caller = require(permission)) -> Principal:
+        return caller.principal
+
     return Depends(_dep)
 
 

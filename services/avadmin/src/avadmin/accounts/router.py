@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from avadmin.accounts.schemas import (
     AccountOut,
@@ -15,12 +14,11 @@ from avadmin.accounts.schemas import (
 from avadmin.accounts.service import AccountService
 from avadmin.dependencies import ReaderPrincipal, visible_account
 from avadmin.models import Account
-from avelar_kit.auth.dependencies import UserPrincipal, require_admin
-from avelar_kit.auth.principal import Principal
+from avadmin.permissions import CanUpdateAccount
+from avelar_kit.auth.dependencies import UserPrincipal
 from avelar_kit.db.session import SessionDep
 
 router = APIRouter(tags=["accounts"])
-AdminPrincipal = Annotated[Principal, Depends(require_admin)]
 
 
 @router.get("/api/accounts/me", response_model=AccountOut)
@@ -31,7 +29,7 @@ async def my_account(principal: UserPrincipal, session: SessionDep) -> AccountOu
 
 
 @router.patch("/api/accounts/me", response_model=AccountOut)
-async def update_my_account(data: AccountUpdate, admin: AdminPrincipal,
+async def update_my_account(data: AccountUpdate, admin: CanUpdateAccount,
                             session: SessionDep) -> AccountOut:
     """Edit the company's data and enabled modules (within the plan). Admins only."""
     assert admin.account_id is not None

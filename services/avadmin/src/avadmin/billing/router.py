@@ -29,9 +29,9 @@ from avadmin.billing.usage import StockTechUsage
 from avadmin.config import Settings
 from avadmin.dependencies import SettingsDep
 from avadmin.models import BillingCycle, BillingMethod, BillingStatus, BillingTransaction
+from avadmin.permissions import CanCheckout
 from avelar_kit.auth.caller import PUBLIC
-from avelar_kit.auth.dependencies import UserPrincipal, require_admin
-from avelar_kit.auth.principal import Principal
+from avelar_kit.auth.dependencies import UserPrincipal
 from avelar_kit.db.session import SessionDep
 from avelar_kit.errors import Unauthorized
 
@@ -39,7 +39,6 @@ logger = logging.getLogger("avadmin.billing")
 
 router = APIRouter(prefix="/api/billing", tags=["billing"],
                    dependencies=[Depends(billing_scope)])
-AdminPrincipal = Annotated[Principal, Depends(require_admin)]
 IdempotencyKey = Annotated[str, Header(
     alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
     description="Obrigatório: repetir a chamada com a mesma chave devolve o mesmo checkout")]
@@ -83,7 +82,7 @@ def checkout_out(result: CheckoutResult) -> CheckoutOut:
 
 
 @router.post("/checkout", response_model=CheckoutOut, status_code=201)
-async def checkout(data: CheckoutIn, admin: AdminPrincipal, session: SessionDep,
+async def checkout(data: CheckoutIn, admin: CanCheckout, session: SessionDep,
                    settings: SettingsDep, gateway: GatewayDep, usage: UsageDep,
                    response: Response, idempotency_key: IdempotencyKey) -> CheckoutOut:
     """Start paying for a plan: a pending transaction and what the payer needs (Pix: QR code

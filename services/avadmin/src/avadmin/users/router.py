@@ -1,20 +1,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 from fastapi.responses import Response
 
 from avadmin.dependencies import ReaderPrincipal
+from avadmin.permissions import CanActivateUser, CanCreateUser, CanDeactivateUser
 from avadmin.users.schemas import InternalUserOut, PasswordChange, UserCreate, UserOut, UserUpdate
 from avadmin.users.service import UserService
-from avelar_kit.auth.dependencies import UserPrincipal, require_admin
-from avelar_kit.auth.principal import Principal
+from avelar_kit.auth.dependencies import UserPrincipal
 from avelar_kit.db.session import SessionDep
 
 router = APIRouter(tags=["users"])
-AdminPrincipal = Annotated[Principal, Depends(require_admin)]
 
 
 @router.get("/api/users/me", response_model=UserOut)
@@ -53,7 +51,7 @@ async def list_users(account_id: uuid.UUID, principal: ReaderPrincipal,
 
 @router.post("/api/accounts/{account_id}/users", response_model=UserOut,
              status_code=status.HTTP_201_CREATED)
-async def create_user(account_id: uuid.UUID, data: UserCreate, admin: AdminPrincipal,
+async def create_user(account_id: uuid.UUID, data: UserCreate, admin: CanCreateUser,
                       session: SessionDep) -> UserOut:
     """Add a user to the company (admins only), within the plan's max_users."""
     user = await UserService(session).create(admin, account_id, data)
@@ -69,7 +67,7 @@ async def update_user(user_id: uuid.UUID, data: UserUpdate, principal: UserPrinc
 
 
 @router.post("/api/users/{user_id}/deactivate", response_model=UserOut)
-async def deactivate_user(user_id: uuid.UUID, admin: AdminPrincipal,
+async def deactivate_user(user_id: uuid.UUID, admin: CanDeactivateUser,
                           session: SessionDep) -> UserOut:
     """Deactivate a user: their sessions end and the other modules learn it by event."""
     user = await UserService(session).deactivate(admin, user_id)
@@ -77,7 +75,7 @@ async def deactivate_user(user_id: uuid.UUID, admin: AdminPrincipal,
 
 
 @router.post("/api/users/{user_id}/activate", response_model=UserOut)
-async def activate_user(user_id: uuid.UUID, admin: AdminPrincipal,
+async def activate_user(user_id: uuid.UUID, admin: CanActivateUser,
                         session: SessionDep) -> UserOut:
     """Reactivate a user, within the plan's max_users."""
     user = await UserService(session).activate(admin, user_id)

@@ -12,12 +12,13 @@ from avadmin import events
 from avadmin.accounts.repository import AccountRepository
 from avadmin.auth.repository import RefreshTokenRepository
 from avadmin.models import Account, Role, User
+from avadmin.permissions import PERMISSIONS
 from avadmin.security.passwords import hash_password, verify_password
 from avadmin.users.repository import UserRepository
 from avadmin.users.schemas import UserCreate, UserUpdate
 from avelar_kit.auth.principal import Principal
 from avelar_kit.db.base import utcnow
-from avelar_kit.errors import Conflict, Forbidden, NotFound, PlanLimitReached, Unauthorized
+from avelar_kit.errors import Conflict, NotFound, PlanLimitReached, Unauthorized
 
 logger = logging.getLogger("avadmin.users")
 
@@ -59,9 +60,8 @@ class UserService:
             raise _account_not_found()
         # The list carries every coworker's CPF: only the company's admins (and the modules)
         # need it.
-        if not principal.is_service and not principal.is_admin:
-            raise Forbidden("Somente administradores da empresa podem listar os usuários",
-                            code="admin_required")
+        if not principal.is_service:
+            PERMISSIONS.check_role(principal.role, "users.list")
         return await self.users.list_by_account(account_id)
 
     async def _lock_account_with_room(self, account_id: uuid.UUID) -> Account:
@@ -105,9 +105,9 @@ class UserService:
         await self.accounts.get(user.account_id, with_plan=False, for_update=True)
         await self._relock(user)
         is_self = principal.user_id == user.id
-        if not principal.is_admin and not (is_self and data.role is None):
-            raise Forbidden("Somente administradores da empresa podem alterar usuários",
-                            code="admin_required")
+        if not (is_self and data.role is None):
+            # Anyone edits its own name and WhatsApp; the rest is the matrix's.
+            PERMISSIONS.check_role(principal.role, "users.update")
         changes = data.model_dump(exclude_unset=True, exclude_none=True)
         if "role" in changes and changes["role"] != user.role and user.role == Role.admin:
             await self._ensure_not_last_admin(user)
