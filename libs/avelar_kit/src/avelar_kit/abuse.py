@@ -135,7 +135,7 @@ class AbuseLimitMiddleware:
                     429, "rate_limited", "Muitas requisições",
                     "Muitas requisições deste endereço. Aguarde e tente novamente.",
                     headers={"Retry-After": str(max(1, math.ceil(retry)))},
-                    extra={"limit": name, "instance": scope["path"]})
+                    extra={"limit": name}, instance=scope["path"])
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

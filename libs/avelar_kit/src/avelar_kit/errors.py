@@ -185,7 +185,10 @@ def problem(
     request: Request | None = None,
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
+    instance: str | None = None,
 ) -> JSONResponse:
+    """``instance`` is the request's path (taken from ``request`` when given; pure ASGI code,
+    which has none, passes it)."""
     body: dict[str, Any] = {
         "type": f"https://avelarsys.com.br/problems/{code.replace('_', '-')}",
         "title": title,
@@ -195,6 +198,8 @@ def problem(
     }
     if request is not None:
         body["instance"] = request.url.path
+    elif instance is not None:
+        body["instance"] = instance
     rid = current_request_id()
     if rid:
         body["request_id"] = rid
