@@ -35,6 +35,7 @@ from avelar_kit.jobs import JobRunner, ScheduledJob
 from avelar_kit.logging import RequestIdMiddleware, configure_logging
 from avelar_kit.observability import install_observability
 from avelar_kit.redis_guard import RedisBudgetMiddleware, RedisGuard
+from avelar_kit.security_headers import SecurityHeadersMiddleware
 from avelar_kit.settings import SERVICE_AUDIENCE, ModuleSettings, ServiceSettings
 
 logger = logging.getLogger("avelar_kit.app")
@@ -96,6 +97,9 @@ def create_service_app(
             await app.state.db.dispose()
             logger.info("%s stopped", module)
 
+    if not settings.docs_enabled:
+        fastapi_kwargs.setdefault("docs_url", None)
+        fastapi_kwargs.setdefault("redoc_url", None)
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
                   **fastapi_kwargs)
     app.state.settings = settings
@@ -111,6 +115,7 @@ def create_service_app(
                        limiter=lambda: getattr(app.state, "abuse_limiter", None))
     app.add_middleware(RedisBudgetMiddleware, guard=lambda: app.state.redis_guard)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer, errors included
     extra = health_extra(app) if health_extra else None
     app.include_router(
         health_router(module, lambda: app.state.db.engine,

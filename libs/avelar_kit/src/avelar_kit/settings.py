@@ -135,6 +135,10 @@ class ServiceSettings(BaseSettings):
         default_factory=lambda: os.environ.get("AVELAR_ABUSE_LIMITS", "on") != "off")
     abuse_limit_public: str = "120/minute"
 
+    # Swagger UI at /docs and ReDoc at /redoc (the OpenAPI document stays at /openapi.json);
+    # <MODULE>_DOCS_ENABLED=false in production if they must not be public.
+    docs_enabled: bool = True
+
     token_issuer: str = TOKEN_ISSUER
     token_audience: str = USER_AUDIENCE
 
