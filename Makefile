@@ -9,12 +9,13 @@ UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)
 export UV_PYTHON ?= 3.11
 export UV_LINK_MODE ?= copy
 
-.PHONY: install run test lint typecheck imports check-migrations bench clean help
+.PHONY: install run test lint typecheck imports check-migrations bench clean help chromium
 
 help:
-	@echo "make run    - start AvAdmin :8000, StockTech :8001, Lucrum :8002 with demo data"
+	@echo "make run    - start the portal :8080, AvAdmin :8000, StockTech :8001, Lucrum :8002 with demo data"
 	@echo "make test   - linters, type checks, import contracts and the whole test suite"
 	@echo "make bench  - the modules against a bare Starlette + asyncpg reference (bench/README.md)"
+	@echo "make chromium - install Debian's chromium for the portal's browser tests (needs root)"
 
 $(BOOTSTRAP)/bin/uv:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -41,6 +42,14 @@ bench: install
 		{ apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 	$(UV) run --frozen python bench/run.py
 	$(UV) run --frozen python bench/avadmin_client.py
+
+# The portal's browser tests (tests/integration/test_portal_browser.py) drive Debian's chromium
+# through Playwright for Python; `playwright install` is never used. Without the browser those
+# tests are skipped, so `make test` passes on a machine without it.
+chromium:
+	@test -x /usr/bin/chromium || apt-get install -y chromium >/dev/null || \
+		{ apt-get update >/dev/null && apt-get install -y chromium >/dev/null; }
+	@/usr/bin/chromium --version 2>/dev/null
 
 clean:
 	rm -rf .avelar/pg .avelar/redis

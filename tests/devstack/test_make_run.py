@@ -39,6 +39,12 @@ def test_make_run_serves_the_demo_and_restarts_with_its_data(tmp_path: Path, ds:
             status, health = ds.get(f"http://127.0.0.1:{port}/health")
             assert status == 200
             assert health["status"] == "healthy", health
+        # The portal (issue 14) is printed first and serves its pages over the three APIs.
+        up = next(i for i, line in enumerate(stack.lines) if "AvelarSys is up:" in line)
+        assert f"http://127.0.0.1:{base + 80}/" in stack.lines[up + 1], stack.lines[up:up + 3]
+        status, portal = ds.get(f"http://127.0.0.1:{base + 80}/health")
+        assert status == 200
+        assert portal["modules"] == {"AvAdmin": "up", "StockTech": "up", "Lucrum": "up"}
         # No MercadoPago credentials: the local stand-in runs, and make run says how to pay.
         assert ds.get(f"http://127.0.0.1:{base + 3}/health")[0] == 200
         assert any("avelar_standins.mercadopago approve" in line for line in stack.lines)

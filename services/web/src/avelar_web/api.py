@@ -5,6 +5,7 @@ inputs; a module that does not answer is ``ModuleDown``."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,10 @@ from avelar_kit.logging import current_request_id
 from avelar_kit.tracing import outgoing_headers
 
 MODULES = ("AvAdmin", "StockTech", "Lucrum")
+# The address of the person the page is served to: sent as X-Forwarded-For, so the APIs' abuse
+# limits (logins, signups per client address) count people, not the portal. The APIs take it
+# only from addresses they trust (<MODULE>_FORWARDED_ALLOW_IPS, loopback by default).
+client_address: ContextVar[str | None] = ContextVar("avelar_web_client", default=None)
 
 
 @dataclass
@@ -89,6 +94,9 @@ class Api:
         rid = current_request_id()
         if rid:
             sent["X-Request-ID"] = rid
+        address = client_address.get()
+        if address:
+            sent["X-Forwarded-For"] = address
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
             resp = await self.clients[module].request(method, path, json=json, params=clean,

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from avelar_web.api import Api, ApiError, ModuleDown
+from avelar_web.api import Api, ApiError, ModuleDown, client_address
 from avelar_web.config import WebSettings
 from avelar_web.session import LoginRequired, Session, csrf_token_for
 
@@ -147,6 +147,8 @@ async def get_page(request: Request) -> Page:
     """The request's ``Page``; the access token is refreshed when about to expire."""
     app = request.app
     settings: WebSettings = app.state.settings
+    if request.client is not None:
+        client_address.set(request.client.host)
     session = Session.from_request(request, _secure(request, settings))
     needs_refresh = session.refresh and (
         not session.access or session.expires_in() < settings.refresh_margin_seconds)

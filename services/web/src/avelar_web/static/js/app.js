@@ -57,6 +57,7 @@
     });
     canvas.setAttribute("data-ready", "1");
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", drawChart);
-  else drawChart();
+  // Chart.js is a deferred script after this one: draw once everything has loaded.
+  if (document.readyState === "complete") drawChart();
+  else window.addEventListener("load", drawChart);
 })();

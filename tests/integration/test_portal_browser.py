@@ -1,0 +1,315 @@
+"""Issue 14 in a real browser: headless Chromium (Debian's ``chromium``, driven by Playwright
+for Python; ``make chromium`` installs it) against the real AvAdmin, StockTech, Lucrum, the
+MercadoPago stand-in (``billing_stack``, the same processes as the billing e2e) and the portal,
+each its own process. Skipped when /usr/bin/chromium is missing.
+
+Screenshots of the pages land in ``test-artifacts/portal/`` (not committed), desktop and
+360 px wide."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import ROOT, RUN_ID, free_port, new_cnpj, new_cpf
+from .test_billing_e2e import BillingStack, billing_stack  # noqa: F401 (the shared fixture)
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts" / "portal"
+PASSWORD = "senhaSegura123"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (make chromium)"),
+]
+
+
+@dataclass
+class Portal:
+    url: str
+    stack: BillingStack
+
+
+@pytest.fixture(scope="module")
+def portal(billing_stack: BillingStack) -> Iterator[Portal]:  # noqa: F811
+    port = free_port()
+    log_path = Path(billing_stack.avadmin.log).parent / "web.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEB_")}
+    env.update(WEB_AVADMIN_URL=billing_stack.avadmin.url,
+               WEB_STOCKTECH_URL=billing_stack.stocktech.url,
+               WEB_LUCRUM_URL=billing_stack.lucrum.url, WEB_LOG_LEVEL="WARNING")
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "avelar_web.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(port), "--no-access-log"], env=env, stdout=log, stderr=log, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/health/live", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()[-2000:]
+        time.sleep(0.1)
+    try:
+        yield Portal(url, billing_stack)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def new_page(browser: Any, width: int = 1280) -> Any:
+    context = await browser.new_context(viewport={"width": width, "height": 900},
+                                        locale="pt-BR")
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+async def shot(page: Any, name: str) -> None:
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def company(name: str) -> dict[str, Any]:
+    """A company signed up over AvAdmin's API; its admin's CPF and password to log in with."""
+    cpf = new_cpf()
+    body = {"company": {"company_name": name, "cnpj": new_cnpj(), "whatsapp": "(11) 98765-4321",
+                        "responsible_name": "Bia Vendas"},
+            "admin": {"full_name": "Bia Vendas", "cpf": cpf, "whatsapp": "(11) 98765-4321",
+                      "password": PASSWORD}, "plan_name": "Empresa"}
+    return {"cpf": cpf, "body": body}
+
+
+async def login(page: Any, portal: Portal, cpf: str, password: str = PASSWORD) -> None:
+    await page.goto(f"{portal.url}/entrar")
+    # Typed without the mask: the page masks it and the portal accepts both.
+    await page.fill("#f-cpf", cpf)
+    await page.fill("#f-password", password)
+    await page.click("main button[type=submit]")
+    await page.wait_for_url(re.compile(r".*/painel"))
+
+
+async def test_signup_search_buy_and_both_companies_see_the_sale(
+    portal: Portal, browser: Any
+) -> None:
+    s = portal.stack
+    seller = company(f"Vendedora {RUN_ID}")
+    async with httpx.AsyncClient(base_url=s.avadmin.url, timeout=10) as c:
+        assert (await c.post("/api/auth/signup", json=seller["body"])).status_code == 201
+        token = (await c.post("/api/auth/login", json={"cpf": seller["cpf"],
+                                                        "password": PASSWORD})).json()
+    product_name = f"Tela OLED {RUN_ID}"
+    async with httpx.AsyncClient(timeout=10) as c:
+        resp = await c.post(f"{s.stocktech.url}/api/products",
+                      headers={"Authorization": f"Bearer {token['access_token']}"},
+                      json={"name": product_name, "category_id": s.category_id,
+                            "brand_id": s.brand_id, "price": "1234.56", "stock_quantity": 5,
+                            "specifications": {"Tamanho": "6,1 pol"}})
+    assert resp.status_code == 201, resp.text
+
+    # The buyer signs up in the browser: masks typed, errors next to the field first.
+    page = await new_page(browser)
+    await page.goto(f"{portal.url}/")
+    assert "R$ 249,90" in await page.inner_text("main")
+    await shot(page, "landing")
+    await page.goto(f"{portal.url}/cadastro?plano=Empresa")
+    buyer_cpf = new_cpf()
+    await page.fill("#f-company-company_name", f"Compradora {RUN_ID}")
+    await page.fill("#f-company-cnpj", "11.222.333/0001-82")  # wrong check digit
+    await page.fill("#f-company-whatsapp", "11987654321")
+    await page.fill("#f-admin-full_name", "Caio Compras")
+    await page.fill("#f-admin-cpf", buyer_cpf)
+    await page.fill("#f-admin-password", PASSWORD)
+    await page.fill("#f-password2", PASSWORD)
+    await page.click("main button[type=submit]")
+    assert await page.inner_text("#e-company-cnpj") == "CNPJ inválido"
+    await page.fill("#f-company-cnpj", new_cnpj())
+    await page.fill("#f-admin-password", PASSWORD)
+    await page.fill("#f-password2", PASSWORD)
+    await page.click("main button[type=submit]")
+    await page.wait_for_url(re.compile(r".*/painel"))
+    await shot(page, "dashboard")
+
+    # Search, open, buy.
+    await page.goto(f"{portal.url}/marketplace")
+    await page.fill("#f-q", f"OLED {RUN_ID}")
+    await page.click("form.filters button[type=submit]")
+    card = page.locator("article.card", has_text=product_name)
+    await card.wait_for()
+    assert "R$ 1.234,56" in await card.inner_text()
+    await shot(page, "marketplace")
+    await card.locator("a").click()
+    await page.wait_for_url(re.compile(r".*/marketplace/[0-9a-f-]+$"))
+    assert "6,1 pol" in await page.inner_text("main")
+    await shot(page, "product")
+    await page.fill("#f-quantity", "2")
+    await page.click("main form button[type=submit]")
+    await page.wait_for_url(re.compile(r".*/stocktech/transacoes.*"))
+    row = page.locator("tr.tx", has_text=product_name)
+    assert "R$ 2.469,12" in await row.inner_text()
+    assert "pendente" in await row.inner_text()
+    assert (await row.locator("a", has_text="WhatsApp").get_attribute("href") or "") \
+        .startswith("https://wa.me/")
+    await shot(page, "transactions")
+
+    # The seller logs in by CPF (masked), sees the sale and completes it.
+    seller_page = await new_page(browser)
+    await login(seller_page, portal, seller["cpf"])
+    await seller_page.goto(f"{portal.url}/stocktech/transacoes?papel=seller")
+    sale = seller_page.locator("tr.tx", has_text=product_name)
+    assert "venda" in await sale.inner_text()
+    assert await sale.locator("a", has_text="WhatsApp").count() == 1
+    await sale.locator("button", has_text="Concluir").click()
+    await seller_page.wait_for_url(re.compile(r".*ok=.*"))
+    assert "concluída" in await seller_page.locator(
+        "tr.tx", has_text=product_name).inner_text()
+    await page.reload()
+    assert "concluída" in await page.locator("tr.tx", has_text=product_name).inner_text()
+    await page.context.close()
+    await seller_page.context.close()
+
+
+async def test_an_entry_typed_as_1234_56_shows_as_brl_and_the_chart_draws(
+    portal: Portal, browser: Any
+) -> None:
+    owner = company(f"Financeira {RUN_ID}")
+    async with httpx.AsyncClient(base_url=portal.stack.avadmin.url, timeout=10) as c:
+        assert (await c.post("/api/auth/signup", json=owner["body"])).status_code == 201
+    page = await new_page(browser)
+    await login(page, portal, owner["cpf"])
+    await page.goto(f"{portal.url}/lucrum")
+    await page.fill("#f-bank_code", "341")
+    await page.fill("#f-agency", "1234")
+    await page.fill("#f-account_number", "12345-6")
+    await page.fill("#f-opening_balance", "100,00")
+    await page.click("form[action='/lucrum/contas'] button[type=submit]")
+    await page.wait_for_url(re.compile(r".*/lucrum\?ok=.*"))
+    assert "R$ 100,00" in await page.inner_text("main table")
+    await shot(page, "bank_accounts")
+
+    await page.goto(f"{portal.url}/lucrum/lancamentos")
+    await page.click("summary:has-text('Novo lançamento')")
+    await page.select_option("#f-type", "income")
+    await page.fill("#f-description", f"Venda balcão {RUN_ID}")
+    await page.fill("#f-amount", "abc")
+    await page.click("form[action='/lucrum/lancamentos'] button[type=submit]")
+    assert "Valor inválido" in await page.inner_text("#e-amount")
+    await page.select_option("#f-type", "income")
+    await page.fill("#f-amount", "1.234,56")
+    await page.click("form[action='/lucrum/lancamentos'] button[type=submit]")
+    await page.wait_for_url(re.compile(r".*ok=.*"))
+    row = page.locator("#lancamentos tr", has_text=f"Venda balcão {RUN_ID}")
+    text = await row.inner_text()
+    assert "R$ 1.234,56" in text
+    assert re.search(r"LC\d{8}[A-Z]", text)
+    assert re.search(r"\d{2}/\d{2}/\d{4}", text)
+    await shot(page, "entries")
+    await page.goto(f"{portal.url}/lucrum")
+    assert "R$ 1.334,56" in await page.inner_text("main table")
+
+    await page.goto(f"{portal.url}/lucrum/fluxo")
+    await page.wait_for_selector("#cash-flow-chart[data-ready='1']")
+    assert "R$ 1.234,56" in await page.inner_text("main table")
+    await shot(page, "cash_flow")
+    await page.context.close()
+
+
+async def test_a_user_role_sees_no_admin_actions_and_csrf_and_logout(
+    portal: Portal, browser: Any
+) -> None:
+    owner = company(f"Papéis {RUN_ID}")
+    async with httpx.AsyncClient(base_url=portal.stack.avadmin.url, timeout=10) as c:
+        assert (await c.post("/api/auth/signup", json=owner["body"])).status_code == 201
+    admin = await new_page(browser)
+    await login(admin, portal, owner["cpf"])
+    # The admin invites a user (role "user") from the users page.
+    user_cpf = new_cpf()
+    await admin.goto(f"{portal.url}/usuarios")
+    await admin.fill("#f-full_name", "Davi Balcão")
+    await admin.fill("#f-cpf", user_cpf)
+    await admin.fill("#f-whatsapp", "(21) 99876-5432")
+    await admin.fill("#f-password", PASSWORD)
+    await admin.click("form[action='/usuarios'] button[type=submit]")
+    await admin.wait_for_url(re.compile(r".*/usuarios\?ok=.*"))
+    assert "(21) 99876-5432" in await admin.inner_text("main table")
+    await shot(admin, "users")
+    # The admin sees the admin-only actions.
+    await admin.goto(f"{portal.url}/lucrum")
+    assert await admin.locator("form[action='/lucrum/contas']").count() == 1
+    assert await admin.locator("nav a[href='/usuarios']").count() == 1
+
+    user = await new_page(browser)
+    await login(user, portal, user_cpf)
+    assert await user.locator("nav a[href='/usuarios']").count() == 0
+    assert await user.locator("nav a[href='/plano']").count() == 0
+    await user.goto(f"{portal.url}/lucrum")
+    assert await user.locator("form[action='/lucrum/contas']").count() == 0
+    await user.goto(f"{portal.url}/stocktech/produtos")
+    assert await user.locator("button[data-action='deactivate']").count() == 0
+
+    # A form posted without the session's CSRF token is refused.
+    refused = await user.request.post(f"{portal.url}/lucrum/lancamentos",
+                                      form={"description": "x", "amount": "1,00"})
+    assert refused.status == 403
+    assert "Recarregue a página" in await refused.text()
+
+    # Logout clears every cookie of the session; the account's pages then ask for a login.
+    await user.click("nav form[action='/sair'] button")
+    await user.wait_for_url(re.compile(r".*/entrar.*"))
+    names = {c["name"] for c in await user.context.cookies()}
+    assert not names & {"avw_access", "avw_refresh"}, names
+    await user.goto(f"{portal.url}/painel")
+    assert "/entrar?next=/painel" in user.url
+    await user.context.close()
+    await admin.context.close()
+
+
+async def test_pix_checkout_shows_the_qr_code_and_the_main_pages_fit_a_phone(
+    portal: Portal, browser: Any
+) -> None:
+    owner = company(f"Celular {RUN_ID}")
+    async with httpx.AsyncClient(base_url=portal.stack.avadmin.url, timeout=10) as c:
+        assert (await c.post("/api/auth/signup", json=owner["body"])).status_code == 201
+    page = await new_page(browser, width=360)
+    await login(page, portal, owner["cpf"])
+    await page.goto(f"{portal.url}/plano")
+    plan = page.locator("article.plan", has_text="Corporativo")
+    await plan.locator("button[value='pix']").click()
+    await page.wait_for_url(re.compile(r".*/plano/checkout"))
+    assert await page.locator("img.qr").count() == 1
+    assert (await page.input_value("#pix-code")).strip()
+    assert "R$ 699,90" in await page.inner_text("main")
+    await shot(page, "phone_pix")
+    for path in ("/painel", "/marketplace", "/stocktech/transacoes", "/lucrum/lancamentos",
+                 "/lucrum/fluxo", "/plano"):
+        await page.goto(f"{portal.url}{path}")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 362, (path, width)
+        await shot(page, "phone_" + path.strip("/").replace("/", "_"))
+    await page.context.close()
