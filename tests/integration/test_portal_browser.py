@@ -84,12 +84,26 @@ async def browser() -> AsyncIterator[Any]:
             await b.close()
 
 
-async def new_page(browser: Any, width: int = 1280) -> Any:
+async def new_page(browser: Any, width: int = 1280, *, axe: bool = False) -> Any:
+    # axe-core is injected as a script of the test's own: only that page bypasses the CSP.
     context = await browser.new_context(viewport={"width": width, "height": 900},
-                                        locale="pt-BR")
+                                        locale="pt-BR", bypass_csp=axe)
     page = await context.new_page()
     page.set_default_timeout(15_000)
     return page
+
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"  # axe-core 4 (npm), MPL-2.0
+
+
+async def serious_violations(page: Any) -> list[str]:
+    """axe-core's WCAG 2 A/AA rules on the page: the serious and critical violations."""
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})).violations"
+        ".filter(v => ['serious', 'critical'].includes(v.impact))"
+        ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))")
+    return list(result)
 
 
 async def shot(page: Any, name: str) -> None:
@@ -296,7 +310,7 @@ async def test_pix_checkout_shows_the_qr_code_and_the_main_pages_fit_a_phone(
     owner = company(f"Celular {RUN_ID}")
     async with httpx.AsyncClient(base_url=portal.stack.avadmin.url, timeout=10) as c:
         assert (await c.post("/api/auth/signup", json=owner["body"])).status_code == 201
-    page = await new_page(browser, width=360)
+    page = await new_page(browser, width=360, axe=True)
     await login(page, portal, owner["cpf"])
     await page.goto(f"{portal.url}/plano")
     plan = page.locator("article.plan", has_text="Corporativo")
@@ -306,10 +320,19 @@ async def test_pix_checkout_shows_the_qr_code_and_the_main_pages_fit_a_phone(
     assert (await page.input_value("#pix-code")).strip()
     assert "R$ 699,90" in await page.inner_text("main")
     await shot(page, "phone_pix")
-    for path in ("/painel", "/marketplace", "/stocktech/transacoes", "/lucrum/lancamentos",
-                 "/lucrum/fluxo", "/plano"):
+    found: dict[str, list[str]] = {}
+    for path in ("/painel", "/marketplace", "/stocktech/transacoes", "/stocktech/produtos",
+                 "/lucrum", "/lucrum/lancamentos", "/lucrum/fluxo", "/lucrum/importar",
+                 "/usuarios", "/plano"):
         await page.goto(f"{portal.url}{path}")
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 362, (path, width)
         await shot(page, "phone_" + path.strip("/").replace("/", "_"))
+        found[path] = await serious_violations(page)
+    # The public pages too, logged out.
+    await page.click("nav form[action='/sair'] button")
+    for path in ("/", "/entrar", "/cadastro", "/operador/entrar"):
+        await page.goto(f"{portal.url}{path}")
+        found[path] = await serious_violations(page)
+    assert not {p: v for p, v in found.items() if v}, found
     await page.context.close()
