@@ -183,6 +183,8 @@ class Proxy:
         self.upstream = upstream
         self.delay = 0.0
         self.requests: list[str] = []
+        self.in_flight = 0  # requests received and not yet answered
+        self.max_in_flight = 0
         self.port = 0
         self._client = httpx.AsyncClient(base_url=upstream, timeout=30)
         self.app = Starlette(routes=[Route("/{path:path}", self._forward,
@@ -194,6 +196,14 @@ class Proxy:
         return [p for p in self.requests if p.startswith(("/api/users/", "/api/accounts/"))]
 
     async def _forward(self, request: Request) -> Response:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._forward_one(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _forward_one(self, request: Request) -> Response:
         self.requests.append(request.url.path)
         if self.delay:
             await asyncio.sleep(self.delay)

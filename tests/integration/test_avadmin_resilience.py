@@ -4,7 +4,6 @@ process and real Redis, seen through the partner example module's HTTP API."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 
@@ -115,23 +114,29 @@ async def test_slow_avadmin_calls_are_bounded_and_other_routes_are_not_starved(
                 break
         assert warm.status_code == 200, warm.text
         proxy.delay = 5.0
+        calls_before = list(proxy.data_requests())
 
-        async def slow_call(headers: dict[str, str]) -> tuple[int, float]:
-            start = time.perf_counter()
+        async def call(headers: dict[str, str]) -> tuple[int, int]:
             resp = await p.http.get("/api/partner/company", headers=headers)
-            return resp.status_code, time.perf_counter() - start
+            # What AvAdmin was still working on when this answer left.
+            return resp.status_code, proxy.in_flight
 
-        async def cached_call() -> tuple[int, float]:
+        async def cached_call() -> tuple[int, int]:
             await asyncio.sleep(0.2)  # while the slow calls hold the pool
-            return await slow_call(cached.headers)
+            return await call(cached.headers)
 
-        slow = [slow_call(c.headers) for c in fresh for _ in range(4)]
+        slow = [call(c.headers) for c in fresh for _ in range(4)]
         results = await asyncio.gather(*slow, *(cached_call() for _ in range(5)))
         slow_results, cached_results = results[:12], results[12:]
-        deadline = 0.5 + 0.5 + 0.5
-        for status, elapsed in slow_results:
+        # States and bounds, not wall time (issue 9): every slow call got 503 while AvAdmin
+        # still had not answered (bounded by our timeouts and pool wait, not by AvAdmin).
+        for status, pending in slow_results:
             assert status == 503
-            assert elapsed < deadline + 1.0, f"bounded by the timeouts, took {elapsed:.2f}s"
-        for status, elapsed in cached_results:
+            assert pending > 0, "answered before AvAdmin did: bounded by the client's timeouts"
+        # The cached user's requests needed no call to AvAdmin, so no pool slot: not starved.
+        for status, _ in cached_results:
             assert status == 200
-            assert elapsed < 1.0, "a route served from cache does not wait for the pool"
+        new_calls = proxy.data_requests()[len(calls_before):]
+        assert not any(str(cached.user_id) in path or str(cached.account_id) in path
+                       for path in new_calls)
+        assert p.avadmin.breaker_state == "closed"  # threshold 1000: timeouts only counted
