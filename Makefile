@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)
 export UV_PYTHON ?= 3.11
 export UV_LINK_MODE ?= copy
 
-.PHONY: install run test lint typecheck imports check-migrations bench clean help chromium
+.PHONY: install run test fuzz lint typecheck imports check-migrations bench clean help chromium
 
 help:
 	@echo "make run    - start the portal :8080, AvAdmin :8000, StockTech :8001, Lucrum :8002 with demo data"
@@ -35,6 +35,12 @@ lint: install
 
 test: lint
 	$(UV) run --frozen pytest
+
+# The long schemathesis run (make test runs the same with 4 examples per operation).
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(UV) run --frozen pytest -q \
+		services/avadmin/tests/test_fuzz_openapi.py services/stocktech/tests/test_fuzz_openapi.py \
+		services/lucrum/tests/test_fuzz_openapi.py
 
 # wrk is the load generator (a separate process); Debian ships it.
 bench: install
