@@ -8,6 +8,7 @@ Screenshots of the pages land in ``test-artifacts/portal/`` (not committed), des
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -22,7 +23,12 @@ import httpx
 import pytest
 
 from .conftest import ROOT, RUN_ID, free_port, new_cnpj, new_cpf
-from .test_billing_e2e import BillingStack, billing_stack  # noqa: F401 (the shared fixture)
+from .test_billing_e2e import (  # noqa: F401 (billing_stack: the shared fixture)
+    OPERATOR,
+    BillingStack,
+    billing_stack,
+    small_plan,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -145,7 +151,11 @@ async def test_signup_search_buy_and_both_companies_see_the_sale(
                       json={"name": product_name, "category_id": s.category_id,
                             "brand_id": s.brand_id, "price": "1234.56", "stock_quantity": 5,
                             "specifications": {"Tamanho": "6,1 pol"}})
-    assert resp.status_code == 201, resp.text
+        assert resp.status_code == 201, resp.text
+        account = await c.post(f"{s.lucrum.url}/api/bank-accounts", json={
+            "bank_code": "001", "agency": "0001", "account_number": "1000-1"},
+            headers={"Authorization": f"Bearer {token['access_token']}"})
+        assert account.status_code == 201, account.text
 
     # The buyer signs up in the browser: masks typed, errors next to the field first.
     page = await new_page(browser)
@@ -169,6 +179,13 @@ async def test_signup_search_buy_and_both_companies_see_the_sale(
     await page.click("main button[type=submit]")
     await page.wait_for_url(re.compile(r".*/painel"))
     await shot(page, "dashboard")
+    # Its bank account, where Lucrum will post the purchase.
+    await page.goto(f"{portal.url}/lucrum")
+    await page.fill("#f-bank_code", "237")
+    await page.fill("#f-agency", "0002")
+    await page.fill("#f-account_number", "2000-2")
+    await page.click("form[action='/lucrum/contas'] button[type=submit]")
+    await page.wait_for_url(re.compile(r".*/lucrum\?ok=.*"))
 
     # Search, open, buy.
     await page.goto(f"{portal.url}/marketplace")
@@ -205,6 +222,19 @@ async def test_signup_search_buy_and_both_companies_see_the_sale(
         "tr.tx", has_text=product_name).inner_text()
     await page.reload()
     assert "concluída" in await page.locator("tr.tx", has_text=product_name).inner_text()
+
+    # The sale reaches both companies' Lucrum (by event): income for one, expense for the other.
+    for who, label in ((seller_page, "Venda StockTech"), (page, "Compra StockTech")):
+        deadline = time.monotonic() + 15
+        while True:
+            await who.goto(f"{portal.url}/lucrum/lancamentos?q={RUN_ID}")
+            row = who.locator("#lancamentos tr", has_text=f"{label}: 2x {product_name}")
+            if await row.count():
+                break
+            assert time.monotonic() < deadline, f"{label} not in Lucrum"
+            await asyncio.sleep(0.3)
+        assert "R$ 2.469,12" in await row.inner_text()
+    await shot(page, "entries_purchase")
     await page.context.close()
     await seller_page.context.close()
 
@@ -336,3 +366,84 @@ async def test_pix_checkout_shows_the_qr_code_and_the_main_pages_fit_a_phone(
         found[path] = await serious_violations(page)
     assert not {p: v for p, v in found.items() if v}, found
     await page.context.close()
+
+
+async def test_plan_limit_message_import_and_an_operator_suspending_hides_the_products(
+    portal: Portal, browser: Any
+) -> None:
+    s = portal.stack
+    plan = await small_plan(s, "Mini", max_products=1)
+    owner = company(f"Limitada {RUN_ID}")
+    owner["body"]["plan_name"] = plan["name"]
+    viewer = company(f"Olhadora {RUN_ID}")
+    async with httpx.AsyncClient(base_url=s.avadmin.url, timeout=10) as c:
+        assert (await c.post("/api/auth/signup", json=owner["body"])).status_code == 201
+        assert (await c.post("/api/auth/signup", json=viewer["body"])).status_code == 201
+        token = (await c.post("/api/auth/login", json={"cpf": owner["cpf"],
+                                                        "password": PASSWORD})).json()
+    async with httpx.AsyncClient(timeout=10) as c:
+        resp = await c.post(f"{s.lucrum.url}/api/bank-accounts", json={
+            "bank_code": "341", "agency": "0001", "account_number": "99999-1"},
+            headers={"Authorization": f"Bearer {token['access_token']}"})
+        assert resp.status_code == 201, resp.text
+
+    page = await new_page(browser)
+    await login(page, portal, owner["cpf"])
+    name = f"Bateria Limite {RUN_ID}"
+    for attempt in (name, f"{name} 2"):
+        await page.goto(f"{portal.url}/stocktech/produtos")
+        await page.fill("#f-name", attempt)
+        await page.select_option("#f-category_id", s.category_id)
+        await page.select_option("#f-brand_id", s.brand_id)
+        await page.fill("#f-price", "89,90")
+        await page.fill("#f-stock_quantity", "3")
+        await page.fill("#f-specifications", "Capacidade: 4000 mAh")
+        await page.click("form[action='/stocktech/produtos'] button[type=submit]")
+    # The second goes over the plan's one product: the API's sentence, at the top of the form.
+    message = await page.inner_text("#form-error")
+    assert "permite até 1 produtos ativos" in message, message
+    assert "R$ 89,90" in await page.inner_text("main table")
+    await shot(page, "my_products_limit")
+
+    # A statement import, line by line.
+    await page.goto(f"{portal.url}/lucrum/importar")
+    await page.set_input_files("#f-file", files=[{
+        "name": "extrato.csv", "mimeType": "text/csv",
+        "buffer": b"data;descricao;valor\n01/11/2026;Pix recebido;150,00\n"
+                  b"02/11/2026;Tarifa;-12,50\n03/11/2026;Sem valor;abc\n"}])
+    await page.click("main button[type=submit]")
+    result = await page.inner_text("#resultado-importacao")
+    assert "2 importado(s)" in result and "1 recusado(s)" in result, result
+    await shot(page, "import")
+    await page.context.close()
+
+    # Another company finds the product; an operator suspends the seller in the portal; the
+    # product leaves the marketplace.
+    other = await new_page(browser)
+    await login(other, portal, viewer["cpf"])
+    await other.goto(f"{portal.url}/marketplace?q={RUN_ID}+Limite")
+    assert await other.locator("article.card", has_text=name).count() == 1
+
+    ops = await new_page(browser)
+    await ops.goto(f"{portal.url}/operador/entrar")
+    await ops.fill("#f-email", OPERATOR[0])
+    await ops.fill("#f-password", OPERATOR[1])
+    await ops.click("main button[type=submit]")
+    await ops.wait_for_url(re.compile(r".*/operador$"))
+    await ops.fill("#f-q", f"Limitada {RUN_ID}")
+    await ops.click("form.filters button[type=submit]")
+    row = ops.locator(f"tr[data-company='Limitada {RUN_ID}']")
+    await row.locator("button", has_text="Suspender").click()
+    await ops.wait_for_url(re.compile(r".*ok=.*"))
+    await ops.fill("#f-q", f"Limitada {RUN_ID}")
+    await ops.click("form.filters button[type=submit]")
+    assert "suspensa" in await ops.locator(f"tr[data-company='Limitada {RUN_ID}']").inner_text()
+    await shot(ops, "operator")
+
+    deadline = time.monotonic() + 10
+    while await other.locator("article.card", has_text=name).count():
+        assert time.monotonic() < deadline, "the suspended company's product is still listed"
+        await asyncio.sleep(0.3)
+        await other.reload()
+    await ops.context.close()
+    await other.context.close()
