@@ -317,6 +317,13 @@ async def test_a_user_role_sees_no_admin_actions_and_csrf_and_logout(
     await user.goto(f"{portal.url}/stocktech/produtos")
     assert await user.locator("button[data-action='deactivate']").count() == 0
 
+    # The access token gone (expired cookie): the next page refreshes it with the refresh
+    # token at AvAdmin, and the person stays on the page.
+    await user.context.clear_cookies(name="avw_access")
+    await user.goto(f"{portal.url}/stocktech/transacoes")
+    assert user.url.endswith("/stocktech/transacoes")
+    assert "avw_access" in {c["name"] for c in await user.context.cookies()}
+
     # A form posted without the session's CSRF token is refused.
     refused = await user.request.post(f"{portal.url}/lucrum/lancamentos",
                                       form={"description": "x", "amount": "1,00"})

@@ -105,3 +105,21 @@ async def test_portal_serves_metrics_like_every_module() -> None:
             samples = parse((await c.get("/metrics")).text)
     assert value(samples, "avelar_http_request_duration_seconds_count", module="Web",
                  route="/health/live") >= 1
+
+
+async def test_an_expired_session_returns_to_login_then_to_the_page(
+    client: httpx.AsyncClient,
+) -> None:
+    import time
+
+    import jwt
+
+    expired = jwt.encode({"sub": "x", "exp": int(time.time()) - 10, "role": "admin",
+                          "enabled_modules": ["Lucrum"]}, "k" * 32, algorithm="HS256")
+    client.cookies.set("avw_access", expired)
+    resp = await client.get("/lucrum/fluxo?group_by=category")
+    assert resp.status_code == 303
+    assert resp.headers["location"] == "/entrar?next=/lucrum/fluxo%3Fgroup_by%3Dcategory"
+    assert 'avw_access=""' in resp.headers.get("set-cookie", "")
+    login = await client.get("/entrar?next=/lucrum/fluxo%3Fgroup_by%3Dcategory")
+    assert 'name="next" value="/lucrum/fluxo?group_by=category"' in login.text
