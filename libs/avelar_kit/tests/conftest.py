@@ -178,8 +178,14 @@ async def make_client(
     made: list[AvAdminClient] = []
 
     def _make(**kw: Any) -> AvAdminClient:
+        from avelar_kit.redis_guard import RedisGuard
+
+        # Redis deadlines generous enough for a loaded test machine: these tests are about
+        # AvAdmin's answers; Redis' own deadlines and budget are test_resilience.py's.
         opts: dict[str, Any] = {"module": module_name, "breaker_threshold": 3,
-                                "breaker_reset_timeout": 0.5}
+                                "breaker_reset_timeout": 0.5,
+                                "redis_guard": RedisGuard(module_name, call_timeout=2.0,
+                                                          request_budget=5.0)}
         opts.update(kw)
         base_url = opts.pop("base_url", stub.url)
         secret = opts.pop("client_secret", "s3cret-s3cret-s3cret-s3cret")

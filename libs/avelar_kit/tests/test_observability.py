@@ -188,8 +188,12 @@ async def test_health_avadmin_api_and_breaker_agree_and_recover(
     first = await check()
     assert (first["avadmin_api"], first["avadmin_breaker"]) == ("reachable", "closed")
     stub.mode = "error500"  # AvAdmin answers 500 to everything, /health included
-    down = await check()
-    # The ping saw AvAdmin unreachable: the circuit opens (it no longer says "closed").
+    # Each failed ping counts towards the breaker's threshold (3 here), as a failed call does;
+    # once open, the circuit says so and no ping is sent.
+    first_down = await check()
+    assert first_down["avadmin_api"] == "unreachable"
+    for _ in range(2):
+        down = await check()
     assert (down["avadmin_api"], down["avadmin_breaker"]) == ("unreachable", "open")
     again = await check()
     assert (again["avadmin_api"], again["avadmin_breaker"]) == ("unreachable", "open")

@@ -69,7 +69,7 @@ class AbuseLimiter:
             if connection_pool is not None:
                 options["connection_pool"] = connection_pool
             storage = RedisStorage(
-                redis_url if redis_url.startswith("async+") else f"async+{redis_url}",
+                _limits_uri(redis_url),
                 implementation="redispy", key_prefix=f"avelar:{module}:limits",
                 wrap_exceptions=False, **options)
             self._shared = FixedWindowRateLimiter(storage)
@@ -139,3 +139,14 @@ class AbuseLimitMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _limits_uri(redis_url: str) -> str:
+    """redis-py's URL in the form ``limits`` names its async storages: ``async+redis://``,
+    ``async+rediss://``, and ``async+redis+unix://`` for a socket (the embedded Redis of
+    ``make run`` listens on one)."""
+    if redis_url.startswith("async+"):
+        return redis_url
+    if redis_url.startswith("unix://"):
+        return "async+redis+" + redis_url
+    return "async+" + redis_url

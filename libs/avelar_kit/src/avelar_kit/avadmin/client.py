@@ -173,9 +173,11 @@ class AvAdminClient:
     async def ping(self, timeout: float = 1.0) -> bool:
         """Is AvAdmin answering at all? (``/health``, never cached.)
 
-        Consults and feeds the breaker, so that ``avadmin_api`` and ``avadmin_breaker`` agree:
-        an open circuit means unreachable without a call; while half-open the ping may be the
-        single probe (its success closes the circuit); a failed ping opens the circuit."""
+        Consults and feeds the breaker: an open circuit means unreachable without a call; while
+        half-open the ping may be the single probe (its success closes the circuit); a failed
+        ping counts as one failure towards the threshold, like a failed call. It does not open
+        the circuit by itself: a module that starts before AvAdmin (a dev stack, a rollout)
+        would otherwise refuse its first uncached callers for a whole reset period."""
         if self.breaker.state == "open":
             return False
         try:
@@ -192,8 +194,7 @@ class AvAdminClient:
         except BreakerOpen:
             return False  # another probe is in flight
         except UpstreamFailure:
-            await self.breaker.trip()
-            return False
+            return False  # counted by the guard
         return True
 
     async def aclose(self) -> None:
