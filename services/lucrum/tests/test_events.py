@@ -278,3 +278,46 @@ def test_stocktech_documented_example_is_readable() -> None:
                           .replace("<uuid>", str(uuid.uuid4()))
                           .replace("<iso8601>", "2026-01-01T00:00:00+00:00"))
     assert envelope["type"] == "stocktech.transaction.completed"
+
+
+async def test_a_sale_without_a_default_account_waits_visible_then_is_posted_once(
+    app: FastAPI, client: httpx.AsyncClient, make_company: Any, api: Any,
+    avadmin: FakeAvAdmin,
+) -> None:
+    """Issue 9: a side that cannot be posted yet is not lost: it waits as a pending posting the
+    company sees, and is posted once as soon as the company has a default account."""
+    seller = make_company()
+    buyer = make_company()
+    await api.bank_account(buyer)
+    event = sale_event(seller, buyer)
+    assert await deliver(app, avadmin, event) == 1  # the buyer's side only
+    waiting = (await client.get("/api/pending-postings", headers=seller.headers)).json()
+    assert [(w["side"], w["reason"], w["total_amount"]) for w in waiting] == [
+        ("sale", "no_default_bank_account", "1250.00")]
+    assert (await client.get("/api/pending-postings", headers=buyer.headers)).json() == []
+    acc = await api.bank_account(seller)  # the first account becomes the default
+    assert await api.balance(seller, acc["id"]) == "1250.00"
+    assert (await client.get("/api/pending-postings", headers=seller.headers)).json() == []
+    done = (await client.get("/api/pending-postings", params={"include_posted": "true"},
+                             headers=seller.headers)).json()
+    assert done[0]["posted_at"] and done[0]["transaction_id"]
+    # once: a redelivery, another default account, a second account: nothing more
+    assert await deliver(app, avadmin, event) == 0
+    other = await api.bank_account(seller, is_default=True)
+    assert await api.balance(seller, other["id"]) == "0.00"
+    assert await api.balance(seller, acc["id"]) == "1250.00"
+    assert len(await _ledger(client, seller)) == 1
+
+
+async def test_a_sale_to_a_company_without_lucrum_waits_until_it_has_an_account(
+    app: FastAPI, client: httpx.AsyncClient, make_company: Any, api: Any,
+    avadmin: FakeAvAdmin,
+) -> None:
+    seller = make_company()
+    await api.bank_account(seller)
+    later = make_company(modules=("StockTech",))
+    assert await deliver(app, avadmin, sale_event(seller, later)) == 1
+    avadmin.accounts[later.account_id] = avadmin.accounts[later.account_id].model_copy(
+        update={"enabled_modules": ["StockTech", "Lucrum"]})
+    acc = await api.bank_account(later)
+    assert await api.balance(later, acc["id"]) == "-1250.00"

@@ -14,6 +14,7 @@ from lucrum.categories.router import router as categories_router
 from lucrum.config import Settings
 from lucrum.events.consumer import stocktech_consumer
 from lucrum.events.models import HandledEvent
+from lucrum.events.router import router as pending_postings_router
 from lucrum.imports.router import router as imports_router
 from lucrum.permissions import MODULE, PERMISSIONS
 from lucrum.reports.router import router as reports_router
@@ -65,7 +66,8 @@ def create_app(
         module=MODULE, settings=settings, title="Lucrum", description=DESCRIPTION,
         permissions=PERMISSIONS,
         routers=(banks_router, bank_accounts_router, imports_router, transactions_router,
-                 transfers_router, categories_router, reports_router),
+                 transfers_router, categories_router, reports_router,
+                 pending_postings_router),
         avadmin=avadmin, verifier=verifier, handled_model=HandledEvent,
         on_startup=[startup], on_shutdown=[shutdown],
     )

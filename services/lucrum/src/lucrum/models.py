@@ -3,7 +3,7 @@
 from lucrum.bank_accounts.models import AccountType, BankAccount
 from lucrum.categories.models import Category, CategoryKind
 from lucrum.db import Base
-from lucrum.events.models import HandledEvent
+from lucrum.events.models import HandledEvent, PendingPosting
 from lucrum.transactions.models import FinancialTransaction, TransactionSource, TransactionType
 from lucrum.transfers.models import Transfer
 
@@ -15,6 +15,7 @@ __all__ = [
     "CategoryKind",
     "FinancialTransaction",
     "HandledEvent",
+    "PendingPosting",
     "TransactionSource",
     "TransactionType",
     "Transfer",

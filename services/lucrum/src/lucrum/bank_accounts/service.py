@@ -27,6 +27,13 @@ def _identity_taken() -> Conflict:
                     code="bank_account_exists")
 
 
+async def _post_pending(session: AsyncSession, company: uuid.UUID) -> None:
+    # Imported here: the event handlers use the transactions service, which uses this one.
+    from lucrum.events.handlers import post_pending
+
+    await post_pending(session, company)
+
+
 class BankAccountService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -66,6 +73,8 @@ class BankAccountService:
             balance=data.opening_balance, is_default=make_default, is_active=True,
         )
         await self.repo.add(account)
+        if make_default:
+            await _post_pending(self.session, company)  # sales that waited for an account
         await self.session.refresh(account)
         return account
 
@@ -86,7 +95,8 @@ class BankAccountService:
                            code="default_must_be_active")
         if not is_active:
             is_default = False
-        if is_default and not account.is_default:
+        became_default = is_default and not account.is_default
+        if became_default:
             await self._move_default_here(company, account)
         for field in ("name", "bank_code", "agency", "account_number", "account_type"):
             if field in changes:
@@ -96,6 +106,8 @@ class BankAccountService:
         await self.session.flush()
         if "opening_balance" in changes:
             await self.repo.set_opening_balance(account.id, changes["opening_balance"])
+        if became_default:
+            await _post_pending(self.session, company)
         await self.session.refresh(account)
         return account
 

@@ -2,9 +2,11 @@
 so the stream consumer and the tests drive exactly the same code.
 
 A StockTech sale becomes an income on the seller's default bank account and an expense on the
-buyer's, for each side whose company has Lucrum enabled and a default account. Exactly once:
-the event id goes into ``handled_events`` in the same transaction as the postings (a redelivery
-finds it and does nothing), and each posting carries ``source_ref`` =
+buyer's, for each side whose company has Lucrum enabled and a default account; a side that
+cannot be posted yet waits as a ``PendingPosting`` the company sees (``GET
+/api/pending-postings``) and is posted once as soon as the company has a default account.
+Exactly once: the event id goes into ``handled_events`` in the same transaction as the postings
+(a redelivery finds it and does nothing), and each posting carries ``source_ref`` =
 ``stocktech:<transaction_id>:sale|purchase`` under a unique (company, source_ref) constraint,
 so even a second event about the same sale with a different id cannot post it twice.
 """
@@ -13,9 +15,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from avelar_kit.avadmin import AvAdminReader
 from avelar_kit.db.repository import constraint_name
 from lucrum import clock, ledger
+from lucrum.bank_accounts.models import BankAccount
 from lucrum.bank_accounts.repository import BankAccountRepository
 from lucrum.categories.defaults import PURCHASES, SALES
 from lucrum.categories.models import CategoryKind
 from lucrum.categories.repository import CategoryRepository
-from lucrum.events.models import HandledEvent
+from lucrum.events.models import HandledEvent, PendingPosting
 from lucrum.events.schemas import Envelope, StockTechSale
 from lucrum.text import clean_text
 from lucrum.transactions.codes import CodeGenerator, random_code
@@ -57,21 +62,49 @@ async def _mark_handled(session: AsyncSession, envelope: Envelope) -> bool:
     return result.first() is not None
 
 
+async def _keep_pending(session: AsyncSession, sale: StockTechSale, *, company: uuid.UUID,
+                        side: str, reason: str) -> None:
+    """The side waits as a pending posting the company sees (never silently dropped)."""
+    await session.execute(
+        insert(PendingPosting).values(
+            id=uuid.uuid4(), account_id=company, side=side, reason=reason,
+            source_ref=f"stocktech:{sale.transaction_id}:{side}",
+            # JSONB refuses NUL like text does: the sale's texts cleaned, as for the entry.
+            sale={k: clean_text(v) if isinstance(v, str) else v
+                  for k, v in sale.model_dump(mode="json").items()})
+        .on_conflict_do_nothing(constraint="uq_pending_postings_source_ref"))
+
+
 async def _post_side(
     session: AsyncSession, avadmin: AvAdminReader, sale: StockTechSale, *,
     company: uuid.UUID, kind: TransactionType, codes: CodeGenerator,
-) -> FinancialTransaction | None:
+) -> list[FinancialTransaction]:
     side = "sale" if kind == TransactionType.income else "purchase"
     account = await avadmin.get_account(company)
     if account is None or MODULE not in account.enabled_modules:
-        logger.info("stocktech %s %s: company without Lucrum, not posted", side,
+        logger.info("stocktech %s %s: company without Lucrum, kept as pending", side,
                     sale.transaction_id)
-        return None
+        await _keep_pending(session, sale, company=company, side=side,
+                            reason="lucrum_not_enabled")
+        return []
     bank = await BankAccountRepository(session).default_for(company)
     if bank is None:
-        logger.info("stocktech %s %s: company has no default bank account, not posted", side,
-                    sale.transaction_id)
-        return None
+        logger.info("stocktech %s %s: company has no default bank account, kept as pending",
+                    side, sale.transaction_id)
+        await _keep_pending(session, sale, company=company, side=side,
+                            reason="no_default_bank_account")
+        return []
+    tx = await _post_to(session, sale, company=company, kind=kind, bank=bank, codes=codes)
+    # The company can post now: whatever was waiting for it goes too.
+    earlier = await _post_waiting(session, company, bank, codes)
+    return ([tx] if tx is not None else []) + earlier
+
+
+async def _post_to(
+    session: AsyncSession, sale: StockTechSale, *, company: uuid.UUID, kind: TransactionType,
+    bank: BankAccount, codes: CodeGenerator,
+) -> FinancialTransaction | None:
+    side = "sale" if kind == TransactionType.income else "purchase"
     categories = CategoryRepository(session)
     await categories.ensure_defaults(company)
     category = await categories.find_by_name(
@@ -114,6 +147,43 @@ async def _post_side(
     raise RuntimeError("could not generate a unique transaction code")
 
 
+async def _post_waiting(session: AsyncSession, company: uuid.UUID, bank: BankAccount,
+                        codes: CodeGenerator) -> list[FinancialTransaction]:
+    """Post the company's pending sale sides on ``bank``, once each (the row is locked and
+    marked in this transaction; the source_ref constraint stops any second posting)."""
+    rows = (await session.execute(
+        select(PendingPosting)
+        .where(PendingPosting.account_id == company, PendingPosting.posted_at.is_(None))
+        .order_by(PendingPosting.created_at, PendingPosting.id)
+        .with_for_update(skip_locked=True))).scalars().all()
+    posted: list[FinancialTransaction] = []
+    for row in rows:
+        sale = StockTechSale.model_validate(row.sale)
+        kind = TransactionType.income if row.side == "sale" else TransactionType.expense
+        tx = await _post_to(session, sale, company=company, kind=kind, bank=bank, codes=codes)
+        row.posted_at = datetime.now(UTC)
+        row.transaction_id = tx.id if tx is not None else None
+        if tx is not None:
+            posted.append(tx)
+    if rows:
+        logger.info("posted %d pending StockTech entries of company %s", len(posted), company)
+    return posted
+
+
+async def post_pending(session: AsyncSession, company: uuid.UUID,
+                       codes: CodeGenerator = random_code) -> list[FinancialTransaction]:
+    """A default bank account now exists (created or chosen): post what was waiting for it,
+    and move its balance. Runs in the caller's transaction."""
+    bank = await BankAccountRepository(session).default_for(company)
+    if bank is None:
+        return []
+    posted = await _post_waiting(session, company, bank, codes)
+    if posted:
+        await BankAccountRepository(session).apply_deltas(
+            ledger.merge([ledger.effect(tx) for tx in posted]))
+    return posted
+
+
 async def handle_event(
     session: AsyncSession, envelope: dict[str, Any], *, avadmin: AvAdminReader,
     codes: CodeGenerator = random_code, record_handled: bool = True,
@@ -148,9 +218,8 @@ async def handle_event(
     sides = sorted(((sale.seller_account_id, TransactionType.income),
                     (sale.buyer_account_id, TransactionType.expense)), key=lambda s: s[0])
     for company, kind in sides:
-        tx = await _post_side(session, avadmin, sale, company=company, kind=kind, codes=codes)
-        if tx is not None:
-            posted.append(tx)
+        posted += await _post_side(session, avadmin, sale, company=company, kind=kind,
+                                   codes=codes)
     # Both balances at the end, in id order: a sale from X to Y and one from Y to X handled at
     # the same time lock the two accounts in the same order and cannot deadlock.
     await BankAccountRepository(session).apply_deltas(
