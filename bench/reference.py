@@ -29,10 +29,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from avelar_kit.br.codes import ENTRY_CODES, PRODUCT_CODES
+
 POOL = int(os.environ.get("BENCH_REF_POOL", "20"))
 PAGE = 50
 TOTAL_BOUND = 1000
-LETTERS = "ABCDEFGHJKLMNPQRSTVWXYZ"
 
 
 def _default(value: Any) -> Any:
@@ -150,8 +151,7 @@ async def product(request: Request) -> Response:
 
 async def create_product(request: Request) -> Response:
     body = await request.json()
-    n = random.randrange(10**6)
-    code = f"ST{n:06d}{LETTERS[n % 23]}"
+    code = PRODUCT_CODES.make(random.randrange(10**6))
     try:  # a taken code is a 409 here; StockTech retries with another
         row = await request.app.state.stocktech.fetchrow(
             "INSERT INTO products (account_id, user_id, code, name, description, category_id, "
@@ -189,10 +189,7 @@ async def cash_flow(request: Request) -> Response:
 
 
 def _ledger_code() -> str:
-    digits = f"{random.randrange(10**8):08d}"
-    weights = (9, 8, 7, 6, 5, 4, 3, 2)
-    return f"LC{digits}" + chr(ord("A") + sum(int(d) * w for d, w in
-                                              zip(digits, weights, strict=True)) % 26)
+    return ENTRY_CODES.make(random.randrange(10**8))
 
 
 async def post_ledger(request: Request) -> Response:

@@ -846,17 +846,19 @@ def _f(value: Any, fmt: str = ".1f") -> str:
 def print_report(r: dict[str, Any]) -> None:
     print()
     print(f"{'path':<40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'err':>5} | "
-          f"{'ref req/s':>9} {'ref p50':>8} {'ref p99':>8} | {'ratio':>6}")
-    print("-" * 112)
+          f"{'ref req/s':>9} {'ref p50':>8} {'ref p99':>8} {'err':>5} | {'ratio':>6}")
+    print("-" * 118)
     for name, d in r["paths"].items():
         p, f = d["project"], d["reference"]
         print(f"{name:<40} {p['rps']:>8.1f} {_f(p['p50_ms']):>8} {_f(p['p99_ms']):>8} "
-              f"{p['errors']:>5} | {f['rps']:>9.1f} {_f(f['p50_ms']):>8} {_f(f['p99_ms']):>8} | "
+              f"{p['errors']:>5} | {f['rps']:>9.1f} {_f(f['p50_ms']):>8} {_f(f['p99_ms']):>8} "
+              f"{f['errors']:>5} | "
               f"{_f(d['ratio'], '.3f'):>6}")
         if "pgbench" in d:
             g = d["pgbench"]
             print(f"{'  vs pgbench conditional UPDATE, 50 clients':<40} {'':>8} {'':>8} "
-                  f"{'':>8} {'':>5} | {g['rps']:>9.0f} {g['p50_ms']:>8.1f} {'(avg)':>8} | "
+                  f"{'':>8} {'':>5} | {g['rps']:>9.0f} {g['p50_ms']:>8.1f} {'(avg)':>8} "
+                  f"{'':>5} | "
                   f"{_f(d['ratio_pgbench'], '.3f'):>6}")
     if "sell_out" in r:
         s = r["sell_out"]
