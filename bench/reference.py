@@ -151,18 +151,21 @@ async def product(request: Request) -> Response:
 
 async def create_product(request: Request) -> Response:
     body = await request.json()
-    code = PRODUCT_CODES.make(random.randrange(10**6))
-    try:  # a taken code is a 409 here; StockTech retries with another
-        row = await request.app.state.stocktech.fetchrow(
-            "INSERT INTO products (account_id, user_id, code, name, description, category_id, "
-            "brand_id, price, stock_quantity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-            "RETURNING id, code, name, price, stock_quantity, created_at",
-            uuid.UUID(body["account_id"]), uuid.UUID(body["user_id"]), code, body["name"],
-            body.get("description"), uuid.UUID(body["category_id"]),
-            uuid.UUID(body["brand_id"]), Decimal(body["price"]), int(body["stock_quantity"]))
-    except asyncpg.UniqueViolationError:
-        return respond({"code": "code_taken"}, 409)
-    return respond(_product(row), 201)
+    for _ in range(5):  # a random code may be taken: draw again, as StockTech does
+        try:
+            row = await request.app.state.stocktech.fetchrow(
+                "INSERT INTO products (account_id, user_id, code, name, description, "
+                "category_id, brand_id, price, stock_quantity) VALUES ($1, $2, $3, $4, $5, $6, "
+                "$7, $8, $9) RETURNING id, code, name, price, stock_quantity, created_at",
+                uuid.UUID(body["account_id"]), uuid.UUID(body["user_id"]),
+                PRODUCT_CODES.make(random.randrange(10**6)), body["name"],
+                body.get("description"), uuid.UUID(body["category_id"]),
+                uuid.UUID(body["brand_id"]), Decimal(body["price"]),
+                int(body["stock_quantity"]))
+        except asyncpg.UniqueViolationError:
+            continue
+        return respond(_product(row), 201)
+    return respond({"code": "code_taken"}, 409)
 
 
 async def purchase(request: Request) -> Response:
