@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -63,6 +63,16 @@ class Page:
         url = self.request.url
         return url.path + (f"?{url.query}" if url.query else "")
 
+    def return_path(self) -> str:
+        """Where to come back after logging in again: this page, or for a form the page it was
+        sent from (the Referer's path, when it is this site's)."""
+        if self.request.method == "GET":
+            return self.here()
+        referer = urlsplit(self.request.headers.get("referer", ""))
+        if referer.netloc == self.request.url.netloc and referer.path.startswith("/"):
+            return referer.path + (f"?{referer.query}" if referer.query else "")
+        return "/painel"
+
     def require_user(self) -> None:
         if not self.session.logged_in or self.session.is_operator:
             raise LoginRequired(self.here())
@@ -88,8 +98,7 @@ class Page:
         except ApiError as exc:
             if exc.status == 401 and self.session.logged_in:
                 self.session.clear()
-                raise LoginRequired(self.here() if self.request.method == "GET" else
-                                    self.request.headers.get("referer-path", "/painel"),
+                raise LoginRequired(self.return_path(),
                                     operator=self.session.is_operator) from None
             raise
 

@@ -44,16 +44,16 @@ async def dashboard(page: Page = Depends(get_page)) -> Response:
             usage.append({"label": "Produtos", "used": mine.get("total", 0),
                           "limit": plan.get("max_products")})
         bought, note2 = await page.try_call("StockTech", "GET", "/api/transactions",
-                                            params={"role": "buyer", "page_size": 5})
+                                            params={"role": "buyer", "page_size": 100})
         if bought is not None:
             month = _month_start()
             this_month = [t for t in bought.get("items", [])
                           if str(t.get("created_at", ""))[:10] >= month]
-            usage.append({"label": "Compras recentes (mês)", "used": len(this_month),
+            usage.append({"label": "Compras no mês", "used": len(this_month),
                           "limit": plan.get("max_transactions")})
             recent.extend({"when": t["created_at"], "what": f"Compra {t['product_name']}",
                            "amount": t["total_amount"], "status": t["status"]}
-                          for t in bought.get("items", []))
+                          for t in bought.get("items", [])[:5])
         notices += [n for n in (note, note2) if n]
     if page.has("Lucrum"):
         entries, note = await page.try_call("Lucrum", "GET", "/api/financial-transactions",
