@@ -303,3 +303,40 @@ async def test_the_consumer_loop_survives_an_unexpected_error(
     finally:
         await consumer.stop()
     await redis.delete(stream)
+
+
+async def test_a_failed_event_is_not_overtaken_by_a_later_one_of_the_same_company(
+    sm: Any, redis: Any, stream: str
+) -> None:
+    """Issue 9: events of one company in order. A plan change that fails once must not let a
+    later plan change of the same company be applied before it; another company's events go
+    on."""
+    company, other = uuid.uuid4(), uuid.uuid4()
+    applied: list[str] = []
+    fail_once = {"first": True}
+
+    async def handler(event: EventEnvelope, session: AsyncSession) -> None:
+        if event.data.get("plan") == "A" and fail_once["first"]:
+            fail_once["first"] = False
+            raise RuntimeError("transient bug")
+        session.add(Effect(event_id=event.id))
+        applied.append(str(event.data["plan"]))
+
+    def plan_event(account: uuid.UUID, plan: str) -> str:
+        return json.dumps({"id": str(uuid.uuid4()), "type": "account.plan_changed",
+                           "occurred_at": "2025-01-01T00:00:00+00:00", "source": "AvAdmin",
+                           "schema_version": 1,
+                           "data": {"account_id": str(account), "plan": plan}})
+
+    consumer = _consumer(redis, sm, stream, handler, max_attempts=5)
+    await consumer.ensure_group()
+    await redis.xadd(stream, {"event": plan_event(company, "A")})
+    await redis.xadd(stream, {"event": plan_event(company, "B")})
+    await redis.xadd(stream, {"event": plan_event(other, "X")})
+    await consumer.poll()
+    assert applied == ["X"], "B waits behind the failed A; the other company goes on"
+    assert consumer.held_back == 1
+    await consumer.sweep()
+    assert applied == ["X", "A", "B"]
+    assert (await redis.xpending(stream, "g"))["pending"] == 0
+    await redis.delete(stream)

@@ -33,7 +33,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -108,6 +108,15 @@ def stable_consumer_name(configured: str | None = None) -> str:
     return base
 
 
+_COMPANY_FIELDS = ("account_id", "seller_account_id", "buyer_account_id")
+
+
+def company_keys(event: EventEnvelope) -> list[str]:
+    """The companies an event is about (``data.account_id`` and, for a sale, seller and buyer):
+    the default ordering keys of ``StreamConsumer``."""
+    return [str(event.data[f]) for f in _COMPANY_FIELDS if event.data.get(f)]
+
+
 class StreamConsumer:
     def __init__(
         self,
@@ -128,6 +137,7 @@ class StreamConsumer:
         dead_letter_stream: str | None = None,
         prune_idle_ms: int = 600_000,
         prune_interval: float = 60.0,
+        order_keys: Callable[[EventEnvelope], Sequence[str]] | None = None,
     ) -> None:
         self.redis = redis
         self.stream = stream
@@ -149,6 +159,13 @@ class StreamConsumer:
         self.prune_interval = prune_interval
         self._last_prune = -1e9
         self._attempts: dict[str, int] = {}
+        # Events of one company in order: the company keys of an event that failed (or met an
+        # outage) -> its message id. A later event with one of those keys is left pending,
+        # untouched, until the earlier one is handled or dead-lettered; the sweep retries this
+        # consumer's pending messages in stream order, so they then go in order.
+        self.order_keys = order_keys or company_keys
+        self._blocked: dict[str, str] = {}
+        self.held_back = 0
         self._task: asyncio.Task[None] | None = None
         self.handled = 0
         self.duplicates = 0
@@ -170,11 +187,36 @@ class StreamConsumer:
             logger.error("unreadable message %s on %s: dead-lettered", mid, self.stream)
             await self._dead_letter(mid, fields, "unreadable")
             return
+        keys = [str(k) for k in self.order_keys(event)]
+        earlier = [self._blocked[k] for k in keys if k in self._blocked
+                   and self._blocked[k] != mid]
+        if earlier:
+            self.held_back += 1
+            logger.info("event %s (%s) held back behind %s of the same company", event.id,
+                        event.type, earlier[0])
+            return  # stays pending; retried after the earlier one, in stream order
         with handling_event(event, self.stream, self.group):
-            await self._handle_event(mid, fields, event)
+            try:
+                done = await self._handle_event(mid, fields, event)
+            except BaseException:
+                self._block(keys, mid)  # an outage: nothing of these companies overtakes it
+                raise
+        if done:
+            self._unblock(mid)
+        else:
+            self._block(keys, mid)
+
+    def _block(self, keys: Sequence[str], mid: str) -> None:
+        for key in keys:
+            self._blocked.setdefault(key, mid)
+
+    def _unblock(self, mid: str) -> None:
+        for key in [k for k, v in self._blocked.items() if v == mid]:
+            del self._blocked[key]
 
     async def _handle_event(self, mid: str, fields: dict[Any, Any], event: EventEnvelope
-                            ) -> None:
+                            ) -> bool:
+        """True when the message is done with (handled, duplicate or dead-lettered)."""
         m = cast(Any, self.handled_model)
         try:
             async with self.sessionmaker() as session, session.begin():
@@ -198,7 +240,8 @@ class StreamConsumer:
                            attempts, self.max_attempts, type(exc).__name__)
             if attempts >= self.max_attempts:
                 await self._dead_letter(mid, fields, type(exc).__name__)
-            return  # stays pending; the next sweep retries it
+                return True
+            return False  # stays pending; the next sweep retries it
         self._attempts.pop(mid, None)
         await self.redis.xack(self.stream, self.group, mid)
         if first_time:
@@ -211,6 +254,7 @@ class StreamConsumer:
             metrics.EVENTS_HANDLED.labels(self.stream, self.group, "duplicate").inc()
             logger.info("event %s (%s) already handled: acknowledged, nothing changed",
                         event.id, event.type)
+        return True
 
     async def _dead_letter(self, mid: str, fields: dict[Any, Any], reason: str) -> None:
         payload = {_text(k): v for k, v in fields.items()}
