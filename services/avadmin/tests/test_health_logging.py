@@ -100,12 +100,10 @@ async def test_no_cpf_password_or_token_in_logs(client: httpx.AsyncClient, signu
 
 
 def test_json_log_lines_carry_module_level_and_request_id() -> None:
-    from avelar_kit.logging import set_request_id
+    from avelar_kit.logging import request_id_context
 
-    with _Capture(JsonFormatter()) as cap:
-        set_request_id("rid-1")
+    with _Capture(JsonFormatter()) as cap, request_id_context("rid-1"):
         logging.getLogger("x").warning("conta %s criada", "abc")
-        set_request_id(None)
     record = json.loads(cap.lines[-1])
     assert record["module"] == "AvAdmin"
     assert record["level"] == "WARNING"

@@ -125,6 +125,47 @@ def create_service_app(
     return app
 
 
+def avadmin_integration(
+    module: str, settings: ModuleSettings, *, avadmin: AvAdminReader | None,
+    handlers: Mapping[str, Handler] | None, handled_model: type[HandledEventMixin] | None,
+    client_options: Mapping[str, Any] | None, consumer_options: Mapping[str, Any] | None,
+    local_check: LocalCheck | None,
+) -> AvAdminIntegration | InjectedAvAdmin:
+    """The real AvAdmin client and event consumer, or the injected reader of a unit test."""
+    if avadmin is not None:
+        return InjectedAvAdmin(avadmin, module, local_check)
+    secret = settings.avadmin_client_secret
+    return AvAdminIntegration(
+        module=module, base_url=settings.avadmin_url,
+        client_id=settings.avadmin_client_id,
+        client_secret=secret.get_secret_value() if secret is not None else "",
+        handled_model=handled_model if settings.events_enabled else None,
+        handlers=handlers, stream=settings.avadmin_events_stream,
+        group=settings.consumer_group or None,
+        client_options=client_options, consumer_options=consumer_options,
+        local_check=local_check,
+    )
+
+
+async def _start_relay(app: FastAPI, module: str, settings: ModuleSettings,
+                       outbox_model: type[OutboxMixin] | None) -> OutboxRelay | None:
+    if outbox_model is None or not settings.events_enabled or not settings.events_stream:
+        return None
+    relay = OutboxRelay(app.state.db.sessionmaker, app.state.redis, model=outbox_model,
+                        source=module, stream=settings.events_stream)
+    await relay.start()
+    return relay
+
+
+async def _start_jobs(app: FastAPI, jobs: Callable[[FastAPI], Sequence[ScheduledJob]] | None
+                      ) -> JobRunner | None:
+    if jobs is None:
+        return None
+    runner = JobRunner(app.state.db.engine, list(jobs(app)))
+    await runner.start()
+    return runner
+
+
 def create_module_app(
     *,
     module: str,
@@ -155,21 +196,10 @@ def create_module_app(
     unit tests pass a fake AvAdmin): the same wiring, no client, no consumer. ``jobs`` are the
     module's scheduled jobs (``avelar_kit.jobs``: one replica runs each, under an advisory
     lock)."""
-    integration: AvAdminIntegration | InjectedAvAdmin
-    if avadmin is not None:
-        integration = InjectedAvAdmin(avadmin, module, local_check)
-    else:
-        secret = settings.avadmin_client_secret
-        integration = AvAdminIntegration(
-            module=module, base_url=settings.avadmin_url,
-            client_id=settings.avadmin_client_id,
-            client_secret=secret.get_secret_value() if secret is not None else "",
-            handled_model=handled_model if settings.events_enabled else None,
-            handlers=handlers, stream=settings.avadmin_events_stream,
-            group=settings.consumer_group or None,
-            client_options=client_options, consumer_options=consumer_options,
-            local_check=local_check,
-        )
+    integration = avadmin_integration(
+        module, settings, avadmin=avadmin, handlers=handlers, handled_model=handled_model,
+        client_options=client_options, consumer_options=consumer_options,
+        local_check=local_check)
 
     def verifier_factory(app: FastAPI) -> TokenVerifier:
         if verifier is not None:
@@ -180,28 +210,17 @@ def create_module_app(
 
     async def startup(app: FastAPI) -> None:
         await integration.startup(app)  # app.state.avadmin, the caller resolver, the consumer
-        app.state.relay = None
-        if outbox_model is not None and settings.events_enabled and settings.events_stream:
-            relay = OutboxRelay(app.state.db.sessionmaker, app.state.redis, model=outbox_model,
-                                source=module, stream=settings.events_stream)
-            await relay.start()
-            app.state.relay = relay
-        app.state.jobs = None
-        if jobs is not None:
-            app.state.jobs = JobRunner(app.state.db.engine, list(jobs(app)))
-            await app.state.jobs.start()
+        app.state.relay = await _start_relay(app, module, settings, outbox_model)
+        app.state.jobs = await _start_jobs(app, jobs)
         for hook in on_startup:
             await hook(app)
 
     async def shutdown(app: FastAPI) -> None:
         for hook in reversed(on_shutdown):
             await hook(app)
-        runner: JobRunner | None = getattr(app.state, "jobs", None)
-        if runner is not None:
-            await runner.stop()
-        relay: OutboxRelay | None = getattr(app.state, "relay", None)
-        if relay is not None:
-            await relay.stop()
+        for worker in (getattr(app.state, "jobs", None), getattr(app.state, "relay", None)):
+            if worker is not None:
+                await worker.stop()
         await integration.shutdown(app)
 
     app = create_service_app(

@@ -228,90 +228,106 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
 }
 
 
+async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+    return problem(
+        exc.status_code, exc.code, exc.title, exc.detail,
+        request=request, headers=exc.headers, extra=exc.extra,
+    )
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = []
+    for err in exc.errors():
+        msg = str(err.get("msg", "valor inválido"))
+        # Pydantic prefixes custom ValueErrors with "Value error, "; people don't need that.
+        msg = msg.removeprefix("Value error, ")
+        errors.append({"field": _field_path(err.get("loc", ())), "message": msg,
+                       "type": err.get("type")})
+    fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))
+    detail = f"Dados inválidos em: {fields}" if fields else "Dados inválidos"
+    return problem(422, "validation_error", "Dados inválidos", detail,
+                   request=request, extra={"errors": errors})
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "Erro HTTP"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "Recurso não encontrado"
+    if exc.status_code == 405 and detail == "Method Not Allowed":
+        detail = "Método não permitido para este endereço"
+    return problem(exc.status_code, code, title, detail, request=request,
+                   headers=getattr(exc, "headers", None))
+
+
+async def _integrity(request: Request, exc: DBAPIError) -> JSONResponse:
+    # A safety net: services check their rules first; a constraint that still fires means
+    # a race or a rule nobody checked, which is the client's conflict, not our crash.
+    constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    logger.warning("integrity error on %s: constraint=%s", request.url.path, constraint)
+    return problem(409, "conflict", "Conflito com o estado atual",
+                   "A operação viola uma regra de integridade dos dados",
+                   request=request, extra={"constraint": constraint} if constraint else None)
+
+
+async def _data_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    logger.warning("data error on %s: %s", request.url.path, type(exc.orig).__name__)
+    return problem(422, "invalid_data", "Dados inválidos",
+                   "Um valor está fora do formato ou do intervalo aceito", request=request)
+
+
+async def _dbapi_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    # asyncpg errors reach SQLAlchemy's async adapter as a generic DBAPIError; sort them by
+    # SQLSTATE class: 22 data exception (overflow, bad value) -> 422, 23 integrity -> 409,
+    # 40 deadlock/serialization, 08 connection, 53 resources, 57 operator intervention -> 503.
+    # Anything else is our bug.
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or
+                   getattr(getattr(exc.orig, "__cause__", None), "sqlstate", "") or "")
+    if sqlstate.startswith("22"):
+        return await _data_error(request, exc)
+    if sqlstate.startswith("23"):
+        return await _integrity(request, exc)
+    # 40: deadlock or serialization failure (the transaction was rolled back whole and may
+    # simply be retried); 08/53/57: connection lost, resources, operator intervention.
+    if sqlstate.startswith(("08", "40", "53", "57")):
+        return await _unavailable(request, exc)
+    return await _unexpected(request, exc)
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A dependency (database, Redis) that cannot be reached is a temporary outage of this
+    # service, not a bug: 503 with Retry-After tells clients to come back.
+    logger.error("dependency unavailable on %s %s: %s", request.method, request.url.path,
+                 type(exc).__name__)
+    return problem(503, "service_unavailable", "Serviço temporariamente indisponível",
+                   "Um componente do serviço está fora do ar; tente novamente em instantes",
+                   request=request, headers={"Retry-After": "5"})
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(500, "internal_error", "Erro interno",
+                   "Ocorreu um erro inesperado; tente novamente em instantes", request=request)
+
+
+# PoolTimeout: every connection of the pool is busy for longer than pool_timeout, i.e. the
+# service is overloaded right now; that is a 503 to retry, not a bug.
+_UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, TimeoutError, PoolTimeout,
+                RedisConnectionError, RedisTimeoutError)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AppError)
-    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        return problem(
-            exc.status_code, exc.code, exc.title, exc.detail,
-            request=request, headers=exc.headers, extra=exc.extra,
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for err in exc.errors():
-            msg = str(err.get("msg", "valor inválido"))
-            # Pydantic prefixes custom ValueErrors with "Value error, "; people don't need that.
-            msg = msg.removeprefix("Value error, ")
-            errors.append({"field": _field_path(err.get("loc", ())), "message": msg,
-                           "type": err.get("type")})
-        fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))
-        detail = f"Dados inválidos em: {fields}" if fields else "Dados inválidos"
-        return problem(422, "validation_error", "Dados inválidos", detail,
-                       request=request, extra={"errors": errors})
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "Erro HTTP"))
-        detail = exc.detail if isinstance(exc.detail, str) else title
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = "Recurso não encontrado"
-        if exc.status_code == 405 and detail == "Method Not Allowed":
-            detail = "Método não permitido para este endereço"
-        return problem(exc.status_code, code, title, detail, request=request,
-                       headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(IntegrityError)
-    async def _integrity(request: Request, exc: DBAPIError) -> JSONResponse:
-        # A safety net: services check their rules first; a constraint that still fires means
-        # a race or a rule nobody checked, which is the client's conflict, not our crash.
-        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
-        logger.warning("integrity error on %s: constraint=%s", request.url.path, constraint)
-        return problem(409, "conflict", "Conflito com o estado atual",
-                       "A operação viola uma regra de integridade dos dados",
-                       request=request, extra={"constraint": constraint} if constraint else None)
-
-    @app.exception_handler(DataError)
-    async def _data_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        logger.warning("data error on %s: %s", request.url.path, type(exc.orig).__name__)
-        return problem(422, "invalid_data", "Dados inválidos",
-                       "Um valor está fora do formato ou do intervalo aceito", request=request)
-
-    @app.exception_handler(DBAPIError)
-    async def _dbapi_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        # asyncpg errors reach SQLAlchemy's async adapter as a generic DBAPIError; sort them by
-        # SQLSTATE class: 22 data exception (overflow, bad value) -> 422, 23 integrity -> 409,
-        # 40 deadlock/serialization, 08 connection, 53 resources, 57 operator intervention -> 503.
-        # Anything else is our bug.
-        sqlstate = str(getattr(exc.orig, "sqlstate", "") or
-                       getattr(getattr(exc.orig, "__cause__", None), "sqlstate", "") or "")
-        if sqlstate.startswith("22"):
-            return await _data_error(request, exc)
-        if sqlstate.startswith("23"):
-            return await _integrity(request, exc)
-        # 40: deadlock or serialization failure (the transaction was rolled back whole and may
-        # simply be retried); 08/53/57: connection lost, resources, operator intervention.
-        if sqlstate.startswith(("08", "40", "53", "57")):
-            return await _unavailable(request, exc)
-        return await _unexpected(request, exc)
-
-    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-        # A dependency (database, Redis) that cannot be reached is a temporary outage of this
-        # service, not a bug: 503 with Retry-After tells clients to come back.
-        logger.error("dependency unavailable on %s %s: %s", request.method, request.url.path,
-                     type(exc).__name__)
-        return problem(503, "service_unavailable", "Serviço temporariamente indisponível",
-                       "Um componente do serviço está fora do ar; tente novamente em instantes",
-                       request=request, headers={"Retry-After": "5"})
-
-    # PoolTimeout: every connection of the pool is busy for longer than pool_timeout, i.e. the
-    # service is overloaded right now; that is a 503 to retry, not a bug.
-    for exc_type in (OperationalError, InterfaceError, ConnectionError, TimeoutError,
-                     PoolTimeout, RedisConnectionError, RedisTimeoutError):
-        app.add_exception_handler(exc_type, _unavailable)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "internal_error", "Erro interno",
-                       "Ocorreu um erro inesperado; tente novamente em instantes", request=request)
+    """Every error a module raises, rendered as RFC 9457 problem+json (registered in this
+    order; Starlette picks the most specific class of an exception)."""
+    handlers: list[tuple[type[Exception], Any]] = [
+        (AppError, _app_error),
+        (RequestValidationError, _validation),
+        (StarletteHTTPException, _http),
+        (IntegrityError, _integrity),
+        (DataError, _data_error),
+        (DBAPIError, _dbapi_error),
+        *((exc_type, _unavailable) for exc_type in _UNAVAILABLE),
+        (Exception, _unexpected),
+    ]
+    for exc_type, handler in handlers:
+        app.add_exception_handler(exc_type, handler)

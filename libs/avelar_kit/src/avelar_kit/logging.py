@@ -54,10 +54,6 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
-def set_request_id(value: str | None) -> None:
-    _request_id.set(value)
-
-
 def valid_request_id(value: str | None) -> str | None:
     """``value`` when it is a sane request id (what a caller may send), else None."""
     return value if value and _VALID_REQUEST_ID.match(value) else None

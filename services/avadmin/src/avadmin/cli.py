@@ -9,6 +9,7 @@ import getpass
 import json
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ def _read_secret(from_stdin: bool, prompt: str) -> str | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avadmin", description="AvAdmin administration")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("migrate", help="apply database migrations")
@@ -147,48 +148,79 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("dunning", help="suspend companies unpaid past the grace period and apply "
                    "downgrades whose paid period ended (runs in the service too)")
     add_ops_commands(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    migrate(settings)
+    return 0
+
+
+def _cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_seed(settings, args.demo, args.credentials_file))
+    return 0
+
+
+def _cmd_create_operator(settings: Settings, args: argparse.Namespace) -> int:
+    password = _read_secret(args.password_stdin, "Senha do operador: ")
+    generated = password is None
+    if password is None:
+        password = secrets.token_urlsafe(12) + "9a"
+    if len(password) < 10:
+        print("a senha do operador deve ter pelo menos 10 caracteres", file=sys.stderr)
+        return 2
+    asyncio.run(_create_operator(settings, args.email, args.name, password))
+    print(f"operator {args.email.strip().lower()} ready"
+          + (f"; password: {password}" if generated else ""))
+    return 0
+
+
+def _cmd_prune_outbox(settings: Settings, args: argparse.Namespace) -> int:
+    if args.older_than_days < 1:
+        print("--older-than-days must be at least 1", file=sys.stderr)
+        return 2
+    deleted = asyncio.run(_prune_outbox(settings, args.older_than_days))
+    print(f"{deleted} published events older than {args.older_than_days} days deleted")
+    return 0
+
+
+def _cmd_dunning(settings: Settings, args: argparse.Namespace) -> int:
+    result = asyncio.run(_job(settings, "avadmin.dunning"))
+    print(json.dumps(result if result is not None else {"skipped": "running elsewhere"}))
+    return 0
+
+
+def _cmd_create_service_client(settings: Settings, args: argparse.Namespace) -> int:
+    secret = (sys.stdin.readline().strip() if args.secret_stdin
+              else secrets.token_urlsafe(32))
+    if len(secret) < 24:
+        print("client secret must have at least 24 characters", file=sys.stderr)
+        return 2
+    asyncio.run(_create_client(settings, args.client_id, args.name or args.client_id, secret))
+    if not args.secret_stdin:
+        print(json.dumps({"client_id": args.client_id, "client_secret": secret}))
+    else:
+        print(f"service client {args.client_id} ready")
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "migrate": _cmd_migrate,
+    "seed": _cmd_seed,
+    "create-operator": _cmd_create_operator,
+    "prune-outbox": _cmd_prune_outbox,
+    "dunning": _cmd_dunning,
+    "create-service-client": _cmd_create_service_client,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     settings = Settings()
     ops = run_ops_command(args.cmd, args, settings, SPEC)
     if ops is not None:
         return ops
-
-    if args.cmd == "migrate":
-        migrate(settings)
-    elif args.cmd == "seed":
-        asyncio.run(_seed(settings, args.demo, args.credentials_file))
-    elif args.cmd == "create-operator":
-        password = _read_secret(args.password_stdin, "Senha do operador: ")
-        generated = password is None
-        if password is None:
-            password = secrets.token_urlsafe(12) + "9a"
-        if len(password) < 10:
-            print("a senha do operador deve ter pelo menos 10 caracteres", file=sys.stderr)
-            return 2
-        asyncio.run(_create_operator(settings, args.email, args.name, password))
-        print(f"operator {args.email.strip().lower()} ready"
-              + (f"; password: {password}" if generated else ""))
-    elif args.cmd == "prune-outbox":
-        if args.older_than_days < 1:
-            print("--older-than-days must be at least 1", file=sys.stderr)
-            return 2
-        deleted = asyncio.run(_prune_outbox(settings, args.older_than_days))
-        print(f"{deleted} published events older than {args.older_than_days} days deleted")
-    elif args.cmd == "dunning":
-        result = asyncio.run(_job(settings, "avadmin.dunning"))
-        print(json.dumps(result if result is not None else {"skipped": "running elsewhere"}))
-    elif args.cmd == "create-service-client":
-        secret = (sys.stdin.readline().strip() if args.secret_stdin
-                  else secrets.token_urlsafe(32))
-        if len(secret) < 24:
-            print("client secret must have at least 24 characters", file=sys.stderr)
-            return 2
-        asyncio.run(_create_client(settings, args.client_id, args.name or args.client_id, secret))
-        if not args.secret_stdin:
-            print(json.dumps({"client_id": args.client_id, "client_secret": secret}))
-        else:
-            print(f"service client {args.client_id} ready")
-    return 0
+    return _COMMANDS[args.cmd](settings, args)
 
 
 if __name__ == "__main__":

@@ -59,40 +59,58 @@ async def seed_company(session: AsyncSession, company: uuid.UUID, *, months: int
         for c in await CategoryService(session).list(company, kind=kind,
                                                      include_inactive=False):
             categories[c.name] = c.id
-    entries = TransactionService(session)
-
-    today = clock.today()
-    first = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
-
-    async def entry(when: date, kind: TransactionType, amount: Decimal, text: str,
-                    category: str) -> None:
-        if when > today:
-            return
-        await entries.post(Posting(
-            company=company, bank_account_id=main.id, type=kind, amount=amount,
-            description=text, transaction_date=when, category_id=categories.get(category),
-        ))
-
-    month = first
+    books = _DemoBooks(session, company, rng, main.id, reserve.id, categories)
+    today = books.today
+    month = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
     while month <= today:
-        for day in range(1, 29, 2):
-            amount = Decimal(rng.randrange(80000, 650000)) / 100
-            await entry(month.replace(day=day), TransactionType.income, amount,
-                        f"Venda - {rng.choice(CUSTOMERS)}", "Vendas")
-        for day in (3, 17):
-            amount = Decimal(rng.randrange(200000, 900000)) / 100
-            await entry(month.replace(day=day), TransactionType.expense, amount,
-                        f"Compra de mercadorias - {rng.choice(SUPPLIERS)}",
-                        "Compras de mercadorias")
-        for day, text, category, (low, high) in MONTHLY_EXPENSES:
-            amount = Decimal(rng.randrange(low * 100, high * 100 + 1)) / 100
-            await entry(month.replace(day=day), TransactionType.expense, amount, text, category)
-        if month.replace(day=27) <= today:
-            await TransferService(session).create(company, None, TransferCreate(
-                from_bank_account_id=main.id, to_bank_account_id=reserve.id,
-                amount=Decimal("1000.00"), transfer_date=month.replace(day=27),
-                description="Aplicação na reserva",
-            ))
+        await books.month(month)
         month = (month.replace(year=month.year + 1, month=1) if month.month == 12
                  else month.replace(month=month.month + 1))
     return True
+
+
+class _DemoBooks:
+    """A month of a small shop's money, through the same ledger code the API uses."""
+
+    def __init__(self, session: AsyncSession, company: uuid.UUID, rng: random.Random,
+                 main: uuid.UUID, reserve: uuid.UUID, categories: dict[str, uuid.UUID]) -> None:
+        self.session = session
+        self.company = company
+        self.rng = rng
+        self.main = main
+        self.reserve = reserve
+        self.categories = categories
+        self.entries = TransactionService(session)
+        self.today = clock.today()
+
+    async def entry(self, when: date, kind: TransactionType, amount: Decimal, text: str,
+                    category: str) -> None:
+        if when > self.today:
+            return
+        await self.entries.post(Posting(
+            company=self.company, bank_account_id=self.main, type=kind, amount=amount,
+            description=text, transaction_date=when,
+            category_id=self.categories.get(category),
+        ))
+
+    async def month(self, month: date) -> None:
+        rng = self.rng
+        for day in range(1, 29, 2):
+            amount = Decimal(rng.randrange(80000, 650000)) / 100
+            await self.entry(month.replace(day=day), TransactionType.income, amount,
+                             f"Venda - {rng.choice(CUSTOMERS)}", "Vendas")
+        for day in (3, 17):
+            amount = Decimal(rng.randrange(200000, 900000)) / 100
+            await self.entry(month.replace(day=day), TransactionType.expense, amount,
+                             f"Compra de mercadorias - {rng.choice(SUPPLIERS)}",
+                             "Compras de mercadorias")
+        for day, text, category, (low, high) in MONTHLY_EXPENSES:
+            amount = Decimal(rng.randrange(low * 100, high * 100 + 1)) / 100
+            await self.entry(month.replace(day=day), TransactionType.expense, amount, text,
+                             category)
+        if month.replace(day=27) <= self.today:
+            await TransferService(self.session).create(self.company, None, TransferCreate(
+                from_bank_account_id=self.main, to_bank_account_id=self.reserve,
+                amount=Decimal("1000.00"), transfer_date=month.replace(day=27),
+                description="Aplicação na reserva",
+            ))

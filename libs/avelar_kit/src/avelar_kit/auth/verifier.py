@@ -194,6 +194,22 @@ class VerifiedTokenCache:
         self._entries.clear()
 
 
+# PyJWT's refusals, most specific first, as the reasons TokenError carries.
+_REFUSALS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.InvalidAudienceError, "wrong_audience"),
+    (jwt.InvalidIssuerError, "wrong_issuer"),
+    (jwt.MissingRequiredClaimError, "missing_claim"),
+    (jwt.InvalidSignatureError, "bad_signature"),
+)
+_REFUSAL_DETAIL = {"expired": "token expired", "bad_signature": "signature verification failed"}
+
+
+def _refusal(exc: jwt.InvalidTokenError) -> TokenError:
+    reason = next((r for cls, r in _REFUSALS if isinstance(exc, cls)), "invalid")
+    return TokenError(reason, _REFUSAL_DETAIL.get(reason, str(exc)))
+
+
 class TokenVerifier:
     def __init__(
         self,
@@ -215,9 +231,8 @@ class TokenVerifier:
         self.service_audience = service_audience
         self.cache = VerifiedTokenCache(cache_size)
 
-    async def decode(
-        self, token: str, *, audience: str | None = None, expected_typ: str | None = "access"
-    ) -> dict[str, Any]:
+    async def _key_for(self, token: str) -> PyJWK:
+        """The public key the token's header names (``kid``), under an allowed ``alg``."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
@@ -231,6 +246,12 @@ class TokenVerifier:
         key = await self.source.get_key(kid)
         if key is None:
             raise TokenError("unknown_key", "no key with that kid")
+        return key
+
+    async def decode(
+        self, token: str, *, audience: str | None = None, expected_typ: str | None = "access"
+    ) -> dict[str, Any]:
+        key = await self._key_for(token)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -241,18 +262,8 @@ class TokenVerifier:
                 leeway=LEEWAY_SECONDS,
                 options={"require": list(REQUIRED_CLAIMS), "verify_signature": True},
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise TokenError("expired", "token expired") from exc
-        except jwt.InvalidAudienceError as exc:
-            raise TokenError("wrong_audience", str(exc)) from exc
-        except jwt.InvalidIssuerError as exc:
-            raise TokenError("wrong_issuer", str(exc)) from exc
-        except jwt.MissingRequiredClaimError as exc:
-            raise TokenError("missing_claim", str(exc)) from exc
-        except jwt.InvalidSignatureError as exc:
-            raise TokenError("bad_signature", "signature verification failed") from exc
         except jwt.InvalidTokenError as exc:
-            raise TokenError("invalid", str(exc)) from exc
+            raise _refusal(exc) from exc
         _check_claim_types(claims)
         if expected_typ is not None and claims.get("typ") != expected_typ:
             raise TokenError("wrong_type", f"expected a {expected_typ} token")

@@ -85,6 +85,18 @@ class CheckoutResult:
     effective_at: datetime | None
 
 
+def _already_applied(tx: BillingTransaction, p: PaymentInfo) -> str | None:
+    """A notification that tells nothing new (paid already, older or the same state)."""
+    if tx.status == BillingStatus.paid:
+        return "duplicate: already paid"
+    if tx.gateway_updated_at is not None and p.updated_at < tx.gateway_updated_at:
+        return "stale: older than the state applied"
+    if (tx.gateway_updated_at is not None and p.updated_at == tx.gateway_updated_at
+            and tx.gateway_status == p.status):
+        return "duplicate: same state"
+    return None
+
+
 class BillingService:
     """What a company's admin does: checkout, and read its transactions and subscription."""
 
@@ -286,41 +298,44 @@ class PaymentProcessor:
         if isinstance(found, str):
             return found
         tx = found
-        if p.external_reference != tx.external_reference:
-            return self._refuse(tx, "external_reference", p.external_reference)
-        if p.currency != tx.currency:
-            return self._refuse(tx, "currency", p.currency)
-        if p.amount != tx.amount:
-            return self._refuse(tx, "amount", p.amount)
-        if tx.status == BillingStatus.paid:
-            return "duplicate: already paid"
-        if tx.gateway_updated_at is not None and p.updated_at < tx.gateway_updated_at:
-            return "stale: older than the state applied"
-        if (tx.gateway_updated_at is not None and p.updated_at == tx.gateway_updated_at
-                and tx.gateway_status == p.status):
-            return "duplicate: same state"
+        skip = self._mismatch(tx, p) or _already_applied(tx, p)
+        if skip is not None:
+            return skip
         tx.gateway_status = p.status
         tx.gateway_updated_at = p.updated_at
         if p.status in PAID_STATUSES:
             await self._paid(tx)
             return "paid"
         if p.status in FAILED_STATUSES:
-            if tx.status == BillingStatus.failed:
-                return "duplicate: already failed"
-            tx.status = BillingStatus.failed
-            tx.failure_reason = ("expired" if p.status_detail == "expired"
-                                 else (p.status_detail or p.status))[:100]
-            account = await self.accounts.get(tx.account_id)
-            assert account is not None
-            await self.session.flush()
-            events.billing_payment_failed(self.session, account, tx, tx.plan)
-            self.accounts.audit(ACTOR, "billing.payment_failed", tx.account_id,
-                                {"transaction_id": str(tx.id), "reason": tx.failure_reason})
-            return "failed"
+            return await self._failed(tx, p)
         if tx.status == BillingStatus.failed:
             # A newer non-final state (a retry in process) reopens nothing: wait for the final.
             return f"noted: {p.status}"
         return f"pending: {p.status}"
+
+    def _mismatch(self, tx: BillingTransaction, p: PaymentInfo) -> str | None:
+        """A payment that does not match the checkout it claims to pay is refused."""
+        if p.external_reference != tx.external_reference:
+            return self._refuse(tx, "external_reference", p.external_reference)
+        if p.currency != tx.currency:
+            return self._refuse(tx, "currency", p.currency)
+        if p.amount != tx.amount:
+            return self._refuse(tx, "amount", p.amount)
+        return None
+
+    async def _failed(self, tx: BillingTransaction, p: PaymentInfo) -> str:
+        if tx.status == BillingStatus.failed:
+            return "duplicate: already failed"
+        tx.status = BillingStatus.failed
+        tx.failure_reason = ("expired" if p.status_detail == "expired"
+                             else (p.status_detail or p.status))[:100]
+        account = await self.accounts.get(tx.account_id)
+        assert account is not None
+        await self.session.flush()
+        events.billing_payment_failed(self.session, account, tx, tx.plan)
+        self.accounts.audit(ACTOR, "billing.payment_failed", tx.account_id,
+                            {"transaction_id": str(tx.id), "reason": tx.failure_reason})
+        return "failed"
 
     async def _paid(self, tx: BillingTransaction) -> None:
         account = await self.accounts.get(tx.account_id, for_update=True)

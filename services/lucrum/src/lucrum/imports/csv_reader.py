@@ -18,6 +18,7 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
@@ -127,67 +128,83 @@ def parse_csv(data: bytes, amount_format: AmountFormat = "auto") -> ParseResult:
                                    "demais") from exc
 
 
-def _parse_csv(data: bytes, amount_format: AmountFormat) -> ParseResult:
-    text = decode(data)
-    lines = text.splitlines()
-    first = next((ln for ln in lines if ln.strip()), "")
-    if not first:
-        raise StatementFormatError("Arquivo CSV vazio")
-    reader = csv.reader(io.StringIO(text), delimiter=_dialect(first))
-    header: list[str] | None = None
-    columns: dict[str, int] = {}
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            header = row
-            break
-    if header is not None:
-        columns = _map_header(header)
+def _header(reader: Iterator[list[str]]) -> tuple[list[str], dict[str, int]]:
+    """The first non-blank row and where each known column is in it; refused without the
+    date, description and amount (or credit and debit) columns."""
+    header = next((row for row in reader if any(cell.strip() for cell in row)), None)
+    columns = _map_header(header) if header is not None else {}
     has_amount = "amount" in columns or ("credit" in columns and "debit" in columns)
     if header is None or "date" not in columns or "description" not in columns or not has_amount:
         raise StatementFormatError(
             "Cabeçalho do CSV não reconhecido: são necessárias as colunas data, descrição e "
             "valor (ou crédito e débito)"
         )
+    return header, columns
+
+
+class _Row:
+    """One data row read through the header's columns."""
+
+    def __init__(self, row: list[str], columns: dict[str, int]) -> None:
+        self.row = row
+        self.columns = columns
+
+    def cell(self, key: str) -> str:
+        index = self.columns.get(key)
+        return self.row[index].strip() if index is not None and index < len(self.row) else ""
+
+    def amount(self, cents: bool) -> Decimal:
+        """Signed: by the amount's own sign, a type column (C/D) or the credit/debit column."""
+        if "amount" in self.columns:
+            amount = _parse_amount(self.cell("amount"), cents)
+            if self.cell("type"):
+                amount = abs(amount) * _direction(self.cell("type"))
+            return amount
+        credit, debit = self.cell("credit"), self.cell("debit")
+        if bool(credit) == bool(debit):
+            raise ValueError("preencha crédito ou débito (um dos dois)")
+        return abs(_parse_amount(credit, cents)) if credit else -abs(_parse_amount(debit, cents))
+
+
+def _entry_values(row: _Row, description: str, cents: bool) -> tuple[date, Decimal]:
+    when = _parse_date(row.cell("date"))
+    amount = row.amount(cents)
+    if amount == 0:
+        raise ValueError("valor zero")
+    if not description:
+        raise ValueError("descrição vazia")
+    check_entry(when, amount)
+    return when, amount
+
+
+def _parse_csv(data: bytes, amount_format: AmountFormat) -> ParseResult:
+    text = decode(data)
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if not first:
+        raise StatementFormatError("Arquivo CSV vazio")
+    reader = csv.reader(io.StringIO(text), delimiter=_dialect(first))
+    header, columns = _header(reader)
     cents = amount_format == "cents" or (
         amount_format == "auto" and "amount" in columns
         and any(w in fold(header[columns["amount"]]) for w in ("centavos", "cents"))
     )
     result = ParseResult(format="csv")
     occurrences: Counter[tuple[date, Decimal, str]] = Counter()
-
-    def cell(row: list[str], key: str) -> str:
-        index = columns.get(key)
-        return row[index].strip() if index is not None and index < len(row) else ""
-
-    for row in reader:
+    for cells in reader:
         line = reader.line_num
-        if not any(c.strip() for c in row):
+        if not any(c.strip() for c in cells):
             continue
-        description = clean_text(cell(row, "description"))
+        row = _Row(cells, columns)
+        description = clean_text(row.cell("description"))
         if fold(description).startswith("saldo"):
             result.rejected.append(Rejection("linha de saldo, não é lançamento", line=line))
             continue
         try:
-            when = _parse_date(cell(row, "date"))
-            if "amount" in columns:
-                amount = _parse_amount(cell(row, "amount"), cents)
-                if cell(row, "type"):
-                    amount = abs(amount) * _direction(cell(row, "type"))
-            else:
-                credit, debit = cell(row, "credit"), cell(row, "debit")
-                if bool(credit) == bool(debit):
-                    raise ValueError("preencha crédito ou débito (um dos dois)")
-                amount = (abs(_parse_amount(credit, cents)) if credit
-                          else -abs(_parse_amount(debit, cents)))
-            if amount == 0:
-                raise ValueError("valor zero")
-            if not description:
-                raise ValueError("descrição vazia")
-            check_entry(when, amount)
+            when, amount = _entry_values(row, description, cents)
         except ValueError as exc:
             result.rejected.append(Rejection(str(exc), line=line))
             continue
-        bank_id = clean_text(cell(row, "id"))
+        bank_id = clean_text(row.cell("id"))
         if bank_id:
             external_id = f"csv:id:{bank_id[:200]}"
         else:

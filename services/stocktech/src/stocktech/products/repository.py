@@ -56,17 +56,6 @@ class ListingFilters:
     sort: ProductSort = ProductSort.newest
 
 
-@dataclass(frozen=True, slots=True)
-class Reserved:
-    product_id: uuid.UUID
-    account_id: uuid.UUID
-    user_id: uuid.UUID
-    code: str
-    name: str
-    price: Decimal
-    stock_quantity: int
-
-
 # ``total`` is counted exactly up to this many products; past it the count stops (it never
 # walks the whole table) and the page says ``total_exact: false``.
 TOTAL_BOUND = 1000
@@ -103,6 +92,33 @@ def search_condition(q: str) -> Any:
     if _CODE_PREFIX.fullmatch(code):
         alternatives.append(Product.code.like(f"{code}%"))
     return or_(*alternatives) if alternatives else false()
+
+
+def _listing_conditions(filters: ListingFilters) -> list[Any]:
+    conditions: list[Any] = []
+    if filters.mine_of is not None:
+        conditions.append(Product.account_id == filters.mine_of)
+    else:
+        # The marketplace: the join to the local copy of AvAdmin's accounts hides suspended
+        # companies without asking AvAdmin anything.
+        conditions += [Product.is_active.is_(True), _seller.status == "active"]
+    if filters.q:
+        conditions.append(search_condition(filters.q.strip()))
+    if filters.category_id is not None:
+        conditions.append(Product.category_id == filters.category_id)
+    if filters.brand_id is not None:
+        conditions.append(Product.brand_id == filters.brand_id)
+    # Bound as plain NUMERIC: compared against the column, the parameter would be cast to
+    # NUMERIC(10,2) and a bound above 99,999,999.99 would overflow instead of matching.
+    if filters.min_price is not None:
+        conditions.append(Product.price >= literal(filters.min_price, Numeric()))
+    if filters.max_price is not None:
+        conditions.append(Product.price <= literal(filters.max_price, Numeric()))
+    if filters.in_stock is True:
+        conditions.append(Product.stock_quantity > 0)
+    elif filters.in_stock is False:
+        conditions.append(Product.stock_quantity == 0)
+    return conditions
 
 
 def _view_select() -> Select[Product, str | None, str, str, str]:
@@ -143,30 +159,7 @@ class ProductRepository(RepositoryBase):
         The count stops at ``TOTAL_BOUND`` + 1 rows: up to the bound it is exact, past it the
         answer is (``TOTAL_BOUND``, False). A first page shorter than ``limit`` is its own
         count, with no second statement."""
-        conditions: list[Any] = []
-        if filters.mine_of is not None:
-            conditions.append(Product.account_id == filters.mine_of)
-        else:
-            # The marketplace: the join to the local copy of AvAdmin's accounts hides suspended
-            # companies without asking AvAdmin anything.
-            conditions += [Product.is_active.is_(True), _seller.status == "active"]
-        if filters.q:
-            conditions.append(search_condition(filters.q.strip()))
-        if filters.category_id is not None:
-            conditions.append(Product.category_id == filters.category_id)
-        if filters.brand_id is not None:
-            conditions.append(Product.brand_id == filters.brand_id)
-        # Bound as plain NUMERIC: compared against the column, the parameter would be cast to
-        # NUMERIC(10,2) and a bound above 99,999,999.99 would overflow instead of matching.
-        if filters.min_price is not None:
-            conditions.append(Product.price >= literal(filters.min_price, Numeric()))
-        if filters.max_price is not None:
-            conditions.append(Product.price <= literal(filters.max_price, Numeric()))
-        if filters.in_stock is True:
-            conditions.append(Product.stock_quantity > 0)
-        elif filters.in_stock is False:
-            conditions.append(Product.stock_quantity == 0)
-        where = and_(*conditions)
+        where = and_(*_listing_conditions(filters))
 
         if filters.q and filters.sort == ProductSort.newest and filters.mine_of is None:
             return await self._search_newest(where, offset=offset, limit=limit)
@@ -288,32 +281,6 @@ class ProductRepository(RepositoryBase):
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def reserve_stock(self, product_id: uuid.UUID, quantity: int) -> Reserved | None:
-        """Take ``quantity`` units in the statement that checks they exist: of any number of
-        concurrent buyers, only those the remaining stock covers get a row back. The CHECK
-        (stock_quantity >= 0) stands behind it."""
-        seller_active = (
-            select(KnownAccount.account_id)
-            .where(KnownAccount.account_id == Product.account_id,
-                   KnownAccount.status == "active")
-            .exists()
-        )
-        stmt = (
-            update(Product)
-            .where(
-                Product.id == product_id,
-                Product.is_active.is_(True),
-                Product.stock_quantity >= quantity,
-                seller_active,
-            )
-            .values(stock_quantity=Product.stock_quantity - quantity, updated_at=func.now())
-            .returning(Product.id, Product.account_id, Product.user_id, Product.code,
-                       Product.name, Product.price, Product.stock_quantity)
-            .execution_options(synchronize_session=False)
-        )
-        row = (await self.session.execute(stmt)).one_or_none()
-        return Reserved(*row) if row is not None else None
-
     async def restore_stock(self, product_id: uuid.UUID, quantity: int) -> None:
         stmt = (
             update(Product)
@@ -322,7 +289,3 @@ class ProductRepository(RepositoryBase):
             .execution_options(synchronize_session=False)
         )
         await self.session.execute(stmt)
-
-    async def stock_of(self, product_id: uuid.UUID) -> int | None:
-        stmt = select(Product.stock_quantity).where(Product.id == product_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
