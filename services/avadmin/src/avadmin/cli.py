@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from avadmin.auth.models import Operator, ServiceClient
 from avadmin.config import Settings
-from avadmin.models import Operator, ServiceClient
 from avadmin.security.passwords import hash_password
 from avadmin.seed import demo_accounts, seed_demo, seed_plans
 from avelar_kit.db.session import Database

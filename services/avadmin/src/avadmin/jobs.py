@@ -9,7 +9,7 @@ from typing import Any
 
 from avadmin.billing.service import Dunning
 from avadmin.config import Settings
-from avadmin.models import OutboxEvent
+from avadmin.events.models import OutboxEvent
 from avelar_kit.db.session import Database
 from avelar_kit.events.outbox import prune_published
 from avelar_kit.jobs import ScheduledJob

@@ -13,8 +13,8 @@ from avadmin.billing.usage import StockTechUsage
 from avadmin.billing.worker import NotificationWorker
 from avadmin.config import Settings
 from avadmin.dependencies import operator_check
+from avadmin.events.models import OutboxEvent
 from avadmin.jobs import scheduled
-from avadmin.models import OutboxEvent
 from avadmin.operators.router import router as operators_router
 from avadmin.permissions import PERMISSIONS
 from avadmin.plans.router import router as plans_router

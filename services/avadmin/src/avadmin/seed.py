@@ -10,8 +10,11 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from avadmin.models import Account, AccountStatus, BillingCycle, Module, Plan, Role, User
+from avadmin.accounts.models import Account, AccountStatus
+from avadmin.modules.models import Module
+from avadmin.plans.models import BillingCycle, Plan
 from avadmin.security.passwords import hash_password
+from avadmin.users.models import Role, User
 
 PLANS: list[dict[str, object]] = [
     {"name": "Lojista", "price": Decimal("99.90"), "billing_cycle": BillingCycle.monthly,

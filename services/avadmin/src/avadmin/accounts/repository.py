@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from avadmin.models import Account, AccountStatus, AuditLog
+from avadmin.accounts.models import Account, AccountStatus, AuditLog
 from avelar_kit.db.repository import RepositoryBase
 
 

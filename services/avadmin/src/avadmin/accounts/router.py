@@ -4,6 +4,7 @@ import uuid
 
 from fastapi import APIRouter
 
+from avadmin.accounts.models import Account
 from avadmin.accounts.schemas import (
     AccountOut,
     AccountUpdate,
@@ -13,7 +14,6 @@ from avadmin.accounts.schemas import (
 )
 from avadmin.accounts.service import AccountService
 from avadmin.dependencies import ReaderPrincipal, visible_account
-from avadmin.models import Account
 from avadmin.permissions import CanUpdateAccount
 from avelar_kit.auth.dependencies import UserPrincipal
 from avelar_kit.db.session import SessionDep

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from avadmin.models import AccountStatus
+from avadmin.accounts.models import AccountStatus
 from avadmin.plans.schemas import PlanOut
 from avadmin.schemas_common import InputModel, ModuleList, Name100, OutputModel
 from avelar_kit.br.types import CNPJ, WhatsApp

@@ -7,10 +7,11 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avadmin import events
+from avadmin.accounts.models import Account, AccountStatus
 from avadmin.accounts.repository import AccountRepository
 from avadmin.accounts.schemas import AccountUpdate
 from avadmin.billing.usage import StockTechUsage, excess, read_usage, refuse_if_exceeds
-from avadmin.models import Account, AccountStatus, Plan
+from avadmin.plans.models import Plan
 from avadmin.plans.repository import PlanRepository
 from avelar_kit.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from avadmin.models import LoginThrottle, Operator, RefreshToken, ServiceClient
+from avadmin.auth.models import LoginThrottle, Operator, RefreshToken, ServiceClient
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.repository import RepositoryBase
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avadmin.accounts.models import Account, AccountStatus
 from avadmin.accounts.repository import AccountRepository
 from avadmin.auth.repository import (
     LoginThrottleRepository,
@@ -20,20 +21,14 @@ from avadmin.auth.repository import (
     ServiceClientRepository,
 )
 from avadmin.auth.schemas import SignupIn, TokenPair
+from avadmin.billing.models import BillingStatus, BillingTransaction
 from avadmin.billing.repository import BillingRepository
 from avadmin.billing.scope import in_billing_scope
 from avadmin.config import Settings
-from avadmin.models import (
-    Account,
-    AccountStatus,
-    BillingStatus,
-    BillingTransaction,
-    Role,
-    User,
-)
 from avadmin.plans.repository import PlanRepository
 from avadmin.security.passwords import hash_password, needs_rehash, verify_password
 from avadmin.security.tokens import TokenIssuer
+from avadmin.users.models import Role, User
 from avadmin.users.repository import UserRepository
 from avelar_kit.auth.principal import Principal
 from avelar_kit.auth.verifier import TokenError, TokenVerifier

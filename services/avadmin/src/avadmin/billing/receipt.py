@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from avadmin.models import Account, BillingCycle, BillingMethod, BillingTransaction
+from avadmin.accounts.models import Account
+from avadmin.billing.models import BillingMethod, BillingTransaction
+from avadmin.plans.models import BillingCycle
 from avelar_kit.br.clock import BRT
 from avelar_kit.br.cnpj import format_cnpj
 from avelar_kit.br.money import format_brl

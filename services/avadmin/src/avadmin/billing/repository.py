@@ -11,18 +11,15 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import selectinload
 
-from avadmin.models import (
-    Account,
-    AccountStatus,
-    AuditLog,
-    BillingCycle,
+from avadmin.accounts.models import Account, AccountStatus, AuditLog
+from avadmin.billing.models import (
     BillingNotification,
     BillingStatus,
     BillingTransaction,
     GatewayPlan,
-    Plan,
     Subscription,
 )
+from avadmin.plans.models import BillingCycle, Plan
 from avelar_kit.db.repository import RepositoryBase
 
 

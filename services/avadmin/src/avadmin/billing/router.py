@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from avadmin.billing import signature
 from avadmin.billing.gateway import PaymentGateway
+from avadmin.billing.models import BillingMethod, BillingStatus, BillingTransaction
 from avadmin.billing.receipt import render
 from avadmin.billing.repository import BillingRepository
 from avadmin.billing.schemas import (
@@ -28,8 +29,8 @@ from avadmin.billing.service import BillingService, CheckoutResult, price_for
 from avadmin.billing.usage import StockTechUsage
 from avadmin.config import Settings
 from avadmin.dependencies import SettingsDep
-from avadmin.models import BillingCycle, BillingMethod, BillingStatus, BillingTransaction
 from avadmin.permissions import CanCheckout
+from avadmin.plans.models import BillingCycle
 from avelar_kit.auth.caller import PUBLIC
 from avelar_kit.auth.dependencies import UserPrincipal
 from avelar_kit.db.session import SessionDep

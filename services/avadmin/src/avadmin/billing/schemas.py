@@ -6,7 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from avadmin.models import AccountStatus, BillingCycle, BillingMethod, BillingStatus
+from avadmin.accounts.models import AccountStatus
+from avadmin.billing.models import BillingMethod, BillingStatus
+from avadmin.plans.models import BillingCycle
 from avadmin.schemas_common import InputModel
 from avelar_kit.br.types import NonNegativeMoney
 

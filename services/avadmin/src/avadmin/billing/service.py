@@ -19,23 +19,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from avadmin import events
+from avadmin.accounts.models import Account, AccountStatus
 from avadmin.accounts.repository import AccountRepository
 from avadmin.accounts.service import AccountService
 from avadmin.billing.gateway import GatewayError, PaymentGateway, PaymentInfo, PreapprovalInfo
+from avadmin.billing.models import BillingMethod, BillingStatus, BillingTransaction, Subscription
 from avadmin.billing.repository import BillingRepository
 from avadmin.billing.schemas import CheckoutIn
 from avadmin.billing.usage import StockTechUsage, read_usage, refuse_if_exceeds
 from avadmin.config import Settings
-from avadmin.models import (
-    Account,
-    AccountStatus,
-    BillingCycle,
-    BillingMethod,
-    BillingStatus,
-    BillingTransaction,
-    Plan,
-    Subscription,
-)
+from avadmin.plans.models import BillingCycle, Plan
 from avadmin.plans.repository import PlanRepository
 from avelar_kit.db.base import utcnow
 from avelar_kit.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from avadmin.models import Plan
+from avadmin.plans.models import Plan
 from avadmin.security.tokens import TokenIssuer
 from avadmin.users.repository import UserRepository
 from avelar_kit.errors import Conflict, ServiceUnavailable

@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 
-from avadmin.models import Module
+from avadmin.modules.models import Module
 from avelar_kit.db.repository import RepositoryBase
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from avadmin.models import Module
+from avadmin.modules.models import Module
 from avadmin.modules.repository import ModuleRepository
 from avadmin.modules.schemas import ModuleCreate
 from avelar_kit.errors import Conflict, Unprocessable

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
+from avadmin.accounts.models import AccountStatus
 from avadmin.accounts.repository import AccountRepository
 from avadmin.accounts.schemas import AccountOut
 from avadmin.accounts.service import AccountService
-from avadmin.models import AccountStatus
 from avadmin.modules.repository import ModuleRepository
 from avadmin.modules.schemas import ModuleCreate, ModuleOut
 from avadmin.modules.service import ModuleService

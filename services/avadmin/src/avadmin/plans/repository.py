@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from avadmin.models import Plan
+from avadmin.plans.models import Plan
 from avelar_kit.db.repository import RepositoryBase
 
 

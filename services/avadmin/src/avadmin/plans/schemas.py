@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from avadmin.models import BillingCycle
+from avadmin.plans.models import BillingCycle
 from avadmin.schemas_common import InputModel, ModuleList, OutputModel
 from avelar_kit.br.types import Money, NonNegativeMoney
 

@@ -6,8 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avadmin import events
-from avadmin.models import Account, Plan
+from avadmin.accounts.models import Account
 from avadmin.modules.service import ModuleService
+from avadmin.plans.models import Plan
 from avadmin.plans.repository import PlanRepository
 from avadmin.plans.schemas import PlanCreate, PlanUpdate
 from avelar_kit.errors import Conflict, NotFound

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from avadmin.accounts.models import Account
 from avadmin.config import Settings
-from avadmin.models import Account, User
 from avadmin.security.keys import KeyRing
+from avadmin.users.models import User
 from avelar_kit.auth.caller import OPERATOR_AUDIENCE
 from avelar_kit.auth.signing import base_claims
 from avelar_kit.settings import SERVICE_AUDIENCE, TOKEN_ISSUER, USER_AUDIENCE

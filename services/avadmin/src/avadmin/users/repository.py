@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from avadmin.models import Account, AccountStatus, Role, User
+from avadmin.accounts.models import Account, AccountStatus
+from avadmin.users.models import Role, User
 from avelar_kit.db.repository import RepositoryBase
 
 

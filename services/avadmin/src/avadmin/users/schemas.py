@@ -5,8 +5,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from avadmin.models import Role
 from avadmin.schemas_common import AnyPassword, InputModel, Name100, NewPassword, OutputModel
+from avadmin.users.models import Role
 from avelar_kit.br.types import CPF, WhatsApp
 
 

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avadmin import events
+from avadmin.accounts.models import Account
 from avadmin.accounts.repository import AccountRepository
 from avadmin.auth.repository import RefreshTokenRepository
-from avadmin.models import Account, Role, User
 from avadmin.permissions import PERMISSIONS
 from avadmin.security.passwords import hash_password, verify_password
+from avadmin.users.models import Role, User
 from avadmin.users.repository import UserRepository
 from avadmin.users.schemas import UserCreate, UserUpdate
 from avelar_kit.auth.principal import Principal

@@ -7,7 +7,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from avadmin.models import Account, BillingTransaction, OutboxEvent, Plan, User
+from avadmin.accounts.models import Account
+from avadmin.billing.models import BillingTransaction
+from avadmin.events.models import OutboxEvent
+from avadmin.plans.models import Plan
+from avadmin.users.models import User
 from avelar_kit.events.outbox import record_event
 
 

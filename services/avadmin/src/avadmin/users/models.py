@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from avadmin.accounts.models import Account
+from avadmin.db import Base, pg_enum
+from avelar_kit.db.base import TimestampMixin, UUIDPrimaryKey, utcnow
+
+
+class Role(enum.StrEnum):
+    admin = "admin"
+    user = "user"
+
+
+class User(UUIDPrimaryKey, TimestampMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("avelar_cpf_is_valid(cpf)", name="cpf_valid"),
+        CheckConstraint(r"whatsapp ~ '^\+55[1-9][0-9]9[0-9]{8}$'", name="whatsapp_e164_br_mobile"),
+        CheckConstraint("length(btrim(full_name)) > 0", name="full_name_not_blank"),
+    )
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
+    )
+    full_name: Mapped[str] = mapped_column(String(100))
+    cpf: Mapped[str] = mapped_column(String(11), unique=True)
+    whatsapp: Mapped[str] = mapped_column(String(15))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(pg_enum(Role, "user_role"), default=Role.user)
+    whatsapp_verified: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=text("false"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+    # Tokens issued before this instant are refused by AvAdmin (set on a password change).
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    account: Mapped[Account] = relationship(lazy="raise")
