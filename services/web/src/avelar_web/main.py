@@ -142,51 +142,61 @@ def _page_of(request: Request) -> Page | None:
     return getattr(request.state, "page", None)
 
 
+async def _login(request: Request, exc: LoginRequired) -> Response:
+    target = "/operador/entrar" if exc.operator else "/entrar"
+    url = f"{target}?next={quote(exc.next_path)}"
+    page = _page_of(request)
+    if request.headers.get("hx-request"):
+        response: Response = HTMLResponse("", headers={"HX-Redirect": url})
+    else:
+        response = RedirectResponse(url, status_code=303)
+    return page.session.apply(response) if page else response
+
+
+async def _csrf(request: Request, exc: CsrfRefused) -> Response:
+    page = _page_of(request)
+    detail = ("O formulário expirou ou não veio desta página. Recarregue a página e "
+              "tente novamente.")
+    if page is None:
+        return HTMLResponse(detail, status_code=403)
+    return page.render("error.html", status_code=403, title="Formulário recusado",
+                       message=detail)
+
+
+async def _down(request: Request, exc: ModuleDown) -> Response:
+    page = _page_of(request)
+    message = (f"O {exc.module} está indisponível no momento. O restante do portal "
+               "continua funcionando; tente esta página mais tarde.")
+    if page is None:
+        return HTMLResponse(message, status_code=503)
+    return page.render("error.html", status_code=503, title=f"{exc.module} indisponível",
+                       message=message)
+
+
+async def _api(request: Request, exc: ApiError) -> Response:
+    page = _page_of(request)
+    if page is None:
+        return HTMLResponse(exc.message, status_code=exc.status)
+    status = exc.status if 400 <= exc.status < 600 else 500
+    return page.render("error.html", status_code=status, title="Não foi possível",
+                       message=exc.message)
+
+
+async def _not_found(request: Request, exc: Any) -> Response:
+    page = _page_of(request)
+    if page is None:
+        return HTMLResponse("Página não encontrada", status_code=404)
+    return page.render("error.html", status_code=404, title="Página não encontrada",
+                       message="O endereço não existe ou foi removido.")
+
+
 def install_page_errors(app: FastAPI) -> None:
-    @app.exception_handler(LoginRequired)
-    async def _login(request: Request, exc: LoginRequired) -> Response:
-        target = "/operador/entrar" if exc.operator else "/entrar"
-        url = f"{target}?next={quote(exc.next_path)}"
-        page = _page_of(request)
-        if request.headers.get("hx-request"):
-            response: Response = HTMLResponse("", headers={"HX-Redirect": url})
-        else:
-            response = RedirectResponse(url, status_code=303)
-        return page.session.apply(response) if page else response
-
-    @app.exception_handler(CsrfRefused)
-    async def _csrf(request: Request, exc: CsrfRefused) -> Response:
-        page = _page_of(request)
-        detail = ("O formulário expirou ou não veio desta página. Recarregue a página e "
-                  "tente novamente.")
-        if page is None:
-            return HTMLResponse(detail, status_code=403)
-        return page.render("error.html", status_code=403, title="Formulário recusado",
-                           message=detail)
-
-    @app.exception_handler(ModuleDown)
-    async def _down(request: Request, exc: ModuleDown) -> Response:
-        page = _page_of(request)
-        message = (f"O {exc.module} está indisponível no momento. O restante do portal "
-                   "continua funcionando; tente esta página mais tarde.")
-        if page is None:
-            return HTMLResponse(message, status_code=503)
-        return page.render("error.html", status_code=503, title=f"{exc.module} indisponível",
-                           message=message)
-
-    @app.exception_handler(ApiError)
-    async def _api(request: Request, exc: ApiError) -> Response:
-        page = _page_of(request)
-        if page is None:
-            return HTMLResponse(exc.message, status_code=exc.status)
-        status = exc.status if 400 <= exc.status < 600 else 500
-        return page.render("error.html", status_code=status, title="Não foi possível",
-                           message=exc.message)
-
-    @app.exception_handler(404)
-    async def _not_found(request: Request, exc: Any) -> Response:
-        page = _page_of(request)
-        if page is None:
-            return HTMLResponse("Página não encontrada", status_code=404)
-        return page.render("error.html", status_code=404, title="Página não encontrada",
-                           message="O endereço não existe ou foi removido.")
+    handlers: list[tuple[Any, Any]] = [
+        (LoginRequired, _login),
+        (CsrfRefused, _csrf),
+        (ModuleDown, _down),
+        (ApiError, _api),
+        (404, _not_found),
+    ]
+    for key, handler in handlers:
+        app.add_exception_handler(key, handler)

@@ -57,6 +57,27 @@ class LocalOverload(Exception):
     never counted against AvAdmin by the breaker."""
 
 
+def _answer(resp: httpx.Response, path: str, model: type[BaseModel]) -> dict[str, Any] | None:
+    """AvAdmin's answer to a GET that reached it: the body (checked against the contract's
+    model), None for 404, or the error a 401/403 or an unexpected answer is."""
+    if resp.status_code == 404:
+        return None
+    if resp.status_code in (401, 403):
+        raise AvAdminAuthError(f"HTTP {resp.status_code} on GET {path}")
+    if resp.status_code != 200:
+        raise AvAdminContractError(f"HTTP {resp.status_code} on GET {path}")
+    try:
+        data = resp.json()
+        model.model_validate(data)
+    except (ValueError, ValidationError) as exc:
+        logger.error("AvAdmin answer to GET %s does not match the contract: %s", path,
+                     type(exc).__name__)
+        raise AvAdminContractError(path) from exc
+    if not isinstance(data, dict):
+        raise AvAdminContractError(path)
+    return data
+
+
 class AvAdminClient:
     """Implements ``avelar_kit.avadmin.AvAdminReader``."""
 
@@ -294,22 +315,7 @@ class AvAdminClient:
                     raise UpstreamFailure(f"HTTP {resp.status_code} on GET {path}")
         finally:
             self._slots.release()
-        if resp.status_code == 404:
-            return None
-        if resp.status_code in (401, 403):
-            raise AvAdminAuthError(f"HTTP {resp.status_code} on GET {path}")
-        if resp.status_code != 200:
-            raise AvAdminContractError(f"HTTP {resp.status_code} on GET {path}")
-        try:
-            data = resp.json()
-            model.model_validate(data)
-        except (ValueError, ValidationError) as exc:
-            logger.error("AvAdmin answer to GET %s does not match the contract: %s", path,
-                         type(exc).__name__)
-            raise AvAdminContractError(path) from exc
-        if not isinstance(data, dict):
-            raise AvAdminContractError(path)
-        return data
+        return _answer(resp, path, model)
 
     async def _authorised_get(self, path: str) -> httpx.Response:
         token = await self._service_token()
