@@ -17,6 +17,18 @@ LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical", "log"
 SOURCES = [ROOT / "libs", ROOT / "services", ROOT / "examples", ROOT / "tools"]
 
 
+def _literal_extra_keys(call: ast.Call) -> list[ast.Constant]:
+    """The literal string keys of ``extra={...}`` in one call (none for a log call, whose
+    ``extra`` is a log record's fields, not a problem's members)."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name in LOG_CALLS:
+        return []
+    return [key for kw in call.keywords if kw.arg == "extra" and isinstance(kw.value, ast.Dict)
+            for key in kw.value.keys
+            if isinstance(key, ast.Constant) and isinstance(key.value, str)]
+
+
 def _extra_keys_in_source() -> list[tuple[str, int, str]]:
     """Every literal key given as ``extra={...}`` to an error, anywhere in production code."""
     found = []
@@ -26,18 +38,9 @@ def _extra_keys_in_source() -> list[tuple[str, int, str]]:
                 continue
             tree = ast.parse(path.read_text(), filename=str(path))
             for call in ast.walk(tree):
-                if not isinstance(call, ast.Call):
-                    continue
-                func = call.func
-                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                if name in LOG_CALLS:  # a log record's extra fields, not a problem's
-                    continue
-                for kw in call.keywords:
-                    if kw.arg == "extra" and isinstance(kw.value, ast.Dict):
-                        for key in kw.value.keys:
-                            if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                                found.append((str(path.relative_to(ROOT)), key.lineno,
-                                              key.value))
+                if isinstance(call, ast.Call):
+                    found += [(str(path.relative_to(ROOT)), key.lineno, str(key.value))
+                              for key in _literal_extra_keys(call)]
     return found
 
 
