@@ -27,10 +27,17 @@ async def _accounts(page: Page) -> list[dict[str, Any]]:
     return list(data if isinstance(data, list) else data.get("items", []))
 
 
+async def _pending(page: Page) -> list[dict[str, Any]]:
+    """StockTech sales waiting for a default bank account (Lucrum posts them once one exists)."""
+    data, _ = await page.try_call("Lucrum", "GET", "/api/pending-postings")
+    return list(data) if isinstance(data, list) else []
+
+
 @router.get("/lucrum")
 async def accounts(page: Page = Depends(get_page)) -> Response:
     page.require_module("Lucrum")
-    return page.render("bank_accounts.html", accounts=await _accounts(page))
+    return page.render("bank_accounts.html", accounts=await _accounts(page),
+                       pending=await _pending(page))
 
 
 @router.post("/lucrum/contas")
@@ -53,7 +60,7 @@ async def create_account(page: Page = Depends(get_page)) -> Response:
     else:
         message = "Confira os campos destacados."
     return page.render("bank_accounts.html", status_code=422, accounts=await _accounts(page),
-                       form=form, errors=errors, error=message)
+                       pending=await _pending(page), form=form, errors=errors, error=message)
 
 
 async def _entries_page(page: Page, request: Request, status_code: int = 200,
