@@ -20,6 +20,11 @@ class AccountRepository(RepositoryBase):
             stmt = stmt.with_for_update(of=Account)
         return await self.session.scalar(stmt)
 
+    async def on_plan_for_update(self, plan_id: uuid.UUID) -> Sequence[Account]:
+        """Every company on the plan, locked (a plan change reaches each of them)."""
+        return (await self.session.scalars(
+            select(Account).where(Account.plan_id == plan_id).with_for_update())).all()
+
     async def cnpj_taken(self, cnpj: str, *, exclude: uuid.UUID | None = None) -> bool:
         stmt = select(Account.id).where(Account.cnpj == cnpj)
         if exclude is not None:

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avadmin import events
-from avadmin.accounts.models import Account
+from avadmin.accounts.repository import AccountRepository
 from avadmin.modules.service import ModuleService
 from avadmin.plans.models import Plan
 from avadmin.plans.repository import PlanRepository
@@ -44,8 +43,7 @@ class PlanService:
         if any(f in changes for f in EVENT_FIELDS):
             # Every company on the plan learns its new limits through an event; a module the
             # plan no longer includes is switched off for them, as a plan change does.
-            accounts = (await self.session.scalars(
-                select(Account).where(Account.plan_id == plan.id).with_for_update())).all()
+            accounts = await AccountRepository(self.session).on_plan_for_update(plan.id)
             for account in accounts:
                 events.account_plan_changed(self.session, account, plan)
                 kept = [m for m in account.enabled_modules if m in plan.modules]

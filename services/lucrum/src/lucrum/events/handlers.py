@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +31,8 @@ from lucrum.bank_accounts.repository import BankAccountRepository
 from lucrum.categories.defaults import PURCHASES, SALES
 from lucrum.categories.models import CategoryKind
 from lucrum.categories.repository import CategoryRepository
-from lucrum.events.models import HandledEvent, PendingPosting
+from lucrum.events.models import HandledEvent
+from lucrum.events.repository import PendingPostingRepository
 from lucrum.events.schemas import Envelope, StockTechSale
 from lucrum.text import clean_text
 from lucrum.transactions.codes import CodeGenerator, random_code
@@ -65,14 +65,12 @@ async def _mark_handled(session: AsyncSession, envelope: Envelope) -> bool:
 async def _keep_pending(session: AsyncSession, sale: StockTechSale, *, company: uuid.UUID,
                         side: str, reason: str) -> None:
     """The side waits as a pending posting the company sees (never silently dropped)."""
-    await session.execute(
-        insert(PendingPosting).values(
-            id=uuid.uuid4(), account_id=company, side=side, reason=reason,
-            source_ref=f"stocktech:{sale.transaction_id}:{side}",
-            # JSONB refuses NUL like text does: the sale's texts cleaned, as for the entry.
-            sale={k: clean_text(v) if isinstance(v, str) else v
-                  for k, v in sale.model_dump(mode="json").items()})
-        .on_conflict_do_nothing(constraint="uq_pending_postings_source_ref"))
+    await PendingPostingRepository(session).keep(dict(
+        id=uuid.uuid4(), account_id=company, side=side, reason=reason,
+        source_ref=f"stocktech:{sale.transaction_id}:{side}",
+        # JSONB refuses NUL like text does: the sale's texts cleaned, as for the entry.
+        sale={k: clean_text(v) if isinstance(v, str) else v
+              for k, v in sale.model_dump(mode="json").items()}))
 
 
 async def _post_side(
@@ -151,11 +149,7 @@ async def _post_waiting(session: AsyncSession, company: uuid.UUID, bank: BankAcc
                         codes: CodeGenerator) -> list[FinancialTransaction]:
     """Post the company's pending sale sides on ``bank``, once each (the row is locked and
     marked in this transaction; the source_ref constraint stops any second posting)."""
-    rows = (await session.execute(
-        select(PendingPosting)
-        .where(PendingPosting.account_id == company, PendingPosting.posted_at.is_(None))
-        .order_by(PendingPosting.created_at, PendingPosting.id)
-        .with_for_update(skip_locked=True))).scalars().all()
+    rows = await PendingPostingRepository(session).waiting_for_update(company)
     posted: list[FinancialTransaction] = []
     for row in rows:
         sale = StockTechSale.model_validate(row.sale)

@@ -7,12 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from avelar_kit.br import Money
 from avelar_kit.db import SessionDep
 from lucrum.dependencies import LucrumUser
-from lucrum.events.models import PendingPosting
+from lucrum.events.repository import PendingPostingRepository
 
 router = APIRouter(prefix="/api/pending-postings", tags=["pending postings"])
 
@@ -36,11 +35,8 @@ async def list_pending_postings(
 ) -> list[PendingPostingOut]:
     """StockTech sales of the company that are waiting for a default bank account (posted once,
     as soon as one exists)."""
-    query = select(PendingPosting).where(PendingPosting.account_id == caller.account_id)
-    if not include_posted:
-        query = query.where(PendingPosting.posted_at.is_(None))
-    rows = (await session.execute(
-        query.order_by(PendingPosting.created_at, PendingPosting.id).limit(500))).scalars()
+    rows = await PendingPostingRepository(session).list_for(caller.account_id,
+                                                            include_posted=include_posted)
     return [PendingPostingOut(
         id=r.id, side=r.side, reason=r.reason,
         stocktech_transaction_id=uuid.UUID(str(r.sale["transaction_id"])),
