@@ -49,7 +49,10 @@ EXPECTED_PUBLIC = {
     "AvAdmin": {"/health", "/.well-known/jwks.json", "/api/plans", "/api/auth/signup",
                 "/api/auth/login", "/api/auth/refresh", "/api/auth/logout",
                 "/api/auth/service-token", "/api/operator/login",
-                "/api/billing/webhooks/mercadopago"},
+                "/api/billing/webhooks/mercadopago",
+                # Issue 12: the second step of signup and password recovery by WhatsApp code.
+                "/api/auth/signup/confirm", "/api/auth/password/forgot",
+                "/api/auth/password/reset", "/api/auth/password/change"},
     "StockTech": {"/health"},
     "Lucrum": {"/health"},
     "Partner": {"/health"},

@@ -27,7 +27,8 @@ def free_base() -> int:
     for _ in range(50):
         base = 20000 + (os.getpid() * 7 + int(time.time() * 1000)) % 30000
         ok = True
-        for offset in (0, 1, 2, 3, 80):  # the modules, the MercadoPago stand-in, the portal
+        # The modules, the MercadoPago (+3) and WhatsApp (+10) stand-ins, the portal (+80).
+        for offset in (0, 1, 2, 3, 10, 80):
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", base + offset))

@@ -49,6 +49,16 @@ def test_make_run_serves_the_demo_and_restarts_with_its_data(tmp_path: Path, ds:
         assert ds.get(f"http://127.0.0.1:{base + 3}/health")[0] == 200
         assert any("avelar_standins.mercadopago approve" in line for line in stack.lines)
         assert any(f":{base + 3}/" in line and "approve" in line for line in stack.lines)
+        # No WhatsApp credentials: the stand-in's inbox (base + 10) gets what is sent; the demo
+        # numbers are verified, so a password recovery code reaches it.
+        assert any(f":{base + 10}/" in line and "WhatsApp" in line for line in stack.lines)
+        assert ds.post(f"http://127.0.0.1:{base}/api/auth/password/forgot",
+                       {"cpf": cpf})[0] == 202
+        inbox = f"http://127.0.0.1:{base + 10}/_standin/messages?template=avelar_codigo"
+        deadline = time.monotonic() + 30
+        while not ds.get(inbox)[1]["messages"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert ds.get(inbox)[1]["messages"], "no recovery code reached the WhatsApp stand-in"
         # The password is shown once and kept in a file only its owner can read.
         cred = home / "demo-login.txt"
         assert cred.stat().st_mode & 0o777 == 0o600

@@ -42,6 +42,9 @@ if str(PARTNER_DIR) not in sys.path:
 
 RUN_ID = uuid.uuid4().hex[:8]
 STREAM = f"avelar:events:avadmin:test-{RUN_ID}"
+# StockTech's outbox relay publishes here; Lucrum and AvAdmin's notifications consume it.
+SALES_STREAM = f"avelar:events:stocktech:test-{RUN_ID}"
+STANDIN_TOKEN = f"standin-{RUN_ID}"
 OPERATOR_EMAIL = f"op-{RUN_ID}@avelarsys.test"
 OPERATOR_PASSWORD = "operador-senha-forte-123"
 
@@ -55,6 +58,40 @@ def free_port() -> int:
 def new_cpf() -> str:
     base = f"{random.randrange(10**8, 10**9):09d}"
     return base + compute_cpf_check_digits(base)
+
+
+def new_whatsapp() -> str:
+    """A mobile of its own (E.164), so that the code read from the stand-in is this one's."""
+    return f"+551199{random.randrange(10**6, 10**7):07d}"
+
+
+async def read_code(standin_url: str, number: str, *, after: int = 0,
+                    timeout: float = 15) -> str:
+    """Poll the WhatsApp stand-in for the newest code sent to ``number`` (beyond the first
+    ``after`` ones): AvAdmin's dispatcher delivers after the commit."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=standin_url, timeout=5) as c:
+        while True:
+            msgs = (await c.get("/_standin/messages", params={
+                "to": number, "template": "avelar_codigo"})).json()["messages"]
+            if len(msgs) > after:
+                return str(msgs[-1]["components"][0]["parameters"][0]["text"])
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no code reached …{number[-4:]} in {timeout}s")
+            await asyncio.sleep(0.05)
+
+
+async def signup_confirmed(avadmin_url: str, standin_url: str,
+                           body: dict[str, Any]) -> dict[str, Any]:
+    """Signup as a person does it: ask, read the code on WhatsApp (the stand-in), confirm."""
+    async with httpx.AsyncClient(base_url=avadmin_url, timeout=10) as c:
+        started = await c.post("/api/auth/signup", json=body)
+        assert started.status_code == 202, started.text
+        code = await read_code(standin_url, body["admin"]["whatsapp"])
+        done = await c.post("/api/auth/signup/confirm",
+                            json={"signup_id": started.json()["signup_id"], "code": code})
+    assert done.status_code == 201, done.text
+    return dict(done.json())
 
 
 def new_cnpj() -> str:
@@ -119,10 +156,40 @@ def partner_db_url(pg_url: str) -> Iterator[str]:
     yield from migrated_database(pg_url, "partner", PARTNER_DIR)
 
 
+def whatsapp_env(standin_url: str, sales_stream: str) -> dict[str, str]:
+    """AvAdmin's settings for WhatsApp through the real adapter to the stand-in, with quick
+    retries, notifications from ``sales_stream`` and limits of its own for this run."""
+    return {
+        "AVADMIN_WHATSAPP_API_URL": standin_url,
+        "AVADMIN_WHATSAPP_PHONE_NUMBER_ID": "100000000000000",
+        "AVADMIN_WHATSAPP_ACCESS_TOKEN": STANDIN_TOKEN,
+        "AVADMIN_MESSAGING_POLL_INTERVAL": "0.1",
+        "AVADMIN_MESSAGING_BACKOFF_BASE": "0.2",
+        "AVADMIN_MESSAGING_BACKOFF_MAX": "1",
+        "AVADMIN_NOTIFICATIONS_STOCKTECH_STREAM": sales_stream,
+        "AVADMIN_NOTIFICATIONS_GROUP": f"avadmin-notifications-{uuid.uuid4().hex[:8]}",
+        "AVADMIN_RATE_LIMIT_PREFIX": f"avelar:test:{uuid.uuid4().hex[:8]}:limits",
+        # Every test signs up from 127.0.0.1: the per-client limit is not under test here.
+        "AVADMIN_OTP_MAX_PER_CLIENT": "100000",
+    }
+
+
 @pytest.fixture(scope="session")
-def avadmin_proc(avadmin_db_url: str, redis_url: str) -> Iterator[AvAdminProcess]:
+def whatsapp_standin() -> Iterator[Any]:
+    """The WhatsApp Cloud API stand-in over HTTP (in this process; AvAdmin reaches it by TCP)."""
+    from avelar_standins.server import BackgroundServer
+    from avelar_standins.whatsapp import create_app as create_standin
+
+    server = BackgroundServer(create_standin(access_token=STANDIN_TOKEN)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def avadmin_proc(avadmin_db_url: str, redis_url: str,
+                 whatsapp_standin: Any) -> Iterator[AvAdminProcess]:
     tmp = Path(tempfile.mkdtemp(prefix="avadmin-it-"))
-    env = {**os.environ,
+    env = {**os.environ, **whatsapp_env(whatsapp_standin.url, SALES_STREAM),
            "AVADMIN_DATABASE_URL": avadmin_db_url,
            "AVADMIN_REDIS_URL": redis_url,
            "AVADMIN_SIGNING_KEY_FILE": str(tmp / "signing.pem"),
@@ -318,20 +385,18 @@ class Company:
 class AvAdminApi:
     """Drives the real AvAdmin over HTTP, as a person or an operator would."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, standin_url: str) -> None:
         self.url = url
+        self.standin_url = standin_url
 
     async def signup(self, plan: str = "Empresa") -> Company:
-        cpf = new_cpf()
+        cpf, number = new_cpf(), new_whatsapp()
         body = {"company": {"company_name": "Empresa Integração LTDA", "cnpj": new_cnpj(),
-                            "whatsapp": "+55 11 98765-4321", "responsible_name": "Maria Teste"},
+                            "whatsapp": number, "responsible_name": "Maria Teste"},
                 "admin": {"full_name": "Maria Teste", "cpf": cpf,
-                          "whatsapp": "(11) 98765-4321", "password": "senhaSegura123"},
+                          "whatsapp": number, "password": "senhaSegura123"},
                 "plan_name": plan}
-        async with httpx.AsyncClient(base_url=self.url, timeout=10) as c:
-            resp = await c.post("/api/auth/signup", json=body)
-        assert resp.status_code == 201, resp.text
-        return Company(resp.json())
+        return Company(await signup_confirmed(self.url, self.standin_url, body))
 
     async def add_user(self, company: Company) -> tuple[uuid.UUID, str]:
         cpf = new_cpf()
@@ -364,5 +429,5 @@ class AvAdminApi:
 
 
 @pytest.fixture
-def api(avadmin: AvAdminProcess) -> AvAdminApi:
-    return AvAdminApi(avadmin.url)
+def api(avadmin: AvAdminProcess, whatsapp_standin: Any) -> AvAdminApi:
+    return AvAdminApi(avadmin.url, whatsapp_standin.url)

@@ -31,7 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from avelar_kit.testing.plugin import migrated_database
 
-from .conftest import ROOT, RUN_ID, AvAdminProcess, free_port
+from .conftest import ROOT, RUN_ID, AvAdminProcess, free_port, whatsapp_env
 from .test_three_services_e2e import (
     LUCRUM_DIR,
     STOCKTECH_DIR,
@@ -60,6 +60,7 @@ class BillingStack:
     avadmin_db_url: str
     category_id: str
     brand_id: str
+    whatsapp_url: str = ""  # the WhatsApp stand-in (signups read their code there)
 
     def standin_cli(self, *args: str) -> str:
         out = subprocess.run(  # noqa: S603
@@ -77,7 +78,8 @@ class BillingStack:
 
 
 @pytest.fixture(scope="module")
-def billing_stack(pg_url: str, redis_url: str) -> Iterator[BillingStack]:
+def billing_stack(pg_url: str, redis_url: str, whatsapp_standin: Any
+                  ) -> Iterator[BillingStack]:
     tmp = Path(tempfile.mkdtemp(prefix="billing-e2e-"))
     dbs = [migrated_database(pg_url, name, d) for name, d in
            (("avadmin", AVADMIN_DIR), ("stocktech", STOCKTECH_DIR), ("lucrum", LUCRUM_DIR))]
@@ -106,7 +108,8 @@ def billing_stack(pg_url: str, redis_url: str) -> Iterator[BillingStack]:
         "AVADMIN_MERCADOPAGO_API_URL": standin_url,
         "AVADMIN_MERCADOPAGO_ACCESS_TOKEN": token, "AVADMIN_MERCADOPAGO_WEBHOOK_SECRET": secret,
         "AVADMIN_STOCKTECH_URL": stocktech.url, "AVADMIN_BILLING_SWEEP_SECONDS": "1",
-        "AVADMIN_DUNNING_INTERVAL_SECONDS": "0"})
+        "AVADMIN_DUNNING_INTERVAL_SECONDS": "0",
+        **whatsapp_env(whatsapp_standin.url, SALES)})
     avadmin.env["AVADMIN_PUBLIC_URL"] = avadmin.url
     lucrum = ServiceProcess("Lucrum", "lucrum.main:create_app", {
         **base, "LUCRUM_DATABASE_URL": lucrum_db, "LUCRUM_REDIS_URL": redis_url,
@@ -150,7 +153,7 @@ def billing_stack(pg_url: str, redis_url: str) -> Iterator[BillingStack]:
             assert resp.status_code == 201, resp.text
             ids.append(resp.json()["id"])
         yield BillingStack(avadmin, stocktech, lucrum, standin_url, standin_env, avadmin_db,
-                           ids[0], ids[1])
+                           ids[0], ids[1], whatsapp_url=whatsapp_standin.url)
     finally:
         stocktech.stop()
         lucrum.stop()
@@ -228,7 +231,7 @@ async def test_pix_checkout_paid_in_the_standin_applies_the_plan_in_stocktech_an
 ) -> None:
     s = billing_stack
     plan = await small_plan(s, "Mini Pix")
-    tenant = await signup_and_login(s.avadmin.url, f"Pix {RUN_ID} LTDA", plan=plan["name"])
+    tenant = await signup_and_login(s, f"Pix {RUN_ID} LTDA", plan=plan["name"])
 
     async def pay() -> None:
         out = await checkout(s, tenant, "Empresa", "pix")
@@ -249,7 +252,7 @@ async def test_card_subscription_authorised_in_the_standin_applies_the_plan_ever
 ) -> None:
     s = billing_stack
     plan = await small_plan(s, "Mini Cartão")
-    tenant = await signup_and_login(s.avadmin.url, f"Cartao {RUN_ID} LTDA", plan=plan["name"])
+    tenant = await signup_and_login(s, f"Cartao {RUN_ID} LTDA", plan=plan["name"])
 
     async def pay() -> None:
         out = await checkout(s, tenant, "Empresa", "card")
@@ -267,8 +270,8 @@ async def test_unpaid_past_grace_is_suspended_products_hidden_and_back_after_pay
     billing_stack: BillingStack,
 ) -> None:
     s = billing_stack
-    seller = await signup_and_login(s.avadmin.url, f"Devedora {RUN_ID} LTDA")
-    buyer = await signup_and_login(s.avadmin.url, f"Olheira {RUN_ID} LTDA")
+    seller = await signup_and_login(s, f"Devedora {RUN_ID} LTDA")
+    buyer = await signup_and_login(s, f"Olheira {RUN_ID} LTDA")
     name = f"Bateria {uuid.uuid4().hex[:8]}"
     made = await product(s, seller, name)
     assert made.status_code == 201, made.text
@@ -318,7 +321,7 @@ async def test_downgrade_refused_by_usage_lists_products_and_users_to_remove(
     billing_stack: BillingStack,
 ) -> None:
     s = billing_stack
-    tenant = await signup_and_login(s.avadmin.url, f"Grande {RUN_ID} LTDA")
+    tenant = await signup_and_login(s, f"Grande {RUN_ID} LTDA")
     for i in range(3):
         made = await product(s, tenant, f"Cabo {i} {uuid.uuid4().hex[:6]}")
         assert made.status_code == 201, made.text

@@ -42,18 +42,21 @@ from .conftest import (
     OPERATOR_PASSWORD,
     ROOT,
     RUN_ID,
+    SALES_STREAM,
     STREAM,
     AvAdminApi,
     AvAdminProcess,
     free_port,
     new_cnpj,
     new_cpf,
+    new_whatsapp,
+    read_code,
+    signup_confirmed,
 )
 
 STOCKTECH_DIR = ROOT / "services" / "stocktech"
 LUCRUM_DIR = ROOT / "services" / "lucrum"
 # StockTech's outbox relay publishes here and Lucrum consumes it: unique per run.
-SALES_STREAM = f"avelar:events:stocktech:test-{RUN_ID}"
 PASSWORD = "senhaSegura123"
 OPENING = Decimal("1000.00")
 
@@ -122,6 +125,7 @@ class Stack:
     redis_url: str
     category_id: str
     brand_id: str
+    whatsapp_url: str = ""  # the WhatsApp Cloud API stand-in (its inbox as JSON)
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +214,7 @@ def taxonomy(modules: tuple[ServiceProcess, ServiceProcess]) -> tuple[str, str]:
 @pytest.fixture
 async def stack(
     avadmin: AvAdminProcess, modules: tuple[ServiceProcess, ServiceProcess],
-    taxonomy: tuple[str, str], stocktech_db_url: str, redis_url: str,
+    taxonomy: tuple[str, str], stocktech_db_url: str, redis_url: str, whatsapp_standin: Any,
 ) -> Stack:
     """Everything up, and both modules seeing AvAdmin (after a restart their breakers may still
     be open for a moment)."""
@@ -225,7 +229,8 @@ async def stack(
         return True
 
     await until(both_reach_avadmin, 15, "StockTech and Lucrum reach AvAdmin")
-    return Stack(avadmin, stocktech, lucrum, stocktech_db_url, redis_url, *taxonomy)
+    return Stack(avadmin, stocktech, lucrum, stocktech_db_url, redis_url, *taxonomy,
+                 whatsapp_url=whatsapp_standin.url)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -248,29 +253,30 @@ class Tenant:
     account_id: uuid.UUID
     user_id: uuid.UUID
     access: str
+    cpf: str = ""
+    whatsapp: str = ""
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access}"}
 
 
-async def signup_and_login(avadmin_url: str, name: str, plan: str = "Empresa") -> Tenant:
-    """A company signs up on AvAdmin, then its admin logs in by CPF."""
-    cpf = new_cpf()
+async def signup_and_login(s: Any, name: str, plan: str = "Empresa") -> Tenant:
+    """A company signs up on ``s.avadmin`` (confirmed with the code read from the WhatsApp
+    stand-in at ``s.whatsapp_url``), then its admin logs in by CPF."""
+    cpf, number = new_cpf(), new_whatsapp()
     body = {"company": {"company_name": name, "cnpj": new_cnpj(),
-                        "whatsapp": "+55 11 98765-4321", "responsible_name": "Ana Teste"},
-            "admin": {"full_name": "Ana Teste", "cpf": cpf, "whatsapp": "(11) 98765-4321",
+                        "whatsapp": number, "responsible_name": "Ana Teste"},
+            "admin": {"full_name": "Ana Teste", "cpf": cpf, "whatsapp": number,
                       "password": PASSWORD},
             "plan_name": plan}
-    async with httpx.AsyncClient(base_url=avadmin_url, timeout=10) as c:
-        signup = await c.post("/api/auth/signup", json=body)
-        assert signup.status_code == 201, signup.text
+    data = await signup_confirmed(s.avadmin.url, s.whatsapp_url, body)
+    async with httpx.AsyncClient(base_url=s.avadmin.url, timeout=10) as c:
         login = await c.post("/api/auth/login", json={"cpf": cpf, "password": PASSWORD})
         assert login.status_code == 200, login.text
-    data = signup.json()
     assert sorted(data["account"]["enabled_modules"]) == ["Lucrum", "StockTech"], data
     return Tenant(name, uuid.UUID(data["account"]["id"]), uuid.UUID(data["user"]["id"]),
-                  login.json()["access_token"])
+                  login.json()["access_token"], cpf, number)
 
 
 async def call(method: str, url: str, tenant: Tenant | None = None, **kwargs: Any
@@ -329,8 +335,8 @@ async def test_sale_completed_in_stocktech_is_posted_once_on_both_default_accoun
     stack: Stack,
 ) -> None:
     s = stack
-    seller = await signup_and_login(s.avadmin.url, f"Vendedora {RUN_ID} LTDA")
-    buyer = await signup_and_login(s.avadmin.url, f"Compradora {RUN_ID} LTDA")
+    seller = await signup_and_login(s, f"Vendedora {RUN_ID} LTDA")
+    buyer = await signup_and_login(s, f"Compradora {RUN_ID} LTDA")
     seller_default = await bank_account(s, seller, "11111-1")
     seller_other = await bank_account(s, seller, "22222-2")
     buyer_default = await bank_account(s, buyer, "33333-3")
@@ -377,7 +383,8 @@ async def test_sale_completed_in_stocktech_is_posted_once_on_both_default_accoun
     r = aioredis.Redis.from_url(s.redis_url)
     try:
         entries = [(eid, f) for eid, f in await r.xrange(SALES_STREAM)
-                   if tx["id"].encode() in f.get(b"event", b"")]
+                   if tx["id"].encode() in f.get(b"event", b"")
+                   and b"stocktech.transaction.completed" in f.get(b"event", b"")]
         assert len(entries) == 1, entries
         dup_id = await r.xadd(SALES_STREAM, entries[0][1])
         group = s.lucrum.env["LUCRUM_CONSUMER_GROUP"]
@@ -412,8 +419,8 @@ async def test_suspended_seller_vanishes_and_is_refused_then_comes_back_on_react
     stack: Stack, api: AvAdminApi,
 ) -> None:
     s = stack
-    seller = await signup_and_login(s.avadmin.url, f"Suspensa {RUN_ID} LTDA")
-    buyer = await signup_and_login(s.avadmin.url, f"Olhadora {RUN_ID} LTDA")
+    seller = await signup_and_login(s, f"Suspensa {RUN_ID} LTDA")
+    buyer = await signup_and_login(s, f"Olhadora {RUN_ID} LTDA")
     await bank_account(s, seller, "44444-4")
     name = f"Bateria Galaxy {uuid.uuid4().hex[:8]}"
     created = await create_product(s, seller, name)
@@ -471,7 +478,7 @@ async def test_downgrade_to_a_smaller_plan_refuses_the_next_product_naming_the_l
     stack: Stack, api: AvAdminApi,
 ) -> None:
     s = stack
-    seller = await signup_and_login(s.avadmin.url, f"Rebaixada {RUN_ID} LTDA")
+    seller = await signup_and_login(s, f"Rebaixada {RUN_ID} LTDA")
     for i in range(2):
         resp = await create_product(s, seller, f"Conector USB-C {i} {RUN_ID}")
         assert resp.status_code == 201, resp.text
@@ -520,7 +527,7 @@ async def test_deactivated_user_token_is_refused_in_stocktech_within_5_seconds(
     stack: Stack, api: AvAdminApi,
 ) -> None:
     s = stack
-    company = await signup_and_login(s.avadmin.url, f"Equipe {RUN_ID} LTDA")
+    company = await signup_and_login(s, f"Equipe {RUN_ID} LTDA")
     user_id, token = await api.add_user(company)  # type: ignore[arg-type]
     user = Tenant("Carlos", company.account_id, user_id, token)
     probe = f"{s.stocktech.url}/api/products"
@@ -548,7 +555,7 @@ async def test_password_change_ends_old_tokens_in_the_modules_within_5_seconds(
     stack: Stack, api: AvAdminApi,
 ) -> None:
     s = stack
-    company = await signup_and_login(s.avadmin.url, f"Senha {RUN_ID} LTDA")
+    company = await signup_and_login(s, f"Senha {RUN_ID} LTDA")
     probe = f"{s.stocktech.url}/api/products"
     lucrum_probe = f"{s.lucrum.url}/api/bank-accounts"
     assert (await call("GET", probe, company, params={"mine": "true"})).status_code == 200
@@ -574,15 +581,123 @@ async def test_password_change_ends_old_tokens_in_the_modules_within_5_seconds(
 
 
 
+async def inbox(s: Stack, number: str, template: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=s.whatsapp_url, timeout=5) as c:
+        resp = await c.get("/_standin/messages", params={"to": number, "template": template})
+    return list(resp.json()["messages"])
+
+
+async def test_password_recovery_ends_old_tokens_in_all_three_modules(stack: Stack) -> None:
+    s = stack
+    company = await signup_and_login(s, f"Esquecida {RUN_ID} LTDA")
+    st_probe = f"{s.stocktech.url}/api/products"
+    lc_probe = f"{s.lucrum.url}/api/bank-accounts"
+    assert (await call("GET", st_probe, company, params={"mine": "true"})).status_code == 200
+    assert (await call("GET", lc_probe, company)).status_code == 200
+    # Tokens carry whole-second iat: let the old token be from an earlier second than the reset.
+    await asyncio.sleep(1.1)
+    forgot = await call("POST", f"{s.avadmin.url}/api/auth/password/forgot",
+                        json={"cpf": company.cpf})
+    assert forgot.status_code == 202, forgot.text
+    code = await read_code(s.whatsapp_url, company.whatsapp, after=1)  # after the signup's
+    reset = await call("POST", f"{s.avadmin.url}/api/auth/password/reset",
+                       json={"cpf": company.cpf, "code": code, "new_password": "recuperada2026"})
+    assert reset.status_code == 204, reset.text
+    start = time.perf_counter()
+
+    async def refused_everywhere() -> bool:
+        st = await call("GET", st_probe, company, params={"mine": "true"})
+        lc = await call("GET", lc_probe, company)
+        av = await call("GET", f"{s.avadmin.url}/api/users/me", company)
+        return (all(r.status_code == 401 and code_of(r) == "session_revoked" for r in (st, lc))
+                and av.status_code == 401)
+
+    await until(refused_everywhere, 5, "the token from before the recovery is refused")
+    print(f"\n[e2e] password recovery: the three modules refuse the old token after "
+          f"{time.perf_counter() - start:.2f}s")
+    async with httpx.AsyncClient(base_url=s.avadmin.url, timeout=10) as c:
+        login = await c.post("/api/auth/login",
+                             json={"cpf": company.cpf, "password": "recuperada2026"})
+    assert login.status_code == 200, login.text
+
+
+async def test_purchase_tells_the_seller_once_and_a_whatsapp_outage_blocks_nothing(
+    stack: Stack,
+) -> None:
+    s = stack
+    seller = await signup_and_login(s, f"Avisada {RUN_ID} LTDA")
+    buyer = await signup_and_login(s, f"Compradeira {RUN_ID} LTDA")
+    made = await create_product(s, seller, f"Bateria {uuid.uuid4().hex[:6]}", price="411.52")
+    assert made.status_code == 201, made.text
+    product = made.json()
+    async with httpx.AsyncClient(base_url=s.whatsapp_url, timeout=5) as c:
+        await c.post("/_standin/outage", json={"status": 503, "code": 131000})
+    try:
+        bought = await call("POST", f"{s.stocktech.url}/api/transactions", buyer,
+                            json={"product_id": product["id"], "quantity": 3})
+        assert bought.status_code == 201, bought.text  # WhatsApp down: the purchase goes on
+        tx = bought.json()
+        # The message waits in AvAdmin's outbox, retried with backoff.
+        engine = create_async_engine(s.avadmin.env["AVADMIN_DATABASE_URL"], poolclass=NullPool)
+        try:
+            async def tried() -> bool:
+                async with engine.connect() as conn:
+                    n = await conn.scalar(text(
+                        "SELECT count(*) FROM whatsapp_messages WHERE template = "
+                        "'avelar_nova_compra' AND status = 'pending' AND attempts >= 1 "
+                        "AND account_id = :a"), {"a": seller.account_id})
+                return bool(n)
+
+            await until(tried, 10, "AvAdmin tried to tell the seller and is retrying")
+        finally:
+            await engine.dispose()
+        assert await inbox(s, seller.whatsapp, "avelar_nova_compra") == []
+    finally:
+        async with httpx.AsyncClient(base_url=s.whatsapp_url, timeout=5) as c:
+            await c.post("/_standin/outage", json={"status": None})
+    ended = time.perf_counter()
+
+    async def told() -> bool:
+        return bool(await inbox(s, seller.whatsapp, "avelar_nova_compra"))
+
+    await until(told, 10, "the seller is told once WhatsApp is back")
+    print(f"\n[e2e] WhatsApp back: seller told after {time.perf_counter() - ended:.2f}s")
+    # The purchase event delivered a second time changes nothing.
+    r = aioredis.Redis.from_url(s.redis_url)
+    try:
+        entries = [f for _, f in await r.xrange(SALES_STREAM)
+                   if tx["id"].encode() in f.get(b"event", b"")
+                   and b"stocktech.transaction.created" in f.get(b"event", b"")]
+        assert len(entries) == 1
+        dup_id = await r.xadd(SALES_STREAM, entries[0])
+        group = s.avadmin.env["AVADMIN_NOTIFICATIONS_GROUP"]
+
+        async def duplicate_consumed() -> bool:
+            info = {g["name"]: g for g in await r.xinfo_groups(SALES_STREAM)}
+            g = info.get(group.encode())
+            if not g:
+                return False
+            last = tuple(int(p) for p in g["last-delivered-id"].split(b"-"))
+            return last >= tuple(int(p) for p in dup_id.split(b"-")) and g["pending"] == 0
+
+        await until(duplicate_consumed, 10, "AvAdmin consumes the duplicate")
+    finally:
+        await r.aclose()
+    [msg] = await inbox(s, seller.whatsapp, "avelar_nova_compra")
+    assert product["code"] in msg["text"] and "quantidade 3" in msg["text"]
+    assert "R$ 1.234,56" in msg["text"] and f"Compradeira {RUN_ID} LTDA" in msg["text"]
+    assert f"https://wa.me/{buyer.whatsapp[1:]}" in msg["text"]
+
+
 async def test_avadmin_killed_marketplace_and_lucrum_reads_keep_working_writes_get_503(
     stack: Stack,
 ) -> None:
     """Runs last: it kills AvAdmin (conftest's ``avadmin`` fixture restarts it for others)."""
     s = stack
-    seller = await signup_and_login(s.avadmin.url, f"Aquecida {RUN_ID} LTDA")
-    buyer = await signup_and_login(s.avadmin.url, f"Leitora {RUN_ID} LTDA")
+    seller = await signup_and_login(s, f"Aquecida {RUN_ID} LTDA")
+    buyer = await signup_and_login(s, f"Leitora {RUN_ID} LTDA")
     # Known to AvAdmin only: StockTech never saw this company before the outage.
-    cold = await signup_and_login(s.avadmin.url, f"Nova {RUN_ID} LTDA")
+    cold = await signup_and_login(s, f"Nova {RUN_ID} LTDA")
     name = f"Carregador turbo {uuid.uuid4().hex[:8]}"
     # Warm-up: each caller's user and company read once by each module, the JWKS fetched.
     created = await create_product(s, seller, name)

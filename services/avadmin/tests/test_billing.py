@@ -17,6 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
 from avadmin.billing import signature
@@ -37,6 +38,8 @@ from avelar_kit.auth.signing import SigningKey
 from avelar_kit.db.base import utcnow
 from avelar_kit.testing.database import truncate_all
 from avelar_standins import mercadopago as mp
+
+from .conftest import STANDIN_TOKEN, last_code, number_for
 
 SECRET = "segredo-de-webhook-de-teste"
 TOKEN = "TEST-access-token-local"
@@ -153,8 +156,8 @@ async def standin() -> AsyncIterator[Served]:
 
 
 @pytest.fixture(scope="module")
-async def billing(avadmin_db_url: str, redis_url: str, standin: Served
-                  ) -> AsyncIterator[Served]:
+async def billing(avadmin_db_url: str, redis_url: str, standin: Served,
+                  whatsapp_standin: Any) -> AsyncIterator[Served]:
     sock = _bound_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = Settings(
@@ -163,7 +166,12 @@ async def billing(avadmin_db_url: str, redis_url: str, standin: Served
         mercadopago_access_token=TOKEN, mercadopago_webhook_secret=SECRET,  # type: ignore[arg-type]
         public_url=url, billing_sweep_seconds=0.5, dunning_interval_seconds=0,
         prune_outbox_interval_seconds=0,
-        events_stream=f"avelar:test:{uuid.uuid4().hex[:8]}:events:avadmin")
+        events_stream=f"avelar:test:{uuid.uuid4().hex[:8]}:events:avadmin",
+        # Signups are confirmed with the code sent through the WhatsApp stand-in.
+        whatsapp_api_url=whatsapp_standin.url, whatsapp_phone_number_id="10987654321",
+        whatsapp_access_token=SecretStr(STANDIN_TOKEN), messaging_enabled=False,
+        notifications_enabled=False, rate_limit_prefix=f"avelar:test:{uuid.uuid4().hex[:8]}",
+        otp_resend_cooldown_seconds=0, otp_max_per_client=10_000, otp_max_per_number=10_000)
     app = create_app(settings, keyring=KeyRing(SigningKey.generate()))
     served = Served(app, sock, "on")
     await served.start()
@@ -198,12 +206,16 @@ class Env:
     plans: dict[str, uuid.UUID]
 
     async def signup(self, i: int = 0, plan: str = "Empresa") -> Company:
+        number = number_for(CPFS[i])
         body = {"company": {"company_name": f"Empresa {i} LTDA", "cnpj": CNPJS[i],
-                            "whatsapp": "+55 11 98765-4321", "responsible_name": "Maria"},
+                            "whatsapp": number, "responsible_name": "Maria"},
                 "admin": {"full_name": "Maria Teste", "cpf": CPFS[i],
-                          "whatsapp": "(11) 98765-4321", "password": "senhaSegura123"},
+                          "whatsapp": number, "password": "senhaSegura123"},
                 "plan_name": plan}
-        resp = await self.api.post("/api/auth/signup", json=body)
+        started = await self.api.post("/api/auth/signup", json=body)
+        assert started.status_code == 202, started.text
+        resp = await self.api.post("/api/auth/signup/confirm", json={
+            "signup_id": started.json()["signup_id"], "code": await last_code(self.app, number)})
         assert resp.status_code == 201, resp.text
         data = resp.json()
         return Company(uuid.UUID(data["account"]["id"]),
@@ -565,7 +577,7 @@ async def test_rejected_and_expired_pix_are_failed_and_announced(env: Env) -> No
         assert (await env.tx(tx["id"])).failure_reason == reason
     announced = await env.events("billing.payment_failed", company.account_id)
     assert [e["reason"] for e in announced] == ["cc_rejected_other_reason", "expired"]
-    assert announced[0]["whatsapp"] == "+5511987654321" and announced[0]["amount"] == "699.90"
+    assert announced[0]["whatsapp"] == number_for(CPFS[0]) and announced[0]["amount"] == "699.90"
     assert (await env.account(company.account_id)).plan_id == env.plans["Empresa"]
 
 

@@ -11,7 +11,7 @@ import pytest
 from avelar_kit.auth.signing import SigningKey, base_claims
 from avelar_kit.settings import SERVICE_AUDIENCE, TOKEN_ISSUER
 
-from .conftest import CNPJS, CPFS
+from .conftest import CNPJS, CPFS, number_for
 
 
 def service_headers(key: SigningKey) -> dict[str, str]:
@@ -36,7 +36,7 @@ async def test_service_token_reads_the_seed_fields(client: httpx.AsyncClient, tw
     assert set(user) == {"id", "full_name", "cpf", "whatsapp", "account_id", "role", "is_active",
                          "sessions_valid_after"}
     assert user["cpf"] == CPFS[0]
-    assert user["whatsapp"] == "+5511987654321"
+    assert user["whatsapp"] == number_for(CPFS[0])
     account = (await client.get(f"/api/accounts/{a.account_id}", headers=h)).json()
     assert set(account) == {"id", "company_name", "cnpj", "whatsapp", "enabled_modules",
                             "status", "plan"}

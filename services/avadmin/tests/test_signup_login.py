@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from avadmin.models import Account, BillingTransaction, User
 
-from .conftest import CNPJS, CPFS, signup_body
+from .conftest import CNPJS, CPFS, confirmed_signup, last_code, number_for, signup_body
 
 
 async def test_plans_are_public_and_money_is_a_string(client: httpx.AsyncClient,
@@ -30,7 +30,10 @@ async def test_signup_creates_company_and_admin_with_plan_modules(
     assert company.data["account"]["enabled_modules"] == ["StockTech"]
     assert company.data["account"]["cnpj"] == CNPJS[0]
     assert company.data["user"]["role"] == "admin"
-    assert company.data["user"]["whatsapp"] == "+5511987654321"
+    assert company.data["user"]["whatsapp"] == number_for(CPFS[0])
+    # The code reached that number: both numbers count as verified.
+    assert company.data["user"]["whatsapp_verified"] is True
+    assert company.data["account"]["whatsapp_verified"] is True
     assert "password_hash" not in company.data["user"]
     async with app.state.db.sessionmaker() as s:
         bill = await s.scalar(select(BillingTransaction))
@@ -39,37 +42,44 @@ async def test_signup_creates_company_and_admin_with_plan_modules(
 
 
 async def test_signup_accepts_alphanumeric_cnpj_masked_and_lowercase(
-    client: httpx.AsyncClient, plans: Any
+    client: httpx.AsyncClient, plans: Any, app: Any
 ) -> None:
-    resp = await client.post("/api/auth/signup",
-                             json=signup_body(cnpj="12.abc.345/01de-35", cpf="529.982.247-25"))
+    resp = await confirmed_signup(client, app, signup_body(cnpj="12.abc.345/01de-35",
+                                                           cpf="529.982.247-25"))
     assert resp.status_code == 201, resp.text
     assert resp.json()["account"]["cnpj"] == "12ABC34501DE35"
     assert resp.json()["user"]["cpf"] == "52998224725"
 
 
-async def test_duplicate_cnpj_or_cpf_is_409_and_writes_nothing(
+async def test_duplicate_cnpj_or_cpf_answers_like_a_new_one_and_writes_nothing(
     client: httpx.AsyncClient, signup: Any, app: Any
 ) -> None:
     await signup()
-    dup_cnpj = await client.post("/api/auth/signup", json=signup_body(cnpj=CNPJS[0], cpf=CPFS[1]))
-    assert dup_cnpj.status_code == 409
-    assert dup_cnpj.json()["code"] == "cnpj_taken"
-    dup_cpf = await client.post("/api/auth/signup", json=signup_body(cnpj=CNPJS[1], cpf=CPFS[0]))
-    assert dup_cpf.status_code == 409
-    assert dup_cpf.json()["code"] == "cpf_taken"
+    taken_cnpj = signup_body(cnpj=CNPJS[0], cpf=CPFS[1])
+    taken_cpf = signup_body(cnpj=CNPJS[1], cpf=CPFS[0])
+    taken_cpf["admin"]["whatsapp"] = number_for(CPFS[2])  # another number (no cooldown)
+    for body in (taken_cnpj, taken_cpf):
+        resp = await client.post("/api/auth/signup", json=body)
+        assert resp.status_code == 202, resp.text
+        assert resp.json()["status"] == "pending_confirmation"
     async with app.state.db.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Account)) == 1
         assert await s.scalar(select(func.count()).select_from(User)) == 1
 
 
-async def test_concurrent_signups_with_same_cnpj_create_one(
+async def test_concurrent_confirmations_with_same_cnpj_create_one(
     client: httpx.AsyncClient, plans: Any, app: Any
 ) -> None:
     bodies = [signup_body(cnpj=CNPJS[2], cpf=CPFS[i]) for i in range(4)]
-    results = await asyncio.gather(*(client.post("/api/auth/signup", json=b) for b in bodies))
-    codes = sorted(r.status_code for r in results)
-    assert codes == [201, 409, 409, 409], [r.text for r in results]
+    started = [await client.post("/api/auth/signup", json=b) for b in bodies]
+    assert [r.status_code for r in started] == [202] * 4
+    codes = [await last_code(app, b["admin"]["whatsapp"]) for b in bodies]
+    results = await asyncio.gather(*(
+        client.post("/api/auth/signup/confirm",
+                    json={"signup_id": r.json()["signup_id"], "code": c})
+        for r, c in zip(started, codes, strict=True)))
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [201, 409, 409, 409], [r.text for r in results]
     async with app.state.db.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Account)) == 1
         assert await s.scalar(select(func.count()).select_from(User)) == 1

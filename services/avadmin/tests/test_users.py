@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from avadmin.models import OutboxEvent, User
+from avadmin.models import AuditLog, OutboxEvent, User
 
-from .conftest import CPFS
+from .conftest import CNPJS, CPFS
 
 
 def new_user(cpf: str, role: str = "user", password: str = "vendas2024x") -> dict[str, Any]:
@@ -114,18 +114,31 @@ async def test_last_admin_cannot_be_removed_and_self_deactivation_refused(
     assert self_off.status_code == 409
 
 
-async def test_duplicate_cpf_across_companies_is_409(client: httpx.AsyncClient,
-                                                     signup: Any) -> None:
+async def test_registered_cpf_gets_a_generic_refusal_recorded_and_rate_limited(
+        client: httpx.AsyncClient, signup: Any, app: Any) -> None:
     a = await signup()
+    b = await signup(cnpj=CNPJS[1], cpf=CPFS[1])
+    limit = app.state.settings.user_create_refusals_per_window
+    for _ in range(limit):
+        resp = await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
+                                 json=new_user(CPFS[1]))  # b's admin: another company
+        assert resp.status_code == 422
+        assert resp.json()["code"] == "user_not_created"
+        assert "CPF" in resp.json()["detail"] and "outra empresa" not in resp.json()["detail"]
     resp = await client.post(f"/api/accounts/{a.account_id}/users", headers=a.headers,
-                             json=new_user(CPFS[0]))
-    assert resp.status_code == 409
-    assert resp.json()["code"] == "cpf_taken"
+                             json=new_user(CPFS[1]))
+    assert resp.status_code == 429
+    assert resp.json()["code"] == "user_create_throttled"
+    async with app.state.db.sessionmaker() as s:
+        refusals = (await s.scalars(select(AuditLog).where(
+            AuditLog.action == "user.create_refused"))).all()
+    assert len(refusals) == limit + 1
+    assert all(r.account_id == a.account_id and CPFS[1] not in str(r.details) for r in refusals)
+    assert b.user_id is not None
 
 
 async def test_admin_cannot_create_users_in_another_company(client: httpx.AsyncClient,
                                                            signup: Any) -> None:
-    from .conftest import CNPJS
 
     a = await signup()
     b = await signup(cnpj=CNPJS[1], cpf=CPFS[1])

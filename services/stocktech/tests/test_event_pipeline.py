@@ -41,11 +41,12 @@ async def test_completed_transaction_reaches_the_stream(
     try:
         relay = OutboxRelay(app.state.db.sessionmaker, redis, model=OutboxEvent,
                             source="StockTech", stream=stream)
-        assert await relay.publish_pending() == 1
+        assert await relay.publish_pending() == 2  # the purchase, then its completion
         assert await relay.publish_pending() == 0
         entries = await redis.xrange(stream)
-        assert len(entries) == 1
-        envelope = json.loads(entries[0][1][b"event"])
+        assert [json.loads(e[1][b"event"])["type"] for e in entries] == [
+            "stocktech.transaction.created", "stocktech.transaction.completed"]
+        envelope = json.loads(entries[1][1][b"event"])
         assert envelope["type"] == "stocktech.transaction.completed"
         assert envelope["source"] == "StockTech"
         assert envelope["data"]["transaction_id"] == tx["id"]

@@ -11,7 +11,11 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from stocktech.events.models import OutboxEvent
-from stocktech.transactions.service import TRANSACTION_COMPLETED
+from stocktech.transactions.service import (
+    TRANSACTION_CANCELLED,
+    TRANSACTION_COMPLETED,
+    TRANSACTION_CREATED,
+)
 
 from .conftest import Company, TestAvAdmin, add_user
 
@@ -142,7 +146,7 @@ async def test_racing_buyers_never_take_more_than_the_stock(
 
 
 async def test_cancel_restores_the_stock_exactly_once(
-    client: httpx.AsyncClient, company: Any, create_product: Any
+    app: FastAPI, client: httpx.AsyncClient, company: Any, create_product: Any
 ) -> None:
     seller: Company = company()
     buyer: Company = company()
@@ -166,6 +170,13 @@ async def test_cancel_restores_the_stock_exactly_once(
     assert sorted(r.status_code for r in results) == [200] + [409] * 9
     assert await stock(client, seller, product["id"]) == 10
 
+    async with app.state.db.sessionmaker() as session:
+        cancelled = (await session.execute(select(OutboxEvent).where(
+            OutboxEvent.event_type == TRANSACTION_CANCELLED))).scalars().all()
+    # One event per cancelled purchase however many cancels raced (AvAdmin tells the buyer).
+    assert sorted(e.payload["transaction_id"] for e in cancelled) == sorted(
+        [first["id"], second["id"]])
+    assert all(e.payload["status"] == "cancelled" for e in cancelled)
     resp = await client.post(f"/api/transactions/{first['id']}/cancel", headers=seller.headers)
     assert resp.status_code == 409
     assert resp.json()["code"] == "transaction_not_pending"
@@ -199,10 +210,15 @@ async def test_complete_emits_the_event_for_lucrum(
     assert await stock(client, seller, product["id"]) == 7
 
     async with app.state.db.sessionmaker() as session:
-        events = (await session.execute(select(OutboxEvent))).scalars().all()
-    assert len(events) == 1
-    event = events[0]
-    assert event.event_type == TRANSACTION_COMPLETED
+        events = (await session.execute(
+            select(OutboxEvent).order_by(OutboxEvent.created_at))).scalars().all()
+    # The purchase (AvAdmin tells the seller by WhatsApp), then the completion, once.
+    assert [e.event_type for e in events] == [TRANSACTION_CREATED, TRANSACTION_COMPLETED]
+    created = events[0].payload
+    assert created["transaction_id"] == tx["id"] and created["total_amount"] == "59.97"
+    assert created["seller_account_id"] == str(seller.account_id)
+    assert "whatsapp_chat_id" in created
+    event = events[1]
     assert event.published_at is None
     assert event.payload == {
         "transaction_id": tx["id"],
@@ -217,6 +233,7 @@ async def test_complete_emits_the_event_for_lucrum(
         "buyer_account_id": str(buyer.account_id),
         "buyer_user_id": str(buyer.user_id),
         "completed_at": event.payload["completed_at"],
+        "whatsapp_chat_id": tx["whatsapp_chat_id"],
     }
     assert Decimal(event.payload["total_amount"]) == Decimal("19.99") * 3
 

@@ -74,3 +74,37 @@ class Settings(ServiceSettings):
     # Webhook work after the answer: woken by each webhook, and a sweep retries leftovers.
     billing_worker_enabled: bool = True
     billing_sweep_seconds: float = Field(default=10.0, gt=0)
+
+    # WhatsApp Cloud API. Without a phone number id and token nothing is sent (messages wait in
+    # the outbox); `make run` points these at the local stand-in (avelar_standins.whatsapp).
+    whatsapp_api_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_timeout: float = 5.0
+    # The delivery outbox: attempts before a message becomes a dead letter, backoff between them.
+    messaging_enabled: bool = True
+    messaging_max_attempts: int = 8
+    messaging_backoff_base: float = 2.0
+    messaging_backoff_max: float = 600.0
+    messaging_poll_interval: float = 0.5
+
+    # Codes sent by WhatsApp (verification, signup, password recovery).
+    otp_ttl_seconds: int = 10 * 60
+    otp_max_attempts: int = 5
+    otp_resend_cooldown_seconds: int = 60
+    otp_limit_window_seconds: int = 3600
+    otp_max_per_number: int = 5  # codes sent to one number per window
+    otp_max_per_client: int = 20  # code requests from one client (IP) per window
+    # Key of the codes' HMAC; when unset, one is derived from the signing key.
+    otp_secret: SecretStr | None = None
+    rate_limit_prefix: str = "avelar:avadmin:limits"
+    signup_pending_ttl_seconds: int = 30 * 60
+    # Refusals of an already-registered CPF when an admin adds a user, per admin per window.
+    user_create_refusals_per_window: int = 5
+
+    # WhatsApp notifications: AvAdmin consumes these streams (StockTech's purchases and its own
+    # billing events) and tells the companies whose plan has the ``whatsapp`` feature.
+    notifications_enabled: bool = True
+    notifications_stocktech_stream: str = "avelar:events:stocktech"
+    notifications_group: str = "avadmin-notifications"

@@ -21,6 +21,11 @@ from avadmin.plans.router import router as plans_router
 from avadmin.security.keys import KeyRing, load_keyring
 from avadmin.security.tokens import TokenIssuer
 from avadmin.users.router import router as users_router
+from avadmin.whatsapp.codes import derive_key
+from avadmin.whatsapp.limits import RateLimiter
+from avadmin.whatsapp.router import router as whatsapp_router
+from avadmin.whatsapp.runtime import start_whatsapp, stop_whatsapp
+from avadmin.whatsapp.service import OtpService
 from avelar_kit.abuse import LimitRule
 from avelar_kit.app import create_service_app
 from avelar_kit.auth.caller import checking_resolver
@@ -76,8 +81,12 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
                              audience=settings.token_audience, service_audience=SERVICE_AUDIENCE)
 
     async def startup(app: FastAPI) -> None:
+        app.state.limiter = RateLimiter(app.state.redis, settings.rate_limit_prefix)
+        secret = (settings.otp_secret.get_secret_value() if settings.otp_secret
+                  else ring.current.pem())
+        app.state.otp = OtpService(app.state.db, settings, app.state.limiter, derive_key(secret))
         app.state.auth_service = AuthService(app.state.db, settings, app.state.issuer,
-                                             app.state.verifier)
+                                             app.state.verifier, app.state.otp)
         # AvAdmin is the authority: the caller is checked against its own tables.
         app.state.caller_resolver = checking_resolver(app.state.auth_service.check_principal)
         app.state.operator_check = operator_check
@@ -88,8 +97,10 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
                                           stream=settings.events_stream)
             await app.state.relay.start()
         await start_billing(app, settings)
+        await start_whatsapp(app, settings)
 
     async def shutdown(app: FastAPI) -> None:
+        await stop_whatsapp(app)
         await stop_billing(app)
         if app.state.relay is not None:
             await app.state.relay.stop()
@@ -111,6 +122,6 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
     app.state.keyring = ring
     app.state.issuer = TokenIssuer(ring, settings)
     for router in (auth_router, plans_router, accounts_router, users_router, operators_router,
-                   billing_router):
+                   billing_router, whatsapp_router):
         app.include_router(router)
     return app

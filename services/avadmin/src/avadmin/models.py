@@ -3,7 +3,13 @@ models). The database enforces the rules that must never be broken: document sha
 digits, uniqueness, non-negative money and limits."""
 
 from avadmin.accounts.models import Account, AccountStatus, AuditLog
-from avadmin.auth.models import LoginThrottle, Operator, RefreshToken, ServiceClient
+from avadmin.auth.models import (
+    LoginThrottle,
+    Operator,
+    PendingSignup,
+    RefreshToken,
+    ServiceClient,
+)
 from avadmin.billing.models import (
     BillingMethod,
     BillingNotification,
@@ -14,9 +20,12 @@ from avadmin.billing.models import (
 )
 from avadmin.db import Base
 from avadmin.events.models import OutboxEvent
+from avadmin.messaging.models import MessageStatus, OutgoingMessage
 from avadmin.modules.models import MODULES, Module
+from avadmin.notifications.models import HandledEvent
 from avadmin.plans.models import BillingCycle, Plan
 from avadmin.users.models import Role, User
+from avadmin.whatsapp.models import CodePurpose, VerificationCode
 
 __all__ = [
     "MODULES",
@@ -29,15 +38,21 @@ __all__ = [
     "BillingNotification",
     "BillingStatus",
     "BillingTransaction",
+    "CodePurpose",
     "GatewayPlan",
+    "HandledEvent",
     "LoginThrottle",
+    "MessageStatus",
     "Module",
     "Operator",
     "OutboxEvent",
+    "OutgoingMessage",
+    "PendingSignup",
     "Plan",
     "RefreshToken",
     "Role",
     "ServiceClient",
     "Subscription",
     "User",
+    "VerificationCode",
 ]

@@ -20,6 +20,10 @@ PERMISSIONS = Permissions(MODULE, {
     "users.update": ADMINS,
     "users.deactivate": ADMINS,
     "users.activate": ADMINS,
+    # Issue 12: an admin sets a temporary password; an admin verifies the company's WhatsApp
+    # (checked by VerificationService: the same route verifies one's own number).
+    "users.reset_password": ADMINS,
+    "account.verify_whatsapp": ADMINS,
     "account.update": ADMINS,
     "billing.checkout": ADMINS,
 })
@@ -27,5 +31,6 @@ PERMISSIONS = Permissions(MODULE, {
 CanCreateUser = Annotated[Principal, require_principal("users.create")]
 CanDeactivateUser = Annotated[Principal, require_principal("users.deactivate")]
 CanActivateUser = Annotated[Principal, require_principal("users.activate")]
+CanResetPassword = Annotated[Principal, require_principal("users.reset_password")]
 CanUpdateAccount = Annotated[Principal, require_principal("account.update")]
 CanCheckout = Annotated[Principal, require_principal("billing.checkout")]

@@ -352,6 +352,31 @@ def web(stack: Stack) -> tuple[list[str], dict[str, str]] | None:
            "--no-access-log"]
     return cmd, env
 
+# -- WhatsApp (issue 12): the Cloud API stand-in when no credentials are given ----------------
+# WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN (and optionally WHATSAPP_API_URL) send
+# AvAdmin to the real WhatsApp Cloud API; without them the stand-in runs on port base + 10 and
+# its page is the inbox of every number.
+WHATSAPP_PORT_OFFSET = 10
+
+
+def whatsapp(stack: Stack) -> tuple[dict[str, str], list[str] | None]:
+    """AvAdmin's WhatsApp settings, and the stand-in's command when it runs."""
+    number_id, token = (os.environ.get("WHATSAPP_PHONE_NUMBER_ID"),
+                        os.environ.get("WHATSAPP_ACCESS_TOKEN"))
+    if number_id and token:
+        return {"AVADMIN_WHATSAPP_PHONE_NUMBER_ID": number_id,
+                "AVADMIN_WHATSAPP_ACCESS_TOKEN": token,
+                "AVADMIN_WHATSAPP_API_URL": os.environ.get("WHATSAPP_API_URL",
+                                                           "https://graph.facebook.com")}, None
+    port = stack.port_base + WHATSAPP_PORT_OFFSET
+    token = secrets.token_urlsafe(24)
+    env = {"AVADMIN_WHATSAPP_API_URL": f"http://{stack.host}:{port}",
+           "AVADMIN_WHATSAPP_PHONE_NUMBER_ID": "100000000000000",
+           "AVADMIN_WHATSAPP_ACCESS_TOKEN": token}
+    cmd = [sys.executable, "-m", "avelar_standins.whatsapp", "--host", stack.host,
+           "--port", str(port), "--access-token", token]
+    return env, cmd
+
 
 def run(stack: Stack, sup: Supervisor) -> None:
     stack.start_servers()
@@ -359,8 +384,10 @@ def run(stack: Stack, sup: Supervisor) -> None:
     modules = [m for m in MODULES if available(m)]
     envs = {m.package: stack.module_env(m, client_secrets) for m in modules}
     billing_env, standin = mercadopago(stack)  # MercadoPago or its stand-in (issue 11)
+    whatsapp_env, whatsapp_standin = whatsapp(stack)  # WhatsApp or its stand-in (issue 12)
     if "avadmin" in envs:
         envs["avadmin"].update(billing_env)
+        envs["avadmin"].update(whatsapp_env)
     write_stack_env(stack.home / "stack.env", envs)
     migrate_behind(modules, envs)
     base = base_environment()
@@ -371,6 +398,9 @@ def run(stack: Stack, sup: Supervisor) -> None:
     portal = web(stack)
     if portal is not None:
         sup.add("Web", portal[0], {**base, **portal[1]})
+
+    if whatsapp_standin is not None:
+        sup.add("WhatsApp", whatsapp_standin, base)
     sup.start_all()
     stack.demo = start_demo(stack, envs, client_secrets)
     wait_up(stack, modules, sup, {"Web": f"{web_url(stack)}/health/live"} if portal else {})
@@ -384,6 +414,9 @@ def run(stack: Stack, sup: Supervisor) -> None:
         say(f"  {m.name:<10} {stack.url(m)}/docs")
     if standin is not None:
         say_mercadopago(stack)
+    if whatsapp_standin is not None:
+        say(f"  WhatsApp (local stand-in) http://{stack.host}:"
+            f"{stack.port_base + WHATSAPP_PORT_OFFSET}/  <- the inbox: codes and notifications")
     say("Ctrl-C stops everything.")
     while True:
         sup.tick()

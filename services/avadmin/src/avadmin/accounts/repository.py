@@ -31,6 +31,9 @@ class AccountRepository(RepositoryBase):
             stmt = stmt.where(Account.id != exclude)
         return await self.session.scalar(stmt) is not None
 
+    async def get_by_cnpj(self, cnpj: str) -> Account | None:
+        return await self.session.scalar(select(Account).where(Account.cnpj == cnpj))
+
     async def list(self, *, status: AccountStatus | None, search: str | None, limit: int,
                    offset: int) -> tuple[Sequence[Account], int]:
         stmt = select(Account).options(selectinload(Account.plan))

@@ -47,6 +47,8 @@ class AccountService:
                     code="module_not_in_plan",
                     extra={"errors": [{"field": "enabled_modules",
                                        "message": "módulo fora do plano"}]})
+        if changes.get("whatsapp", account.whatsapp) != account.whatsapp:
+            account.whatsapp_verified = False  # a new number is verified again
         for field, value in changes.items():
             setattr(account, field, value)
         await self.session.flush()

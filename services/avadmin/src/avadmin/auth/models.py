@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from avadmin.db import Base
@@ -56,3 +58,17 @@ class Operator(UUIDPrimaryKey, TimestampMixin, Base):
     full_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+
+class PendingSignup(UUIDPrimaryKey, TimestampMixin, Base):
+    """A signup waiting for the code sent to the admin's WhatsApp. Nothing is created until it
+    is confirmed; it expires. One made with a CPF or CNPJ already registered holds no data and
+    can never be confirmed (its code was never sent to anyone)."""
+
+    __tablename__ = "pending_signups"
+
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict,
+                                                 server_default=text("'{}'::jsonb"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

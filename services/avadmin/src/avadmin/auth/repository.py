@@ -1,14 +1,26 @@
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from avadmin.auth.models import LoginThrottle, Operator, RefreshToken, ServiceClient
+from avadmin.auth.models import (
+    LoginThrottle,
+    Operator,
+    PendingSignup,
+    RefreshToken,
+    ServiceClient,
+)
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.repository import RepositoryBase
+
+
+def login_throttle_key(cpf: str) -> str:
+    """The login throttle's key for a CPF (a hash: the CPF itself is not stored there)."""
+    return hashlib.sha256(f"login:{cpf}".encode()).hexdigest()
 
 
 class RefreshTokenRepository(RepositoryBase):
@@ -103,6 +115,16 @@ class LoginThrottleRepository(RepositoryBase):
             update(LoginThrottle).where(LoginThrottle.key == key)
             .values(failures=0, locked_until=None, updated_at=utcnow())
         )
+
+
+class PendingSignupRepository(RepositoryBase):
+    async def get_for_update(self, signup_id: uuid.UUID) -> PendingSignup | None:
+        return await self.session.get(PendingSignup, signup_id, with_for_update=True)
+
+    async def prune_expired(self, now: datetime) -> int:
+        result = await self.session.execute(
+            delete(PendingSignup).where(PendingSignup.expires_at <= now))
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 class ServiceClientRepository(RepositoryBase):

@@ -8,13 +8,19 @@ from pydantic import ValidationError
 
 from avadmin.accounts.schemas import AccountOut
 from avadmin.auth.schemas import (
+    ChangeRequiredPasswordIn,
+    CodeRequestedOut,
+    ForgotPasswordIn,
     LoginIn,
     OperatorLoginIn,
     RefreshIn,
+    ResetPasswordIn,
     ServiceTokenIn,
     ServiceTokenOut,
+    SignupConfirmIn,
     SignupIn,
     SignupOut,
+    SignupPendingOut,
     TokenPair,
 )
 from avadmin.auth.service import AuthService
@@ -49,17 +55,66 @@ async def jwks(request: Request) -> JSONResponse:
                         headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.post("/api/auth/signup", dependencies=[PUBLIC], status_code=status.HTTP_201_CREATED,
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/api/auth/signup", dependencies=[PUBLIC], status_code=status.HTTP_202_ACCEPTED,
+             response_model=SignupPendingOut)
+async def signup(data: SignupIn, session: SessionDep, auth: AuthServiceDep,
+                 request: Request) -> SignupPendingOut:
+    """Step 1 of signing up a company and its first admin: a 6-digit code goes to the admin's
+    WhatsApp (valid 10 minutes). Nothing is created yet; confirm with
+    `POST /api/auth/signup/confirm`. The answer is the same for every well-formed request."""
+    pending = await auth.signup(session, data, _client(request))
+    return SignupPendingOut(signup_id=pending.signup_id, whatsapp=pending.whatsapp,
+                            expires_in=pending.expires_in, resend_in=pending.resend_in)
+
+
+@router.post("/api/auth/signup/confirm", dependencies=[PUBLIC],
+             status_code=status.HTTP_201_CREATED,
              response_model=SignupOut)
-async def signup(data: SignupIn, session: SessionDep, auth: AuthServiceDep) -> SignupOut:
-    """Create a company and its first admin user in one transaction, on the chosen plan.
-    The company's modules come from the plan."""
-    result = await auth.signup(session, data)
+async def signup_confirm(data: SignupConfirmIn, session: SessionDep,
+                         auth: AuthServiceDep) -> SignupOut:
+    """Step 2: the code creates the company (modules from the plan) and its admin, both
+    WhatsApp numbers verified, and returns the admin's tokens."""
+    result = await auth.confirm_signup(session, data.signup_id, data.code)
     return SignupOut(
         **result.tokens.model_dump(),
         account=AccountOut.model_validate(result.account),
         user=UserOut.model_validate(result.user),
     )
+
+
+@router.post("/api/auth/password/forgot", dependencies=[PUBLIC],
+             status_code=status.HTTP_202_ACCEPTED,
+             response_model=CodeRequestedOut)
+async def forgot_password(data: ForgotPasswordIn, session: SessionDep, auth: AuthServiceDep,
+                          request: Request) -> CodeRequestedOut:
+    """Forgot the password: a code goes to the user's verified WhatsApp. Same answer for an
+    unknown CPF."""
+    sent = await auth.forgot_password(session, data.cpf, _client(request))
+    return CodeRequestedOut(expires_in=sent.expires_in, resend_in=sent.resend_in)
+
+
+@router.post("/api/auth/password/reset", dependencies=[PUBLIC],
+             status_code=status.HTTP_204_NO_CONTENT)
+async def reset_password(data: ResetPasswordIn, session: SessionDep,
+                         auth: AuthServiceDep, request: Request) -> Response:
+    """Set a new password with the code. Every session and refresh token of the user ends, in
+    every module, and the login throttle of the CPF starts again."""
+    await auth.reset_password(session, data.cpf, data.code, data.new_password,
+                              _client(request))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/api/auth/password/change", dependencies=[PUBLIC],
+             response_model=TokenPair)
+async def change_required_password(data: ChangeRequiredPasswordIn, session: SessionDep,
+                                   auth: AuthServiceDep, request: Request) -> TokenPair:
+    """After an admin reset your password: log in with the temporary one and choose yours."""
+    return await auth.change_required_password(session, data.cpf, data.current_password,
+                                               data.new_password, _client(request))
 
 
 @router.post("/api/auth/login", dependencies=[PUBLIC], response_model=TokenPair)

@@ -75,3 +75,44 @@ class ServiceTokenOut(BaseModel):
 class OperatorLoginIn(InputModel):
     email: str = Field(min_length=3, max_length=254)
     password: AnyPassword
+
+
+class SignupPendingOut(BaseModel):
+    """The answer to every well-formed signup: the code went to the admin's WhatsApp."""
+
+    signup_id: uuid.UUID
+    status: Literal["pending_confirmation"] = "pending_confirmation"
+    whatsapp: str = Field(description="o WhatsApp informado, mascarado")
+    expires_in: int
+    resend_in: int
+
+
+class SignupConfirmIn(InputModel):
+    signup_id: uuid.UUID
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class ForgotPasswordIn(InputModel):
+    cpf: CPF
+
+
+class CodeRequestedOut(BaseModel):
+    """Same answer whether or not the CPF is registered."""
+
+    status: Literal["code_sent_if_registered"] = "code_sent_if_registered"
+    detail: str = ("Se o CPF estiver cadastrado com um WhatsApp verificado, enviamos um código "
+                   "para ele.")
+    expires_in: int
+    resend_in: int
+
+
+class ResetPasswordIn(InputModel):
+    cpf: CPF
+    code: str = Field(pattern=r"^[0-9]{6}$")
+    new_password: NewPassword
+
+
+class ChangeRequiredPasswordIn(InputModel):
+    cpf: CPF
+    current_password: AnyPassword
+    new_password: NewPassword

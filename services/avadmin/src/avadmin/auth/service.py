@@ -12,11 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avadmin import events
 from avadmin.accounts.models import Account, AccountStatus
 from avadmin.accounts.repository import AccountRepository
+from avadmin.auth.models import PendingSignup
 from avadmin.auth.repository import (
     LoginThrottleRepository,
     OperatorRepository,
+    PendingSignupRepository,
     RefreshTokenRepository,
     ServiceClientRepository,
 )
@@ -25,11 +28,15 @@ from avadmin.billing.models import BillingStatus, BillingTransaction
 from avadmin.billing.repository import BillingRepository
 from avadmin.billing.scope import in_billing_scope
 from avadmin.config import Settings
+from avadmin.messaging import templates
+from avadmin.messaging.repository import OutgoingMessageRepository
 from avadmin.plans.repository import PlanRepository
 from avadmin.security.passwords import hash_password, needs_rehash, verify_password
 from avadmin.security.tokens import TokenIssuer
 from avadmin.users.models import Role, User
 from avadmin.users.repository import UserRepository
+from avadmin.whatsapp.models import CodePurpose
+from avadmin.whatsapp.service import CodeSent, OtpService, invalid_code
 from avelar_kit.auth.principal import Principal
 from avelar_kit.auth.verifier import TokenError, TokenVerifier
 from avelar_kit.db.base import utcnow
@@ -49,6 +56,14 @@ def _throttle_key(kind: str, identifier: str, client: str | None = None) -> str:
     return hashlib.sha256(f"{kind}:{who}".encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class SignupPending:
+    signup_id: uuid.UUID
+    whatsapp: str
+    expires_in: int
+    resend_in: int
+
+
 @dataclass
 class SignupResult:
     account: Account
@@ -58,7 +73,8 @@ class SignupResult:
 
 class AuthService:
     def __init__(self, db: Database, settings: Settings, issuer: TokenIssuer,
-                 verifier: TokenVerifier) -> None:
+                 verifier: TokenVerifier, otp: OtpService) -> None:
+        self.otp = otp
         self.db = db
         self.settings = settings
         self.issuer = issuer
@@ -78,27 +94,84 @@ class AuthService:
 
     # --- signup -------------------------------------------------------------------------------
 
-    async def signup(self, session: AsyncSession, data: SignupIn) -> SignupResult:
+    async def signup(self, session: AsyncSession, data: SignupIn, client: str) -> SignupPending:
+        """Step 1: nothing is created; a pending signup is recorded and a code goes to the
+        admin's WhatsApp. When the CPF or CNPJ is already registered the answer is the same,
+        the pending signup can never be confirmed, and the registered owner is told instead."""
         plans = PlanRepository(session)
         plan = (await plans.get(data.plan_id) if data.plan_id
                 else await plans.get_by_name(data.plan_name or ""))
         if plan is None or not plan.is_active:
             raise Unprocessable("Plano não encontrado ou indisponível", code="plan_not_found")
-        accounts, users = AccountRepository(session), UserRepository(session)
-        if await accounts.cnpj_taken(data.company.cnpj):
-            raise Conflict("Já existe uma empresa com este CNPJ", code="cnpj_taken")
-        if await users.cpf_taken(data.admin.cpf):
-            raise Conflict("Já existe um usuário com este CPF", code="cpf_taken")
+        await self.otp.guard_request(client=client, cooldown_on=f"signup:{data.admin.whatsapp}")
+        # Hashed whatever happens next, so that both paths take the same time.
         password_hash = await hash_password(data.admin.password)
+        owner = await UserRepository(session).get_by_cpf_with_account(data.admin.cpf)
+        company = (None if owner is not None
+                   else await AccountRepository(session).get_by_cnpj(data.company.cnpj))
+        expires = utcnow() + timedelta(seconds=self.settings.signup_pending_ttl_seconds)
+        pendings = PendingSignupRepository(session)
+        if owner is None and company is None:
+            details = data.model_dump(mode="json", exclude={"admin": {"password"}})
+            details["plan_id"] = str(plan.id)
+            pending = await pendings.add(PendingSignup(data=details, password_hash=password_hash,
+                                                       expires_at=expires))
+            deliver = await self.otp.number_allows(data.admin.whatsapp) is None
+            await self.otp.issue(session, CodePurpose.signup, pending.id, data.admin.whatsapp,
+                                 deliver=deliver)
+        else:
+            pending = await pendings.add(PendingSignup(data={}, password_hash=None,
+                                                       expires_at=expires))
+            # A code exists (attempts and expiry behave alike) but nobody ever receives it.
+            await self.otp.issue(session, CodePurpose.signup, pending.id, None, deliver=False)
+            number, document, account_id = (
+                (owner.whatsapp, "CPF", owner.account_id) if owner is not None
+                else (company.whatsapp, "CNPJ", company.id) if company is not None
+                else ("", "", None))
+            if number and await self.otp.number_allows(number) is None:
+                await OutgoingMessageRepository(session).enqueue(
+                    number, templates.signup_attempt(document), account_id=account_id)
+            if account_id is not None:
+                AccountRepository(session).audit("anonymous", "account.signup_attempt_taken",
+                                                 account_id, {"document": document})
+        logger.info("signup pending %s", pending.id)
+        sent = self.otp.sent(data.admin.whatsapp)
+        return SignupPending(pending.id, sent.whatsapp, sent.expires_in, sent.resend_in)
+
+    async def confirm_signup(self, session: AsyncSession, signup_id: uuid.UUID,
+                             code: str) -> SignupResult:
+        """Step 2: the code from the WhatsApp creates the company and its admin (both numbers
+        verified by it) and logs the admin in."""
+        row = await self.otp.check(CodePurpose.signup, signup_id, code)
+        pending = await PendingSignupRepository(session).get_for_update(signup_id)
+        now = utcnow()
+        if (row is None or pending is None or pending.confirmed_at is not None
+                or pending.expires_at <= now or not pending.data or not pending.password_hash):
+            raise invalid_code()
+        company, admin = pending.data["company"], pending.data["admin"]
+        plan = await PlanRepository(session).get(uuid.UUID(pending.data["plan_id"]))
+        if plan is None or not plan.is_active:
+            raise Unprocessable("Plano não encontrado ou indisponível", code="plan_not_found")
+        accounts, users = AccountRepository(session), UserRepository(session)
+        if (await accounts.cnpj_taken(company["cnpj"]) or await users.cpf_taken(admin["cpf"])):
+            # Someone else confirmed first with the same documents.
+            raise Conflict("Não foi possível concluir este cadastro. Fale com o suporte.",
+                           code="signup_unavailable")
         account = await accounts.add(Account(
-            company_name=data.company.company_name, cnpj=data.company.cnpj,
-            whatsapp=data.company.whatsapp, responsible_name=data.company.responsible_name,
+            company_name=company["company_name"], cnpj=company["cnpj"],
+            whatsapp=company["whatsapp"], responsible_name=company["responsible_name"],
             plan_id=plan.id, enabled_modules=list(plan.modules), status=AccountStatus.active,
+            whatsapp_verified=company["whatsapp"] == row.whatsapp,
         ))
         user = await users.add(User(
-            account_id=account.id, full_name=data.admin.full_name, cpf=data.admin.cpf,
-            whatsapp=data.admin.whatsapp, password_hash=password_hash, role=Role.admin,
+            account_id=account.id, full_name=admin["full_name"], cpf=admin["cpf"],
+            whatsapp=admin["whatsapp"], password_hash=pending.password_hash, role=Role.admin,
+            whatsapp_verified=admin["whatsapp"] == row.whatsapp,
         ))
+        # Nothing personal stays behind in the pending row.
+        pending.confirmed_at = now
+        pending.data = {}
+        pending.password_hash = None
         if plan.price > 0:
             session.add(BillingTransaction(account_id=account.id, plan_id=plan.id,
                                            amount=plan.price, status=BillingStatus.pending))
@@ -108,6 +181,69 @@ class AuthService:
         await session.flush()
         logger.info("signup: account %s on plan %s", account.id, plan.name)
         return SignupResult(account=account, user=user, tokens=tokens)
+
+    # --- password recovery --------------------------------------------------------------------
+
+    async def forgot_password(self, session: AsyncSession, cpf: str, client: str) -> CodeSent:
+        """A code to the user's verified WhatsApp; the same answer for an unknown CPF."""
+        await self.otp.guard_request(client=client, cooldown_on=f"recovery:{cpf}")
+        user = await UserRepository(session).get_by_cpf_with_account(cpf)
+        if (user is not None and user.is_active and user.whatsapp_verified
+                and await self.otp.number_allows(user.whatsapp) is None):
+            await self.otp.issue(session, CodePurpose.password_reset, user.id, user.whatsapp,
+                                 account_id=user.account_id)
+        return self.otp.sent("")
+
+    async def _set_password(self, session: AsyncSession, user: User, password_hash: str, *,
+                            must_change: bool, client: str | None = None) -> None:
+        """A new password ends every session of the user: refresh tokens revoked, access tokens
+        refused by AvAdmin at once and by the other modules through ``user.updated``; the login
+        throttle of the CPF starts again."""
+        user.password_hash = password_hash
+        user.must_change_password = must_change
+        user.sessions_valid_after = utcnow()
+        await session.flush()
+        await RefreshTokenRepository(session).revoke_user(user.id)
+        throttle = LoginThrottleRepository(session)
+        await throttle.reset(_throttle_key("login", user.cpf))  # the CPF-wide count
+        if client is not None:
+            await throttle.reset(_throttle_key("login", user.cpf, client))  # this client's
+        events.user_updated(session, user)
+
+    async def reset_password(self, session: AsyncSession, cpf: str, code: str,
+                             new_password: str, client: str | None = None) -> None:
+        user = await UserRepository(session).get_by_cpf_with_account(cpf)
+        row = await self.otp.check(CodePurpose.password_reset,
+                                   user.id if user is not None else None, code)
+        if row is None or user is None or not user.is_active:
+            raise invalid_code()
+        await UserRepository(session).get(user.id, for_update=True)  # row lock
+        await self._set_password(session, user, await hash_password(new_password),
+                                 must_change=False, client=client)
+        AccountRepository(session).audit(f"user:{user.id}", "user.password_recovered",
+                                         user.account_id, {"user_id": str(user.id)})
+        logger.info("password recovered for user %s", user.id)
+
+    async def change_required_password(self, session: AsyncSession, cpf: str, current: str,
+                                       new: str, client: str | None = None) -> TokenPair:
+        """Log in with the temporary password an admin set and choose a new one."""
+        key = _throttle_key("login", cpf, client)
+        await self._attempt(key)
+        user = await UserRepository(session).get_by_cpf_with_account(cpf)
+        ok = await verify_password(user.password_hash if user else None, current)
+        if not ok or user is None or not user.is_active:
+            raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+        if current == new:
+            raise Conflict("A nova senha deve ser diferente da atual", code="password_reused")
+        if user.account.status != AccountStatus.active:
+            raise Forbidden("A conta da empresa está suspensa. Fale com o suporte.",
+                            code="account_suspended")
+        await UserRepository(session).get(user.id, for_update=True)  # row lock
+        # _set_password resets the throttle in this transaction (a separate _succeeded() would
+        # wait on the row this transaction holds).
+        await self._set_password(session, user, await hash_password(new), must_change=False,
+                                 client=client)
+        return self._pair(session, user, user.account)
 
     # --- login --------------------------------------------------------------------------------
 
@@ -190,6 +326,9 @@ class AuthService:
                 session, user.account_id):
             raise Forbidden("A conta da empresa está suspensa. Fale com o suporte.",
                             code="account_suspended")
+        if user.must_change_password:
+            raise Forbidden("Sua senha foi redefinida pelo administrador: defina uma nova em "
+                            "POST /api/auth/password/change", code="password_change_required")
         logger.info("login ok: user %s", user.id)
         return self._pair(session, user, user.account)
 

@@ -41,5 +41,8 @@ class User(UUIDPrimaryKey, TimestampMixin, Base):
     )
     # Tokens issued before this instant are refused by AvAdmin (set on a password change).
     sessions_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when a company admin resets the password: login refuses until the user picks a new one.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=text("false"))
 
     account: Mapped[Account] = relationship(lazy="raise")

@@ -2,15 +2,33 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
+from avadmin.accounts.repository import AccountRepository
 from avadmin.dependencies import ReaderPrincipal
-from avadmin.permissions import CanActivateUser, CanCreateUser, CanDeactivateUser
-from avadmin.users.schemas import InternalUserOut, PasswordChange, UserCreate, UserOut, UserUpdate
+from avadmin.permissions import (
+    CanActivateUser,
+    CanCreateUser,
+    CanDeactivateUser,
+    CanResetPassword,
+)
+from avadmin.security.passwords import hash_password
+from avadmin.users.schemas import (
+    AcceptedOut,
+    AdminPasswordReset,
+    InternalUserOut,
+    PasswordChange,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
 from avadmin.users.service import UserService
+from avadmin.whatsapp.limits import limit_key
 from avelar_kit.auth.dependencies import UserPrincipal
+from avelar_kit.auth.principal import Principal
 from avelar_kit.db.session import SessionDep
+from avelar_kit.errors import TooManyRequests
 
 router = APIRouter(tags=["users"])
 
@@ -52,10 +70,38 @@ async def list_users(account_id: uuid.UUID, principal: ReaderPrincipal,
 @router.post("/api/accounts/{account_id}/users", response_model=UserOut,
              status_code=status.HTTP_201_CREATED)
 async def create_user(account_id: uuid.UUID, data: UserCreate, admin: CanCreateUser,
-                      session: SessionDep) -> UserOut:
-    """Add a user to the company (admins only), within the plan's max_users."""
-    user = await UserService(session).create(admin, account_id, data)
+                      session: SessionDep, request: Request) -> UserOut:
+    """Add a user to the company (admins only), within the plan's max_users. A CPF already
+    registered anywhere gets a generic refusal (`422 user_not_created`), recorded, and after a
+    few of them `429`."""
+    state = request.app.state
+
+    async def refused(principal: Principal, target: uuid.UUID) -> None:
+        async with state.db.sessionmaker() as s, s.begin():
+            AccountRepository(s).audit(f"user:{principal.user_id}", "user.create_refused",
+                                       target, {"reason": "cpf_registered"})
+        settings = state.settings
+        retry = await state.limiter.hit(limit_key("user-create-refused", str(principal.user_id)),
+                                        settings.user_create_refusals_per_window,
+                                        settings.otp_limit_window_seconds)
+        if retry is not None:
+            raise TooManyRequests("Muitas tentativas recusadas. Aguarde e tente novamente.",
+                                  code="user_create_throttled", retry_after=retry)
+
+    user = await UserService(session).create(admin, account_id, data, refused)
     return UserOut.model_validate(user)
+
+
+@router.post("/api/users/password-reset", status_code=status.HTTP_202_ACCEPTED,
+             response_model=AcceptedOut)
+async def admin_password_reset(data: AdminPasswordReset, admin: CanResetPassword,
+                               session: SessionDep) -> AcceptedOut:
+    """An admin sets a temporary password for a user of the company (by CPF): the user's
+    sessions end in every module and the next login must choose a new password
+    (`POST /api/auth/password/change`). The same answer for any CPF."""
+    await UserService(session).admin_reset_password(admin, data.cpf,
+                                                    await hash_password(data.temporary_password))
+    return AcceptedOut()
 
 
 @router.patch("/api/users/{user_id}", response_model=UserOut)

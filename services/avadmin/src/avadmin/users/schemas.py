@@ -36,6 +36,15 @@ class UserUpdate(InputModel):
     role: Role | None = None
 
 
+class AdminPasswordReset(InputModel):
+    cpf: CPF
+    temporary_password: NewPassword
+
+
+class AcceptedOut(BaseModel):
+    status: str = "accepted"
+
+
 class PasswordChange(InputModel):
     current_password: AnyPassword
     new_password: NewPassword

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avadmin import events
 from avadmin.accounts.models import Account
 from avadmin.accounts.repository import AccountRepository
-from avadmin.auth.repository import RefreshTokenRepository
+from avadmin.auth.repository import (
+    LoginThrottleRepository,
+    RefreshTokenRepository,
+    login_throttle_key,
+)
+from avadmin.messaging import templates
+from avadmin.messaging.repository import OutgoingMessageRepository
 from avadmin.permissions import PERMISSIONS
 from avadmin.security.passwords import hash_password, verify_password
 from avadmin.users.models import Role, User
@@ -19,9 +25,18 @@ from avadmin.users.repository import UserRepository
 from avadmin.users.schemas import UserCreate, UserUpdate
 from avelar_kit.auth.principal import Principal
 from avelar_kit.db.base import utcnow
-from avelar_kit.errors import Conflict, NotFound, PlanLimitReached, Unauthorized
+from avelar_kit.errors import (
+    Conflict,
+    NotFound,
+    PlanLimitReached,
+    Unauthorized,
+    Unprocessable,
+)
 
 logger = logging.getLogger("avadmin.users")
+
+# Called when an admin tries to add a CPF that is already registered (counts and records it).
+RefusalRecorder = Callable[[Principal, uuid.UUID], Awaitable[None]]
 
 
 def _user_not_found() -> NotFound:
@@ -77,13 +92,20 @@ class UserService:
                                hint="Desative um usuário ou mude de plano.")
         return account
 
-    async def create(self, admin: Principal, account_id: uuid.UUID, data: UserCreate) -> User:
+    async def create(self, admin: Principal, account_id: uuid.UUID, data: UserCreate,
+                     refusals: RefusalRecorder | None = None) -> User:
         if admin.account_id != account_id:
             raise _account_not_found()
         password_hash = await hash_password(data.password)
         await self._lock_account_with_room(account_id)
         if await self.users.cpf_taken(data.cpf):
-            raise Conflict("Já existe um usuário com este CPF", code="cpf_taken")
+            # A CPF is unique across the platform: saying so would tell this admin that the
+            # person is someone else's customer. The refusal is generic, counted and recorded.
+            if refusals is not None:
+                await refusals(admin, account_id)
+            raise Unprocessable(
+                "Não foi possível cadastrar este usuário com estes dados. Confira o CPF ou fale "
+                "com o suporte.", code="user_not_created")
         user = await self.users.add(User(
             account_id=account_id, full_name=data.full_name, cpf=data.cpf,
             whatsapp=data.whatsapp, password_hash=password_hash, role=data.role,
@@ -112,6 +134,8 @@ class UserService:
         changes = data.model_dump(exclude_unset=True, exclude_none=True)
         if "role" in changes and changes["role"] != user.role and user.role == Role.admin:
             await self._ensure_not_last_admin(user)
+        if changes.get("whatsapp", user.whatsapp) != user.whatsapp:
+            user.whatsapp_verified = False  # a new number is verified again
         for field, value in changes.items():
             setattr(user, field, value)
         await self.session.flush()
@@ -171,3 +195,27 @@ class UserService:
         # Every other session ends: whoever knew the old password loses access.
         await RefreshTokenRepository(self.session).revoke_user(user.id)
         logger.info("password changed for user %s", user.id)
+
+    async def admin_reset_password(self, admin: Principal, cpf: str, password_hash: str) -> None:
+        """An admin sets a temporary password for a user of the company: every session of the
+        user ends and the next login must choose a new one. Unknown CPFs, and CPFs of other
+        companies, change nothing and get the same answer."""
+        user = await self.users.get_by_cpf_with_account(cpf)
+        if user is None or user.account_id != admin.account_id or user.id == admin.user_id:
+            return
+        await self.users.get(user.id, for_update=True)  # row lock
+        user.password_hash = password_hash
+        user.must_change_password = True
+        user.sessions_valid_after = utcnow()
+        await self.session.flush()
+        await RefreshTokenRepository(self.session).revoke_user(user.id)
+        await LoginThrottleRepository(self.session).reset(login_throttle_key(user.cpf))
+        events.user_updated(self.session, user)
+        self.accounts.audit(f"user:{admin.user_id}", "user.password_reset_by_admin",
+                            user.account_id, {"user_id": str(user.id)})
+        if user.whatsapp_verified:
+            await OutgoingMessageRepository(self.session).enqueue(
+                user.whatsapp,
+                templates.password_reset_by_admin(first_name=user.full_name.split()[0]),
+                account_id=user.account_id)
+        logger.info("password of user %s reset by an admin", user.id)

@@ -44,7 +44,9 @@ from stocktech.transactions.schemas import (
 
 logger = logging.getLogger("stocktech.transactions")
 
+TRANSACTION_CREATED = "stocktech.transaction.created"
 TRANSACTION_COMPLETED = "stocktech.transaction.completed"
+TRANSACTION_CANCELLED = "stocktech.transaction.cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,28 @@ _STATUS_PT = {
 }
 
 
+def created_payload(out: dict[str, Any]) -> dict[str, Any]:
+    """``stocktech.transaction.created`` data (docs/stocktech-events.md), from the answer."""
+    keys = ("product_id", "product_code", "product_name", "quantity", "unit_price",
+            "total_amount", "seller_account_id", "buyer_account_id", "buyer_user_id",
+            "whatsapp_chat_id", "status")
+    return {"transaction_id": out["id"], **{k: out[k] for k in keys}}
+
+
+def cancelled_payload(tx: Transaction, by_account: uuid.UUID) -> dict[str, Any]:
+    """``stocktech.transaction.cancelled`` data (docs/stocktech-events.md)."""
+    return {
+        "transaction_id": str(tx.id), "product_id": str(tx.product_id),
+        "product_code": tx.product_code, "product_name": tx.product_name,
+        "quantity": tx.quantity, "unit_price": format(tx.unit_price, "f"),
+        "total_amount": format(tx.total_amount, "f"),
+        "seller_account_id": str(tx.seller_account_id),
+        "buyer_account_id": str(tx.buyer_account_id), "buyer_user_id": str(tx.buyer_user_id),
+        "whatsapp_chat_id": tx.whatsapp_chat_id, "status": tx.status.value,
+        "cancelled_by_account_id": str(by_account),
+    }
+
+
 def completed_payload(tx: Transaction) -> dict[str, Any]:
     """``stocktech.transaction.completed`` data (docs/stocktech-events.md). Money as strings."""
     assert tx.completed_at is not None and tx.completed_by_user_id is not None
@@ -130,6 +154,7 @@ def completed_payload(tx: Transaction) -> dict[str, Any]:
         "buyer_account_id": str(tx.buyer_account_id),
         "buyer_user_id": str(tx.buyer_user_id),
         "completed_at": tx.completed_at.isoformat(),
+        "whatsapp_chat_id": tx.whatsapp_chat_id,
     }
 
 
@@ -174,6 +199,11 @@ class TransactionService:
                 # COMMIT.
                 await self.idempotency.store_response(caller.account_id, idempotency_key, 201,
                                                       out)
+            # AvAdmin tells the seller by WhatsApp (docs/stocktech-events.md). Written before
+            # the reservation too (nothing runs between it and the COMMIT); dropped if it fails.
+            event = record_event(self.session, OutboxEvent, TRANSACTION_CREATED,
+                                 created_payload(out))
+            await self.session.flush()
             row = await self.repo.reserve_and_record({
                 "quantity": body.quantity, "product_id": product.id, "price": product.price,
                 "name": product.name, "id": tx_id, "buyer_account_id": caller.account_id,
@@ -184,6 +214,8 @@ class TransactionService:
                 logger.info("purchase %s: %d x %s", tx_id, body.quantity, product.code)
                 PURCHASES.inc()
                 return PurchaseResult(201, out, replayed=False)
+            await self.session.delete(event)
+            await self.session.flush()
             # The price or the name changed meanwhile: offer what is there now.
             view = await self._still_available(body)
         raise Conflict("O produto mudou durante a compra; tente de novo", code="product_changed")
@@ -286,6 +318,9 @@ class TransactionService:
         # Only the request that moved the row out of "pending" gets here, so the units come back
         # exactly once however many cancels race.
         await self.products.restore_stock(tx.product_id, tx.quantity)
+        record_event(self.session, OutboxEvent, TRANSACTION_CANCELLED,
+                     cancelled_payload(tx, caller.account_id))
+        await self.session.flush()
         return TransactionOut.model_validate(tx)
 
     async def list(

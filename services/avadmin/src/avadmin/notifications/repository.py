@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from avadmin.accounts.models import Account
+from avadmin.users.models import Role, User
+
+
+class RecipientRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def account(self, account_id: uuid.UUID) -> Account | None:
+        return await self.session.scalar(
+            select(Account).where(Account.id == account_id).options(selectinload(Account.plan)))
+
+    async def verified_admin_numbers(self, account_id: uuid.UUID) -> Sequence[str]:
+        stmt = (select(User.whatsapp)
+                .where(User.account_id == account_id, User.role == Role.admin,
+                       User.is_active.is_(True), User.whatsapp_verified.is_(True))
+                .order_by(User.created_at))
+        return (await self.session.scalars(stmt)).all()

@@ -1,0 +1,1 @@
+"""WhatsApp numbers: verification codes (OTP), their limits, and the verify endpoints."""
