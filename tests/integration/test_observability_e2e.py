@@ -138,15 +138,16 @@ def lines_with(log: Path, needle: str) -> list[str]:
 
 
 async def test_one_request_id_through_stocktech_avadmin_and_lucrum_and_the_sale_event(
-    observed: dict[str, Any], redis_url: str,
+    observed: dict[str, Any], redis_url: str, whatsapp_standin: Any,
 ) -> None:
     avadmin: AvAdminProcess = observed["avadmin"]
     stocktech: ServiceProcess = observed["replicas"][0]
     lucrum: ServiceProcess = observed["lucrum"]
     category, brand = await taxonomy(stocktech.url, avadmin.url)
-    s = Stack(avadmin, stocktech, lucrum, observed["stocktech_db"], redis_url, category, brand)
-    seller = await signup_and_login(avadmin.url, f"Vendedora Obs {RUN_ID} LTDA")
-    buyer = await signup_and_login(avadmin.url, f"Compradora Obs {RUN_ID} LTDA")
+    s = Stack(avadmin, stocktech, lucrum, observed["stocktech_db"], redis_url, category, brand,
+              whatsapp_url=whatsapp_standin.url)
+    seller = await signup_and_login(s, f"Vendedora Obs {RUN_ID} LTDA")
+    buyer = await signup_and_login(s, f"Compradora Obs {RUN_ID} LTDA")
     seller_acc = await bank_account(s, seller, "44444-4")
     await bank_account(s, buyer, "55555-5")
     product = (await create_product(s, seller, f"Bateria Obs {RUN_ID}")).json()

@@ -20,10 +20,9 @@ PERMISSIONS = Permissions(MODULE, {
     "users.update": ADMINS,
     "users.deactivate": ADMINS,
     "users.activate": ADMINS,
-    # Issue 12: an admin sets a temporary password; an admin verifies the company's WhatsApp
-    # (checked by VerificationService: the same route verifies one's own number).
+    # Issue 12: an admin sets a temporary password for a user of the company. (Only admins
+    # verify the company's WhatsApp: VerificationService checks it, the route is everyone's.)
     "users.reset_password": ADMINS,
-    "account.verify_whatsapp": ADMINS,
     "account.update": ADMINS,
     "billing.checkout": ADMINS,
 })

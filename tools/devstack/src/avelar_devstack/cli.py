@@ -352,6 +352,7 @@ def web(stack: Stack) -> tuple[list[str], dict[str, str]] | None:
            "--no-access-log"]
     return cmd, env
 
+
 # -- WhatsApp (issue 12): the Cloud API stand-in when no credentials are given ----------------
 # WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN (and optionally WHATSAPP_API_URL) send
 # AvAdmin to the real WhatsApp Cloud API; without them the stand-in runs on port base + 10 and

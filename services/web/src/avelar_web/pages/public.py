@@ -67,11 +67,28 @@ async def signup(page: Page = Depends(get_page)) -> Response:
             return page.render("signup.html", status_code=exc.status, plans=plans, form=form,
                                errors=field_errors(exc, {"plan_id": "plan_name"}),
                                error=exc.message)
-        page.session.store_tokens(out["access_token"], out["refresh_token"])
-        return page.redirect("/painel", "Empresa cadastrada. Bem-vindo ao AvelarSys!")
+        # Nothing is created yet: the code sent to the admin's WhatsApp confirms it (issue 12).
+        return page.render("signup_confirm.html", status_code=202,
+                           signup_id=out["signup_id"], whatsapp=out["whatsapp"], form={},
+                           errors={})
     plans, _ = await _plans(page)
     return page.render("signup.html", status_code=422, plans=plans, form=form, errors=errors,
                        error="Confira os campos destacados.")
+
+
+@router.post("/cadastro/confirmar")
+async def signup_confirm(page: Page = Depends(get_page)) -> Response:
+    form = await page.form()
+    signup_id, code = form.get("signup_id", ""), form.get("code", "").strip()
+    try:
+        out = await page.api.call("AvAdmin", "POST", "/api/auth/signup/confirm",
+                                  json={"signup_id": signup_id, "code": code})
+    except ApiError as exc:
+        return page.render("signup_confirm.html", status_code=exc.status, signup_id=signup_id,
+                           whatsapp="informado", form={"code": code},
+                           errors=field_errors(exc), error=exc.message)
+    page.session.store_tokens(out["access_token"], out["refresh_token"])
+    return page.redirect("/painel", "Empresa cadastrada. Bem-vindo ao AvelarSys!")
 
 
 @router.get("/entrar")
