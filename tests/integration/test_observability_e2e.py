@@ -201,7 +201,8 @@ async def test_one_request_id_through_stocktech_avadmin_and_lucrum_and_the_sale_
         envelopes = [json.loads(f[b"event"]) for _, f in await r.xrange(SALES_STREAM)]
     finally:
         await r.aclose()
-    sale = next(e for e in envelopes if e["data"].get("transaction_id") == tx["id"])
+    sale = next(e for e in envelopes if e["data"].get("transaction_id") == tx["id"]
+                and e["type"] == "stocktech.transaction.completed")
     assert sale["request_id"] == complete_rid
     assert sale["traceparent"].split("-")[1] == trace_id
     # Lucrum (JSON logs): the consumer's lines for that event carry the request id and trace id.
