@@ -22,7 +22,16 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ROOT, RUN_ID, free_port, new_cnpj, new_cpf
+from .conftest import (
+    ROOT,
+    RUN_ID,
+    free_port,
+    new_cnpj,
+    new_cpf,
+    new_whatsapp,
+    read_code,
+    signup_confirmed,
+)
 from .test_billing_e2e import (  # noqa: F401 (billing_stack: the shared fixture)
     OPERATOR,
     BillingStack,
@@ -118,10 +127,10 @@ async def shot(page: Any, name: str) -> None:
 
 def company(name: str) -> dict[str, Any]:
     """A company signed up over AvAdmin's API; its admin's CPF and password to log in with."""
-    cpf = new_cpf()
-    body = {"company": {"company_name": name, "cnpj": new_cnpj(), "whatsapp": "(11) 98765-4321",
+    cpf, number = new_cpf(), new_whatsapp()
+    body = {"company": {"company_name": name, "cnpj": new_cnpj(), "whatsapp": number,
                         "responsible_name": "Bia Vendas"},
-            "admin": {"full_name": "Bia Vendas", "cpf": cpf, "whatsapp": "(11) 98765-4321",
+            "admin": {"full_name": "Bia Vendas", "cpf": cpf, "whatsapp": number,
                       "password": PASSWORD}, "plan_name": "Empresa"}
     return {"cpf": cpf, "body": body}
 
@@ -141,7 +150,7 @@ async def test_signup_search_buy_and_both_companies_see_the_sale(
     s = portal.stack
     seller = company(f"Vendedora {RUN_ID}")
     async with httpx.AsyncClient(base_url=s.avadmin.url, timeout=10) as c:
-        assert (await c.post("/api/auth/signup", json=seller["body"])).status_code == 201
+        await signup_confirmed(s.avadmin.url, s.whatsapp_url, seller["body"])
         token = (await c.post("/api/auth/login", json={"cpf": seller["cpf"],
                                                         "password": PASSWORD})).json()
     product_name = f"Tela OLED {RUN_ID}"
@@ -166,7 +175,8 @@ async def test_signup_search_buy_and_both_companies_see_the_sale(
     buyer_cpf = new_cpf()
     await page.fill("#f-company-company_name", f"Compradora {RUN_ID}")
     await page.fill("#f-company-cnpj", "11.222.333/0001-82")  # wrong check digit
-    await page.fill("#f-company-whatsapp", "11987654321")
+    buyer_number = new_whatsapp()
+    await page.fill("#f-company-whatsapp", buyer_number[3:])
     await page.fill("#f-admin-full_name", "Caio Compras")
     await page.fill("#f-admin-cpf", buyer_cpf)
     await page.fill("#f-admin-password", PASSWORD)
@@ -176,6 +186,10 @@ async def test_signup_search_buy_and_both_companies_see_the_sale(
     await page.fill("#f-company-cnpj", new_cnpj())
     await page.fill("#f-admin-password", PASSWORD)
     await page.fill("#f-password2", PASSWORD)
+    await page.click("main button[type=submit]")
+    # The code sent to the admin's WhatsApp (the stand-in's inbox) confirms the signup.
+    await page.wait_for_selector("#f-code")
+    await page.fill("#f-code", await read_code(s.whatsapp_url, buyer_number))
     await page.click("main button[type=submit]")
     await page.wait_for_url(re.compile(r".*/painel"))
     await shot(page, "dashboard")
@@ -243,8 +257,7 @@ async def test_an_entry_typed_as_1234_56_shows_as_brl_and_the_chart_draws(
     portal: Portal, browser: Any
 ) -> None:
     owner = company(f"Financeira {RUN_ID}")
-    async with httpx.AsyncClient(base_url=portal.stack.avadmin.url, timeout=10) as c:
-        assert (await c.post("/api/auth/signup", json=owner["body"])).status_code == 201
+    await signup_confirmed(portal.stack.avadmin.url, portal.stack.whatsapp_url, owner["body"])
     page = await new_page(browser)
     await login(page, portal, owner["cpf"])
     await page.goto(f"{portal.url}/lucrum")
@@ -288,8 +301,7 @@ async def test_a_user_role_sees_no_admin_actions_and_csrf_and_logout(
     portal: Portal, browser: Any
 ) -> None:
     owner = company(f"Papéis {RUN_ID}")
-    async with httpx.AsyncClient(base_url=portal.stack.avadmin.url, timeout=10) as c:
-        assert (await c.post("/api/auth/signup", json=owner["body"])).status_code == 201
+    await signup_confirmed(portal.stack.avadmin.url, portal.stack.whatsapp_url, owner["body"])
     admin = await new_page(browser)
     await login(admin, portal, owner["cpf"])
     # The admin invites a user (role "user") from the users page.
@@ -345,8 +357,7 @@ async def test_pix_checkout_shows_the_qr_code_and_the_main_pages_fit_a_phone(
     portal: Portal, browser: Any
 ) -> None:
     owner = company(f"Celular {RUN_ID}")
-    async with httpx.AsyncClient(base_url=portal.stack.avadmin.url, timeout=10) as c:
-        assert (await c.post("/api/auth/signup", json=owner["body"])).status_code == 201
+    await signup_confirmed(portal.stack.avadmin.url, portal.stack.whatsapp_url, owner["body"])
     page = await new_page(browser, width=360, axe=True)
     await login(page, portal, owner["cpf"])
     await page.goto(f"{portal.url}/plano")
@@ -384,8 +395,8 @@ async def test_plan_limit_message_import_and_an_operator_suspending_hides_the_pr
     owner["body"]["plan_name"] = plan["name"]
     viewer = company(f"Olhadora {RUN_ID}")
     async with httpx.AsyncClient(base_url=s.avadmin.url, timeout=10) as c:
-        assert (await c.post("/api/auth/signup", json=owner["body"])).status_code == 201
-        assert (await c.post("/api/auth/signup", json=viewer["body"])).status_code == 201
+        await signup_confirmed(s.avadmin.url, s.whatsapp_url, owner["body"])
+        await signup_confirmed(s.avadmin.url, s.whatsapp_url, viewer["body"])
         token = (await c.post("/api/auth/login", json={"cpf": owner["cpf"],
                                                         "password": PASSWORD})).json()
     async with httpx.AsyncClient(timeout=10) as c:
