@@ -379,19 +379,37 @@ def whatsapp(stack: Stack) -> tuple[dict[str, str], list[str] | None]:
     return env, cmd
 
 
+def add_whatsapp(stack: Stack, sup: Supervisor, envs: dict[str, dict[str, str]],
+                 base: dict[str, str]) -> bool:
+    """AvAdmin's WhatsApp settings and, without credentials, the stand-in (issue 12)."""
+    whatsapp_env, standin = whatsapp(stack)
+    if "avadmin" in envs:
+        envs["avadmin"].update(whatsapp_env)
+    if standin is not None:
+        sup.add("WhatsApp", standin, base)
+    return standin is not None
+
+
+def say_standins(stack: Stack, *, mercadopago: bool, whatsapp: bool) -> None:
+    if mercadopago:
+        say_mercadopago(stack)
+    if whatsapp:
+        say(f"  WhatsApp (local stand-in) http://{stack.host}:"
+            f"{stack.port_base + WHATSAPP_PORT_OFFSET}/  <- the inbox: codes and notifications")
+
+
 def run(stack: Stack, sup: Supervisor) -> None:
     stack.start_servers()
     client_secrets = load_secrets(stack.home / "secrets.json")
     modules = [m for m in MODULES if available(m)]
     envs = {m.package: stack.module_env(m, client_secrets) for m in modules}
     billing_env, standin = mercadopago(stack)  # MercadoPago or its stand-in (issue 11)
-    whatsapp_env, whatsapp_standin = whatsapp(stack)  # WhatsApp or its stand-in (issue 12)
+    base = base_environment()
+    whatsapp_standin = add_whatsapp(stack, sup, envs, base)  # WhatsApp or its stand-in
     if "avadmin" in envs:
         envs["avadmin"].update(billing_env)
-        envs["avadmin"].update(whatsapp_env)
     write_stack_env(stack.home / "stack.env", envs)
     migrate_behind(modules, envs)
-    base = base_environment()
     for m in modules:
         sup.add(m.name, serve_command(stack, m), {**base, **envs[m.package]})
     if standin is not None:
@@ -399,9 +417,6 @@ def run(stack: Stack, sup: Supervisor) -> None:
     portal = web(stack)
     if portal is not None:
         sup.add("Web", portal[0], {**base, **portal[1]})
-
-    if whatsapp_standin is not None:
-        sup.add("WhatsApp", whatsapp_standin, base)
     sup.start_all()
     stack.demo = start_demo(stack, envs, client_secrets)
     wait_up(stack, modules, sup, {"Web": f"{web_url(stack)}/health/live"} if portal else {})
@@ -413,11 +428,7 @@ def run(stack: Stack, sup: Supervisor) -> None:
             "demo CPF)")
     for m in modules:
         say(f"  {m.name:<10} {stack.url(m)}/docs")
-    if standin is not None:
-        say_mercadopago(stack)
-    if whatsapp_standin is not None:
-        say(f"  WhatsApp (local stand-in) http://{stack.host}:"
-            f"{stack.port_base + WHATSAPP_PORT_OFFSET}/  <- the inbox: codes and notifications")
+    say_standins(stack, mercadopago=standin is not None, whatsapp=whatsapp_standin)
     say("Ctrl-C stops everything.")
     while True:
         sup.tick()

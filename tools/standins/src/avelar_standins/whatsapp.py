@@ -136,6 +136,79 @@ def _has_copy_code_button(components: list[dict[str, Any]]) -> bool:
                for c in components)
 
 
+Checked = tuple[str, str, str, list[dict[str, Any]], list[str]]
+
+
+def _envelope_error(body: Any) -> JSONResponse | None:
+    if not isinstance(body, dict):
+        return graph_error(400, 100, "Invalid parameter", "Request body must be an object")
+    if body.get("messaging_product") != "whatsapp":
+        return graph_error(400, 100, "Invalid parameter",
+                           "The parameter messaging_product is required")
+    if not _DIGITS.fullmatch(str(body.get("to", ""))):
+        return graph_error(400, 100, "Invalid parameter",
+                           "to must be the recipient's number in international format")
+    if body.get("type") != "template" or not isinstance(body.get("template"), dict):
+        return graph_error(400, 100, "Invalid parameter",
+                           "This stand-in only accepts template messages")
+    components = body["template"].get("components") or []
+    if not isinstance(components, list):
+        return graph_error(400, 100, "Invalid parameter", "components must be an array")
+    return None
+
+
+def check_message(body: Any) -> Checked | JSONResponse:
+    """The request as Meta checks it: envelope, an approved template, its parameter count and
+    (authentication templates) the copy-code button. The error answer, or what was sent."""
+    error = _envelope_error(body)
+    if error is not None:
+        return error
+    tpl = body["template"]
+    name = str(tpl.get("name", ""))
+    lang = tpl.get("language")
+    language = str(lang.get("code", "")) if isinstance(lang, dict) else ""
+    components = list(tpl.get("components") or [])
+    known = TEMPLATES.get(name)
+    if known is None or language != "pt_BR":
+        return graph_error(404, 132001, "Template name does not exist in the translation",
+                           f"template name ({name}) does not exist in {language}")
+    params = _body_params(components)
+    expected = len(set(_PLACEHOLDER.findall(known["body"])))
+    if len(params) != expected:
+        return graph_error(400, 132000, "Number of parameters does not match the expected "
+                           "number of params",
+                           f"body: number of localizable_params ({len(params)}) does not "
+                           f"match the expected number of params ({expected})")
+    if known.get("copy_code_button") and not _has_copy_code_button(components):
+        return graph_error(400, 131008, "Required parameter is missing",
+                           "buttons: the copy code button needs the code as parameter")
+    return str(body["to"]), name, language, components, params
+
+
+def render_inbox(messages: list[SentMessage]) -> str:
+    by_number: dict[str, list[SentMessage]] = {}
+    for m in reversed(messages):
+        by_number.setdefault(m.to, []).append(m)
+    parts = ["<!doctype html><html lang='pt-BR'><head><meta charset='utf-8'>",
+             "<meta http-equiv='refresh' content='5'>",
+             "<title>WhatsApp (simulado)</title><style>body{font-family:sans-serif;"
+             "max-width:52rem;margin:2rem auto;background:#efeae2}h2{color:#075e54}"
+             ".m{background:#fff;border-radius:.5rem;padding:.6rem .9rem;margin:.4rem 0}"
+             "small{color:#667}</style></head><body>",
+             "<h1>WhatsApp simulado · caixa de entrada</h1>",
+             "<p>Nenhuma mensagem sai desta máquina: o AvelarSys está usando o simulador "
+             "local da WhatsApp Cloud API. A página se atualiza a cada 5 s.</p>"]
+    if not by_number:
+        parts.append("<p><em>Nenhuma mensagem enviada ainda.</em></p>")
+    for number, msgs in by_number.items():
+        parts.append(f"<h2>+{html.escape(number)}</h2>")
+        parts.extend(f"<div class='m'>{html.escape(m.text)}<br><small>"
+                     f"{html.escape(m.template)} · {html.escape(m.received_at[:19])}"
+                     f" UTC</small></div>" for m in msgs)
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
 def create_app(*, access_token: str | None = None) -> FastAPI:
     """``access_token``: when set, only that bearer token is accepted (else any non-empty)."""
     app = FastAPI(title="WhatsApp Cloud API (stand-in)", docs_url=None, redoc_url=None)
@@ -157,39 +230,11 @@ def create_app(*, access_token: str | None = None) -> FastAPI:
             body = await request.json()
         except ValueError:
             return graph_error(400, 100, "Invalid parameter", "Request body is not JSON")
-        if not isinstance(body, dict):
-            return graph_error(400, 100, "Invalid parameter", "Request body must be an object")
-        if body.get("messaging_product") != "whatsapp":
-            return graph_error(400, 100, "Invalid parameter",
-                               "The parameter messaging_product is required")
-        to = str(body.get("to", ""))
-        if not _DIGITS.fullmatch(to):
-            return graph_error(400, 100, "Invalid parameter",
-                               "to must be the recipient's number in international format")
-        if body.get("type") != "template" or not isinstance(body.get("template"), dict):
-            return graph_error(400, 100, "Invalid parameter",
-                               "This stand-in only accepts template messages")
-        tpl = body["template"]
-        name = str(tpl.get("name", ""))
-        lang = tpl.get("language")
-        language = str(lang.get("code", "")) if isinstance(lang, dict) else ""
-        components = tpl.get("components") or []
-        if not isinstance(components, list):
-            return graph_error(400, 100, "Invalid parameter", "components must be an array")
-        known = TEMPLATES.get(name)
-        if known is None or language != "pt_BR":
-            return graph_error(404, 132001, "Template name does not exist in the translation",
-                               f"template name ({name}) does not exist in {language}")
-        params = _body_params(components)
-        expected = len(set(_PLACEHOLDER.findall(known["body"])))
-        if len(params) != expected:
-            return graph_error(400, 132000, "Number of parameters does not match the expected "
-                               "number of params",
-                               f"body: number of localizable_params ({len(params)}) does not "
-                               f"match the expected number of params ({expected})")
-        if known.get("copy_code_button") and not _has_copy_code_button(components):
-            return graph_error(400, 131008, "Required parameter is missing",
-                               "buttons: the copy code button needs the code as parameter")
+        checked = check_message(body)
+        if isinstance(checked, JSONResponse):
+            return checked
+        to, name, language, components, params = checked
+        known = TEMPLATES[name]
         text = _PLACEHOLDER.sub(lambda m: params[int(m.group(1)) - 1], known["body"])
         msg = SentMessage(
             id="wamid." + secrets.token_urlsafe(24), to=to, template=name, language=language,
@@ -225,29 +270,8 @@ def create_app(*, access_token: str | None = None) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     async def page() -> HTMLResponse:
         with inbox.lock:
-            items = list(reversed(inbox.messages))
-        by_number: dict[str, list[SentMessage]] = {}
-        for m in items:
-            by_number.setdefault(m.to, []).append(m)
-        parts = ["<!doctype html><html lang='pt-BR'><head><meta charset='utf-8'>",
-                 "<meta http-equiv='refresh' content='5'>",
-                 "<title>WhatsApp (simulado)</title><style>body{font-family:sans-serif;"
-                 "max-width:52rem;margin:2rem auto;background:#efeae2}h2{color:#075e54}"
-                 ".m{background:#fff;border-radius:.5rem;padding:.6rem .9rem;margin:.4rem 0}"
-                 "small{color:#667}</style></head><body>",
-                 "<h1>WhatsApp simulado · caixa de entrada</h1>",
-                 "<p>Nenhuma mensagem sai desta máquina: o AvelarSys está usando o simulador "
-                 "local da WhatsApp Cloud API. A página se atualiza a cada 5 s.</p>"]
-        if not by_number:
-            parts.append("<p><em>Nenhuma mensagem enviada ainda.</em></p>")
-        for number, msgs in by_number.items():
-            parts.append(f"<h2>+{html.escape(number)}</h2>")
-            for m in msgs:
-                parts.append(f"<div class='m'>{html.escape(m.text)}<br><small>"
-                             f"{html.escape(m.template)} · {html.escape(m.received_at[:19])}"
-                             f" UTC</small></div>")
-        parts.append("</body></html>")
-        return HTMLResponse("".join(parts))
+            items = list(inbox.messages)
+        return HTMLResponse(render_inbox(items))
 
     return app
 
