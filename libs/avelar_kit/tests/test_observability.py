@@ -188,12 +188,8 @@ async def test_health_avadmin_api_and_breaker_agree_and_recover(
     first = await check()
     assert (first["avadmin_api"], first["avadmin_breaker"]) == ("reachable", "closed")
     stub.mode = "error500"  # AvAdmin answers 500 to everything, /health included
-    # Each failed ping counts towards the breaker's threshold (3 here), as a failed call does;
-    # once open, the circuit says so and no ping is sent.
-    first_down = await check()
-    assert first_down["avadmin_api"] == "unreachable"
-    for _ in range(2):
-        down = await check()
+    down = await check()
+    # The ping saw AvAdmin unreachable: the circuit opens (it no longer says "closed").
     assert (down["avadmin_api"], down["avadmin_breaker"]) == ("unreachable", "open")
     again = await check()
     assert (again["avadmin_api"], again["avadmin_breaker"]) == ("unreachable", "open")
@@ -201,6 +197,24 @@ async def test_health_avadmin_api_and_breaker_agree_and_recover(
     await asyncio.sleep(0.4)  # past the reset time: the next ping is the probe
     back = await check()
     assert (back["avadmin_api"], back["avadmin_breaker"]) == ("reachable", "closed")
+
+
+async def test_a_module_started_before_avadmin_does_not_open_its_circuit_on_a_ping(
+    stub: Any, make_client: Any
+) -> None:
+    """Before AvAdmin has ever answered this process (a dev stack or a rollout starting the
+    modules together), a failed ping counts towards the threshold instead of opening the
+    circuit: the module's first callers try AvAdmin instead of a 503 for a reset period."""
+    client = make_client(breaker_threshold=3)
+    check = avadmin_health_check(lambda: client)
+    stub.mode = "error500"
+    down = await check()
+    assert (down["avadmin_api"], down["avadmin_breaker"]) == ("unreachable", "closed")
+    stub.mode = "ok"
+    _aid, uid = stub.add_company()
+    assert (await client.get_user(uid)) is not None  # the first caller is served
+    up = await check()
+    assert (up["avadmin_api"], up["avadmin_breaker"]) == ("reachable", "closed")
 
 
 # -- metrics --------------------------------------------------------------------------------------

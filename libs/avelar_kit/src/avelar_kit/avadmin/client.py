@@ -144,6 +144,9 @@ class AvAdminClient:
         self._stale_logged: dict[tuple[Kind, uuid.UUID], float] = {}
         # Requests actually sent to AvAdmin (token requests included); for tests and metrics.
         self.upstream_calls = 0
+        # Has AvAdmin answered this process yet? (A failed health ping opens the circuit only
+        # then: see ``ping``.)
+        self._reached = False
 
     # -- the reader protocol ------------------------------------------------------------------
 
@@ -196,9 +199,10 @@ class AvAdminClient:
 
         Consults and feeds the breaker: an open circuit means unreachable without a call; while
         half-open the ping may be the single probe (its success closes the circuit); a failed
-        ping counts as one failure towards the threshold, like a failed call. It does not open
-        the circuit by itself: a module that starts before AvAdmin (a dev stack, a rollout)
-        would otherwise refuse its first uncached callers for a whole reset period."""
+        ping opens the circuit (so ``avadmin_api`` and ``avadmin_breaker`` agree) once AvAdmin
+        has answered this process at least once. Before that (a module started before AvAdmin:
+        a dev stack, a rollout) it only counts towards the threshold, like a failed call, or the
+        module would refuse its first uncached callers for a whole reset period."""
         if self.breaker.state == "open":
             return False
         try:
@@ -215,7 +219,10 @@ class AvAdminClient:
         except BreakerOpen:
             return False  # another probe is in flight
         except UpstreamFailure:
-            return False  # counted by the guard
+            if self._reached:
+                await self.breaker.trip()
+            return False  # else counted by the guard
+        self._reached = True
         return True
 
     async def aclose(self) -> None:
@@ -313,6 +320,7 @@ class AvAdminClient:
                     raise UpstreamFailure(f"{type(exc).__name__} on GET {path}") from exc
                 if resp.status_code >= 500:
                     raise UpstreamFailure(f"HTTP {resp.status_code} on GET {path}")
+            self._reached = True
         finally:
             self._slots.release()
         return _answer(resp, path, model)
