@@ -78,7 +78,9 @@ class Stack:
             self.proc.kill()
             code = -9
         self.reader.join(timeout=10)
-        if self.proc.stdout is not None:
+        # Closing the pipe while the reader still blocks on it (a module left running keeps it
+        # open) would hang the test run: leave it to the garbage collector then.
+        if self.proc.stdout is not None and not self.reader.is_alive():
             self.proc.stdout.close()
         return code
 

@@ -456,7 +456,11 @@ def main(argv: list[str] | None = None) -> int:
     home.mkdir(parents=True, exist_ok=True)
     stack = Stack(home=home, host=args.host, port_base=args.port_base)
     sup = Supervisor(say=say)
+    # Both stop the stack. SIGINT explicitly too: a parent that started us with SIGINT ignored
+    # (a non-interactive shell's `cmd &`, some CI runners) would otherwise leave Ctrl-C and
+    # SIGINT without effect, and a kill then orphans every module.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     with foreground_job():
         try:
             run(stack, sup)
