@@ -360,7 +360,9 @@ async def partner_app(partner_factory: Any, proxy: Proxy) -> AsyncIterator[Any]:
     @contextlib.asynccontextmanager
     async def _ctx(**overrides: Any) -> AsyncIterator[Partner]:
         app = partner_factory(proxy.url, **overrides)
-        async with LifespanManager(app):
+        # Generous bounds: a loaded machine (or a test that left AvAdmin slow behind the
+        # proxy) must not turn a clean start or stop into a TimeoutError of the harness.
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
             # A unique cache namespace per test: the cache keys carry the module name.
             app.state.avadmin.cache.module = f"StockTech-{uuid.uuid4().hex[:6]}"
             transport = httpx.ASGITransport(app=app)

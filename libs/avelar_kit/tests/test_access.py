@@ -43,7 +43,7 @@ async def module_app(
     async def write_things(principal: UserPrincipal) -> dict[str, str]:
         return {"ok": "yes"}
 
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         # Separate cache namespace per test (the module name is also the namespace).
         app.state.avadmin.cache.module = module_name
         transport = httpx.ASGITransport(app=app)

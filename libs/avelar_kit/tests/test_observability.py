@@ -117,7 +117,7 @@ async def client_for() -> AsyncIterator[Any]:
     clients: list[httpx.AsyncClient] = []
 
     async def _make(app: FastAPI) -> httpx.AsyncClient:
-        manager = LifespanManager(app)
+        manager = LifespanManager(app, startup_timeout=60, shutdown_timeout=60)
         await manager.__aenter__()
         managers.append(manager)
         c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://obs.test")
@@ -585,7 +585,7 @@ _EXPORT_SCRIPT = textwrap.dedent("""
         return {"item": item}
 
     async def main():
-        async with LifespanManager(app):
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://e") as c:
                 assert (await c.get("/api/exported/1")).status_code == 200

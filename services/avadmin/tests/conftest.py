@@ -63,7 +63,7 @@ def settings(avadmin_db_url: str, redis_url: str,
 @pytest.fixture(scope="session")
 async def app(settings: Settings, signing_key: SigningKey) -> AsyncIterator[FastAPI]:
     application = create_app(settings, keyring=KeyRing(signing_key))
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=60):
         yield application
         # The run's own stream: nothing else reads it, so it goes with the run.
         await application.state.redis.delete(settings.events_stream)

@@ -106,7 +106,7 @@ async def limited_app(settings: Settings, plans: Any) -> AsyncIterator[FastAPI]:
         "abuse_limit_login": "5/minute", "abuse_limit_public": "1000/minute",
         "events_relay_enabled": False})
     application = create_app(limited, keyring=KeyRing(SigningKey.generate()))
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=60):
         yield application
 
 

@@ -33,7 +33,7 @@ async def test_health_is_503_when_the_database_is_unreachable(settings: Settings
         "database_url": "postgresql+asyncpg://postgres@127.0.0.1:1/nada",
         "redis_url": "redis://127.0.0.1:1/0"})
     app = create_app(broken, keyring=KeyRing(SigningKey.generate()))
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             resp = await c.get("/health")

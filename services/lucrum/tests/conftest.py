@@ -50,7 +50,7 @@ async def app(
                         # loaded 2-core machine the wait can pass the 5 s production default.
                         db_pool_timeout=60)
     application = create_app(settings, avadmin=avadmin, verifier=tokens.verifier())
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=60):
         yield application
 
 

@@ -113,7 +113,7 @@ async def app(
 ) -> AsyncIterator[FastAPI]:
     application = create_app(settings, avadmin=fake_avadmin,
                              verifier=tokens.verifier(service_audience="avadmin-internal"))
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=60):
         yield application
 
 

@@ -95,7 +95,7 @@ async def test_fifty_buyers_on_a_cold_cache_get_no_503_and_the_breaker_stays_clo
             # small pools: the burst must queue on them, never count as AvAdmin failing
             "avadmin_max_connections": 8, "redis_max_connections": 8}),
         verifier=tokens.verifier(service_audience="avadmin-internal"))
-    async with LifespanManager(real):
+    async with LifespanManager(real, startup_timeout=60, shutdown_timeout=60):
         real.state.avadmin.cache.module = f"StockTech-{uuid.uuid4().hex[:6]}"  # cold
         transport = httpx.ASGITransport(app=real)
         async with httpx.AsyncClient(transport=transport, base_url="http://s.test",

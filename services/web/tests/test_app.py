@@ -27,7 +27,8 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     down = _closed_url()
     app = create_app(WebSettings(avadmin_url=down, stocktech_url=down, lucrum_url=down,
                                  api_timeout_seconds=2))
-    async with LifespanManager(app) as manager, httpx.AsyncClient(
+    async with LifespanManager(app, startup_timeout=60,
+                               shutdown_timeout=60) as manager, httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver",
             follow_redirects=False) as c:
         yield c
@@ -98,7 +99,7 @@ async def test_portal_serves_metrics_like_every_module() -> None:
     from avelar_kit.testing.metrics import parse, value
 
     app = create_app(WebSettings())
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as c:
             assert (await c.get("/health/live")).status_code == 200
