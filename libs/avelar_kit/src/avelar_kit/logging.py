@@ -25,6 +25,8 @@ from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _request_id: ContextVar[str | None] = ContextVar("avelar_request_id", default=None)
+# The client address of the request being served (the audit trail records it; ADR 0017).
+_client_address: ContextVar[str | None] = ContextVar("avelar_client_address", default=None)
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -52,6 +54,12 @@ def redact(text: str) -> str:
 
 def current_request_id() -> str | None:
     return _request_id.get()
+
+
+def current_client_address() -> str | None:
+    """The address of the client of the request being served (as uvicorn saw it: a trusted
+    proxy's X-Forwarded-For already applied), or None outside a request."""
+    return _client_address.get()
 
 
 def valid_request_id(value: str | None) -> str | None:
@@ -182,6 +190,8 @@ class RequestIdMiddleware:
                 break
         rid = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = _request_id.set(rid)
+        client = scope.get("client")
+        address_token = _client_address.set(str(client[0])[:64] if client else None)
         start = time.perf_counter()
         status = 500
 
@@ -216,3 +226,4 @@ class RequestIdMiddleware:
                            "duration_ms": round(elapsed * 1000, 1),
                            "company_id": str(company) if company else None})
             _request_id.reset(token)
+            _client_address.reset(address_token)

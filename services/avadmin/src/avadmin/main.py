@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from avadmin.accounts.router import router as accounts_router
+from avadmin.audit.models import AuditLog
 from avadmin.auth.router import router as auth_router
 from avadmin.auth.service import AuthService
 from avadmin.billing.gateway import MercadoPagoGateway
@@ -28,6 +29,7 @@ from avadmin.whatsapp.runtime import start_whatsapp, stop_whatsapp
 from avadmin.whatsapp.service import OtpService
 from avelar_kit.abuse import LimitRule
 from avelar_kit.app import create_service_app
+from avelar_kit.audit import audit_router
 from avelar_kit.auth.caller import checking_resolver
 from avelar_kit.auth.verifier import LocalJWKS, TokenVerifier
 from avelar_kit.events.relay import OutboxRelay
@@ -122,6 +124,6 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
     app.state.keyring = ring
     app.state.issuer = TokenIssuer(ring, settings)
     for router in (auth_router, plans_router, accounts_router, users_router, operators_router,
-                   billing_router, whatsapp_router):
+                   billing_router, whatsapp_router, audit_router(AuditLog)):
         app.include_router(router)
     return app

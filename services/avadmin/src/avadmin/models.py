@@ -2,7 +2,8 @@
 models). The database enforces the rules that must never be broken: document shapes and check
 digits, uniqueness, non-negative money and limits."""
 
-from avadmin.accounts.models import Account, AccountStatus, AuditLog
+from avadmin.accounts.models import Account, AccountStatus
+from avadmin.audit.models import AuditLog
 from avadmin.auth.models import (
     LoginThrottle,
     Operator,

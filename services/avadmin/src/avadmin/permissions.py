@@ -25,6 +25,8 @@ PERMISSIONS = Permissions(MODULE, {
     "users.reset_password": ADMINS,
     "account.update": ADMINS,
     "billing.checkout": ADMINS,
+    # GET /api/audit: the company's own audit trail (operators read every company's).
+    "audit.read": ADMINS,
 })
 
 CanCreateUser = Annotated[Principal, require_principal("users.create")]

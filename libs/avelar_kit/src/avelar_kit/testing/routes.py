@@ -10,7 +10,11 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from avelar_kit.audit import audited_route
+from avelar_kit.auth.permissions import ADMINS
 from avelar_kit.public import public_route
+
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _calls(dependant: Dependant) -> Iterator[object]:
@@ -49,6 +53,24 @@ def required_permissions(route: Any) -> set[str]:
     """The permissions a route asks through ``require(...)``."""
     return {str(getattr(call, "permission")) for call in _calls(route.dependant)  # noqa: B009
             if hasattr(call, "permission")}
+
+
+def privileged_writes(app: FastAPI) -> set[str]:
+    """``METHOD path`` of every write route (not GET) that a company admin or a platform
+    operator performs: a permission of the matrix held by admins only, an operator guard, or
+    the ``AUDITED`` marker. Each must leave exactly one audit row (issue 15, point 3)."""
+    permissions = app.state.permissions
+    out: set[str] = set()
+    for route in api_routes(app):
+        methods = set(route.methods) - SAFE
+        if not methods or is_public(route):
+            continue
+        calls = list(_calls(route.dependant))
+        admin = any(permissions.roles(p) <= ADMINS for p in required_permissions(route))
+        operator = any(getattr(c, "__avelar_operator__", False) for c in calls)
+        if admin or operator or any(c is audited_route for c in calls):
+            out |= {f"{m} {route.path}" for m in methods}
+    return out
 
 
 def _sample_path(path: str) -> str:

@@ -3,9 +3,8 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, Text, func, text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,16 +45,3 @@ class Account(UUIDPrimaryKey, TimestampMixin, Base):
     )
 
     plan: Mapped[Plan] = relationship(lazy="raise")
-
-
-class AuditLog(UUIDPrimaryKey, TimestampMixin, Base):
-    """Who did what to which account: operators' and admins' changes."""
-
-    __tablename__ = "audit_log"
-
-    actor: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(100))
-    account_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict,
-                                                    server_default=text("'{}'::jsonb"))
-    note: Mapped[str | None] = mapped_column(Text)

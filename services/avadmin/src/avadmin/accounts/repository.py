@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from avadmin.accounts.models import Account, AccountStatus, AuditLog
+from avadmin.accounts.models import Account, AccountStatus
 from avelar_kit.db.repository import RepositoryBase
 
 
@@ -54,8 +54,3 @@ class AccountRepository(RepositoryBase):
 
     async def refresh_plan(self, account: Account) -> None:
         await self.session.refresh(account, attribute_names=["plan"])
-
-    def audit(self, actor: str, action: str, account_id: uuid.UUID | None,
-              details: dict[str, object] | None = None) -> None:
-        self.session.add(AuditLog(actor=actor, action=action, account_id=account_id,
-                                  details=details or {}))

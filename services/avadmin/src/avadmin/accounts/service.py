@@ -10,9 +10,11 @@ from avadmin import events
 from avadmin.accounts.models import Account, AccountStatus
 from avadmin.accounts.repository import AccountRepository
 from avadmin.accounts.schemas import AccountUpdate
+from avadmin.audit.models import AuditLog
 from avadmin.billing.usage import StockTechUsage, excess, read_usage, refuse_if_exceeds
 from avadmin.plans.models import Plan
 from avadmin.plans.repository import PlanRepository
+from avelar_kit.audit import record_audit, snapshot
 from avelar_kit.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 
 
@@ -47,6 +49,8 @@ class AccountService:
                     code="module_not_in_plan",
                     extra={"errors": [{"field": "enabled_modules",
                                        "message": "módulo fora do plano"}]})
+        fields = sorted({*changes, "whatsapp_verified"} if "whatsapp" in changes else changes)
+        before = snapshot(account, fields)
         if changes.get("whatsapp", account.whatsapp) != account.whatsapp:
             account.whatsapp_verified = False  # a new number is verified again
         for field, value in changes.items():
@@ -54,8 +58,9 @@ class AccountService:
         await self.session.flush()
         if changes:
             events.account_updated(self.session, account)
-            self.accounts.audit(actor, "account.updated", account.id,
-                                {"fields": sorted(changes)})
+            record_audit(self.session, AuditLog, actor=actor, action="account.updated",
+                         account_id=account.id, target=f"account:{account.id}",
+                         before=before, after=snapshot(account, fields))
         return account
 
     async def set_status(self, operator_id: uuid.UUID, account_id: uuid.UUID,
@@ -65,14 +70,17 @@ class AccountService:
             raise _not_found()
         if account.status == status:
             return account  # idempotent: no second event
+        old = account.status
         account.status = status
         await self.session.flush()
         if status == AccountStatus.suspended:
             events.account_suspended(self.session, account)
         else:
             events.account_reactivated(self.session, account)
-        self.accounts.audit(f"operator:{operator_id}", f"account.{status.value}", account.id,
-                            {"reason": reason} if reason else {})
+        record_audit(self.session, AuditLog, actor=f"operator:{operator_id}",
+                     action=f"account.{status.value}", account_id=account.id,
+                     target=f"account:{account.id}", before={"status": old},
+                     after={"status": status}, details={"reason": reason} if reason else {})
         return account
 
     async def change_plan(self, operator_id: uuid.UUID, account_id: uuid.UUID,
@@ -106,11 +114,13 @@ class AccountService:
                 refuse_if_exceeds(current, plan)
         old = account.plan.name
         await self.apply_plan(account, plan)
-        details: dict[str, object] = {"from": old, "to": plan.name}
+        details: dict[str, object] = {}
         if force:
             details.update(forced=True, reason=reason, exceeded=over)
-        self.accounts.audit(f"operator:{operator_id}", "account.plan_changed", account.id,
-                            details)
+        record_audit(self.session, AuditLog, actor=f"operator:{operator_id}",
+                     action="account.plan_changed", account_id=account.id,
+                     target=f"account:{account.id}", before={"plan": old},
+                     after={"plan": plan.name}, details=details)
         return account
 
     async def apply_plan(self, account: Account, plan: Plan, *,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from avadmin import events
 from avadmin.accounts.models import Account, AccountStatus
 from avadmin.accounts.repository import AccountRepository
+from avadmin.audit.models import AuditLog
 from avadmin.auth.models import PendingSignup
 from avadmin.auth.repository import (
     LoginThrottleRepository,
@@ -37,6 +38,7 @@ from avadmin.users.models import Role, User
 from avadmin.users.repository import UserRepository
 from avadmin.whatsapp.models import CodePurpose
 from avadmin.whatsapp.service import CodeSent, OtpService, invalid_code
+from avelar_kit.audit import record_audit
 from avelar_kit.auth.principal import Principal
 from avelar_kit.auth.verifier import TokenError, TokenVerifier
 from avelar_kit.db.base import utcnow
@@ -132,8 +134,9 @@ class AuthService:
                 await OutgoingMessageRepository(session).enqueue(
                     number, templates.signup_attempt(document), account_id=account_id)
             if account_id is not None:
-                AccountRepository(session).audit("anonymous", "account.signup_attempt_taken",
-                                                 account_id, {"document": document})
+                record_audit(session, AuditLog, actor="anonymous",
+                             action="account.signup_attempt_taken", account_id=account_id,
+                             details={"document": document})
         logger.info("signup pending %s", pending.id)
         sent = self.otp.sent(data.admin.whatsapp)
         return SignupPending(pending.id, sent.whatsapp, sent.expires_in, sent.resend_in)
@@ -175,7 +178,11 @@ class AuthService:
         if plan.price > 0:
             session.add(BillingTransaction(account_id=account.id, plan_id=plan.id,
                                            amount=plan.price, status=BillingStatus.pending))
-        accounts.audit(f"user:{user.id}", "account.signup", account.id, {"plan": plan.name})
+        record_audit(session, AuditLog, actor=f"user:{user.id}", action="account.signup",
+                     account_id=account.id, target=f"account:{account.id}", before={},
+                     after={"plan": plan.name, "cnpj": account.cnpj,
+                            "company_name": account.company_name,
+                            "enabled_modules": list(account.enabled_modules)})
         await accounts.refresh_plan(account)
         tokens = self._pair(session, user, account)
         await session.flush()
@@ -220,8 +227,9 @@ class AuthService:
         await UserRepository(session).get(user.id, for_update=True)  # row lock
         await self._set_password(session, user, await hash_password(new_password),
                                  must_change=False, client=client)
-        AccountRepository(session).audit(f"user:{user.id}", "user.password_recovered",
-                                         user.account_id, {"user_id": str(user.id)})
+        record_audit(session, AuditLog, actor=f"user:{user.id}",
+                     action="user.password_recovered", account_id=user.account_id,
+                     target=f"user:{user.id}", before={"password": "x"}, after={"password": "x"})
         logger.info("password recovered for user %s", user.id)
 
     async def change_required_password(self, session: AsyncSession, cpf: str, current: str,

@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import selectinload
 
-from avadmin.accounts.models import Account, AccountStatus, AuditLog
+from avadmin.accounts.models import Account, AccountStatus
+from avadmin.audit.models import AuditLog
 from avadmin.billing.models import (
     BillingNotification,
     BillingStatus,

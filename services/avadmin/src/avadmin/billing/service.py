@@ -22,6 +22,7 @@ from avadmin import events
 from avadmin.accounts.models import Account, AccountStatus
 from avadmin.accounts.repository import AccountRepository
 from avadmin.accounts.service import AccountService
+from avadmin.audit.models import AuditLog
 from avadmin.billing.gateway import GatewayError, PaymentGateway, PaymentInfo, PreapprovalInfo
 from avadmin.billing.models import BillingMethod, BillingStatus, BillingTransaction, Subscription
 from avadmin.billing.repository import BillingRepository
@@ -30,6 +31,7 @@ from avadmin.billing.usage import StockTechUsage, read_usage, refuse_if_exceeds
 from avadmin.config import Settings
 from avadmin.plans.models import BillingCycle, Plan
 from avadmin.plans.repository import PlanRepository
+from avelar_kit.audit import record_audit
 from avelar_kit.db.base import utcnow
 from avelar_kit.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 
@@ -189,10 +191,12 @@ class BillingService:
             raise Unprocessable("O MercadoPago recusou a cobrança; confira os dados e tente de "
                                 "novo", code="gateway_refused") from exc
         await self.session.flush()
-        self.accounts.audit(actor, "billing.checkout", account_id,
-                            {"transaction_id": str(tx.id), "plan": plan.name,
-                             "method": data.method.value, "cycle": data.cycle.value,
-                             "amount": f"{amount:.2f}"})
+        record_audit(self.session, AuditLog, actor=actor, action="billing.checkout",
+                     account_id=account_id, target=f"billing_transaction:{tx.id}",
+                     before={}, after={"plan": plan.name, "method": data.method.value,
+                                       "cycle": data.cycle.value, "amount": f"{amount:.2f}",
+                                       "status": tx.status.value},
+                     details={"current_plan": account.plan.name})
         applies, when = self._applies(account, plan, sub)
         return CheckoutResult(tx, False, applies, when)
 
@@ -251,8 +255,9 @@ class PaymentProcessor:
 
     def _refuse(self, tx: BillingTransaction, what: str, got: object) -> str:
         logger.warning("billing: payment for transaction %s refused: %s mismatch", tx.id, what)
-        self.accounts.audit(ACTOR, "billing.notification_refused", tx.account_id,
-                            {"transaction_id": str(tx.id), "mismatch": what, "got": str(got)})
+        record_audit(self.session, AuditLog, actor=ACTOR, action="billing.notification_refused",
+                     account_id=tx.account_id, target=f"billing_transaction:{tx.id}",
+                     details={"mismatch": what, "got": str(got)})
         return f"refused: {what} mismatch"
 
     async def _transaction_for(self, p: PaymentInfo) -> BillingTransaction | str:
@@ -326,8 +331,10 @@ class PaymentProcessor:
         assert account is not None
         await self.session.flush()
         events.billing_payment_failed(self.session, account, tx, tx.plan)
-        self.accounts.audit(ACTOR, "billing.payment_failed", tx.account_id,
-                            {"transaction_id": str(tx.id), "reason": tx.failure_reason})
+        record_audit(self.session, AuditLog, actor=ACTOR, action="billing.payment_failed",
+                     account_id=tx.account_id, target=f"billing_transaction:{tx.id}",
+                     after={"status": tx.status.value},
+                     details={"reason": tx.failure_reason})
         return "failed"
 
     async def _paid(self, tx: BillingTransaction) -> None:
@@ -351,10 +358,13 @@ class PaymentProcessor:
             sub.scheduled_plan_id, sub.scheduled_cycle = plan.id, cycle
             sub.scheduled_at = sub.paid_until
         else:
+            old = account.plan.name
             await AccountService(self.session).apply_plan(account, plan, enable_new_modules=True)
             sub.scheduled_plan_id = sub.scheduled_cycle = sub.scheduled_at = None
-            self.accounts.audit(ACTOR, "account.plan_changed", account.id,
-                                {"to": plan.name, "transaction_id": str(tx.id)})
+            record_audit(self.session, AuditLog, actor=ACTOR, action="account.plan_changed",
+                         account_id=account.id, target=f"account:{account.id}",
+                         before={"plan": old}, after={"plan": plan.name},
+                         details={"transaction_id": str(tx.id)})
         sub.paid_until = end
         sub.cycle = cycle
         sub.method = tx.method
@@ -375,12 +385,16 @@ class PaymentProcessor:
             sub.suspended_for_nonpayment = False
             await self.session.flush()
             events.account_reactivated(self.session, account)
-            self.accounts.audit(ACTOR, "account.active", account.id,
-                                {"reason": "pagamento recebido", "transaction_id": str(tx.id)})
+            record_audit(self.session, AuditLog, actor=ACTOR, action="account.active",
+                         account_id=account.id, target=f"account:{account.id}",
+                         before={"status": "suspended"}, after={"status": "active"},
+                         details={"reason": "pagamento recebido", "transaction_id": str(tx.id)})
         await self.session.flush()
         events.billing_payment_succeeded(self.session, account, tx, plan, end)
-        self.accounts.audit(ACTOR, "billing.paid", account.id,
-                            {"transaction_id": str(tx.id), "paid_until": end.isoformat()})
+        record_audit(self.session, AuditLog, actor=ACTOR, action="billing.paid",
+                     account_id=account.id, target=f"billing_transaction:{tx.id}",
+                     after={"status": "paid"},
+                     details={"transaction_id": str(tx.id), "paid_until": end.isoformat()})
 
     async def _cancel_old_preapproval(self, preapproval_id: str) -> None:
         try:
@@ -449,9 +463,10 @@ class Dunning:
             return 0
         suspend_on = sub.paid_until + timedelta(days=self.settings.billing_grace_days)
         events.billing_suspension_upcoming(session, account, sub.paid_until, suspend_on)
-        accounts.audit("system:dunning", "billing.suspension_warned", account.id,
-                       {"paid_until": sub.paid_until.isoformat(),
-                        "suspend_on": suspend_on.date().isoformat()})
+        record_audit(session, AuditLog, actor="system:dunning", action="billing.suspension_warned",
+                     account_id=account.id, target=f"account:{account.id}",
+                     details={"paid_until": sub.paid_until.isoformat(),
+                              "suspend_on": suspend_on.date().isoformat()})
         return 1
 
     async def _suspend(self, session: AsyncSession, account_id: uuid.UUID,
@@ -469,8 +484,11 @@ class Dunning:
         await session.flush()
         events.account_suspended(session, account)
         events.billing_suspended_for_nonpayment(session, account, sub.paid_until)
-        accounts.audit("system:dunning", "account.suspended", account.id,
-                       {"reason": "inadimplência", "paid_until": sub.paid_until.isoformat()})
+        record_audit(session, AuditLog, actor="system:dunning", action="account.suspended",
+                     account_id=account.id, target=f"account:{account.id}",
+                     before={"status": "active"}, after={"status": "suspended"},
+                     details={"reason": "inadimplência",
+                              "paid_until": sub.paid_until.isoformat()})
         logger.info("dunning: account %s suspended (paid until %s)", account.id,
                     sub.paid_until.date())
         return 1
@@ -489,6 +507,8 @@ class Dunning:
             return 0
         old = account.plan.name
         await AccountService(session).apply_plan(account, plan)
-        accounts.audit("system:billing", "account.plan_changed", account.id,
-                       {"from": old, "to": plan.name, "reason": "downgrade no fim do período"})
+        record_audit(session, AuditLog, actor="system:billing", action="account.plan_changed",
+                     account_id=account.id, target=f"account:{account.id}",
+                     before={"plan": old}, after={"plan": plan.name},
+                     details={"reason": "downgrade no fim do período"})
         return 1

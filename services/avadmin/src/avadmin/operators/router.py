@@ -80,7 +80,8 @@ async def list_modules(operator: OperatorId, session: SessionDep) -> list[Module
 async def register_module(data: ModuleCreate, operator: OperatorId,
                           session: SessionDep) -> ModuleOut:
     """Register a partner module; then add it to plans so that companies can enable it."""
-    return ModuleOut.model_validate(await ModuleService(session).register(data))
+    return ModuleOut.model_validate(
+        await ModuleService(session).register(f"operator:{operator}", data))
 
 
 @router.get("/plans", response_model=list[PlanOut])
@@ -93,11 +94,13 @@ async def list_all_plans(operator: OperatorId, session: SessionDep) -> list[Plan
 @router.post("/plans", response_model=PlanOut, status_code=status.HTTP_201_CREATED)
 async def create_plan(data: PlanCreate, operator: OperatorId, session: SessionDep) -> PlanOut:
     """Create a plan."""
-    return PlanOut.model_validate(await PlanService(session).create(data))
+    return PlanOut.model_validate(
+        await PlanService(session).create(f"operator:{operator}", data))
 
 
 @router.patch("/plans/{plan_id}", response_model=PlanOut)
 async def update_plan(plan_id: uuid.UUID, data: PlanUpdate, operator: OperatorId,
                       session: SessionDep) -> PlanOut:
     """Edit a plan; companies on it learn changed limits by event."""
-    return PlanOut.model_validate(await PlanService(session).update(plan_id, data))
+    return PlanOut.model_validate(
+        await PlanService(session).update(f"operator:{operator}", plan_id, data))

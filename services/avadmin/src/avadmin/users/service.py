@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from avadmin import events
 from avadmin.accounts.models import Account
 from avadmin.accounts.repository import AccountRepository
+from avadmin.audit.models import AuditLog
 from avadmin.auth.repository import (
     LoginThrottleRepository,
     RefreshTokenRepository,
@@ -23,6 +24,7 @@ from avadmin.security.passwords import hash_password, verify_password
 from avadmin.users.models import Role, User
 from avadmin.users.repository import UserRepository
 from avadmin.users.schemas import UserCreate, UserUpdate
+from avelar_kit.audit import record_audit, snapshot
 from avelar_kit.auth.principal import Principal
 from avelar_kit.db.base import utcnow
 from avelar_kit.errors import (
@@ -45,6 +47,10 @@ def _user_not_found() -> NotFound:
 
 def _account_not_found() -> NotFound:
     return NotFound("Empresa não encontrada", code="account_not_found")
+
+
+# What a user's audit row shows of it (personal fields are masked by record_audit).
+AUDITED_FIELDS = ("full_name", "cpf", "whatsapp", "role", "is_active")
 
 
 class UserService:
@@ -110,8 +116,9 @@ class UserService:
             account_id=account_id, full_name=data.full_name, cpf=data.cpf,
             whatsapp=data.whatsapp, password_hash=password_hash, role=data.role,
         ))
-        self.accounts.audit(f"user:{admin.user_id}", "user.created", account_id,
-                            {"user_id": str(user.id), "role": user.role.value})
+        record_audit(self.session, AuditLog, actor=f"user:{admin.user_id}",
+                     action="user.created", account_id=account_id, target=f"user:{user.id}",
+                     before={}, after=snapshot(user, AUDITED_FIELDS))
         events.user_updated(self.session, user)
         return user
 
@@ -134,6 +141,8 @@ class UserService:
         changes = data.model_dump(exclude_unset=True, exclude_none=True)
         if "role" in changes and changes["role"] != user.role and user.role == Role.admin:
             await self._ensure_not_last_admin(user)
+        before = snapshot(user, sorted({*changes, "whatsapp_verified"} if "whatsapp" in changes
+                                       else changes))
         if changes.get("whatsapp", user.whatsapp) != user.whatsapp:
             user.whatsapp_verified = False  # a new number is verified again
         for field, value in changes.items():
@@ -141,8 +150,9 @@ class UserService:
         await self.session.flush()
         if changes:
             events.user_updated(self.session, user)
-            self.accounts.audit(f"user:{principal.user_id}", "user.updated", user.account_id,
-                                {"user_id": str(user.id), "fields": sorted(changes)})
+            record_audit(self.session, AuditLog, actor=f"user:{principal.user_id}",
+                         action="user.updated", account_id=user.account_id,
+                         target=f"user:{user.id}", before=before, after=snapshot(user, before))
         return user
 
     async def deactivate(self, admin: Principal, user_id: uuid.UUID) -> User:
@@ -159,8 +169,10 @@ class UserService:
         await RefreshTokenRepository(self.session).revoke_user(user.id)
         await self.session.flush()
         events.user_deactivated(self.session, user)
-        self.accounts.audit(f"user:{admin.user_id}", "user.deactivated", user.account_id,
-                            {"user_id": str(user.id)})
+        record_audit(self.session, AuditLog, actor=f"user:{admin.user_id}",
+                     action="user.deactivated", account_id=user.account_id,
+                     target=f"user:{user.id}", before={"is_active": True},
+                     after={"is_active": False})
         return user
 
     async def activate(self, admin: Principal, user_id: uuid.UUID) -> User:
@@ -173,8 +185,10 @@ class UserService:
         user.is_active = True
         await self.session.flush()
         events.user_updated(self.session, user)
-        self.accounts.audit(f"user:{admin.user_id}", "user.activated", user.account_id,
-                            {"user_id": str(user.id)})
+        record_audit(self.session, AuditLog, actor=f"user:{admin.user_id}",
+                     action="user.activated", account_id=user.account_id,
+                     target=f"user:{user.id}", before={"is_active": False},
+                     after={"is_active": True})
         return user
 
     async def change_password(self, principal: Principal, current: str, new: str) -> None:
@@ -204,6 +218,7 @@ class UserService:
         if user is None or user.account_id != admin.account_id or user.id == admin.user_id:
             return
         await self.users.get(user.id, for_update=True)  # row lock
+        before_must_change = user.must_change_password
         user.password_hash = password_hash
         user.must_change_password = True
         user.sessions_valid_after = utcnow()
@@ -211,8 +226,11 @@ class UserService:
         await RefreshTokenRepository(self.session).revoke_user(user.id)
         await LoginThrottleRepository(self.session).reset(login_throttle_key(user.cpf))
         events.user_updated(self.session, user)
-        self.accounts.audit(f"user:{admin.user_id}", "user.password_reset_by_admin",
-                            user.account_id, {"user_id": str(user.id)})
+        record_audit(self.session, AuditLog, actor=f"user:{admin.user_id}",
+                     action="user.password_reset_by_admin", account_id=user.account_id,
+                     target=f"user:{user.id}",
+                     before={"password": "x", "must_change_password": before_must_change},
+                     after={"password": "x", "must_change_password": True})
         if user.whatsapp_verified:
             await OutgoingMessageRepository(self.session).enqueue(
                 user.whatsapp,

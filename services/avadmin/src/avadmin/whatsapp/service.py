@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from avadmin import events
 from avadmin.accounts.repository import AccountRepository
+from avadmin.audit.models import AuditLog
 from avadmin.config import Settings
 from avadmin.messaging import templates
 from avadmin.messaging.repository import OutgoingMessageRepository
@@ -27,6 +28,7 @@ from avadmin.whatsapp.codes import code_matches, hash_code, new_code
 from avadmin.whatsapp.limits import RateLimiter, limit_key
 from avadmin.whatsapp.models import CodePurpose, VerificationCode
 from avadmin.whatsapp.repository import VerificationCodeRepository
+from avelar_kit.audit import record_audit, snapshot
 from avelar_kit.auth.principal import Principal
 from avelar_kit.br.phone import format_whatsapp_display
 from avelar_kit.db.base import utcnow
@@ -160,11 +162,14 @@ class VerificationService:
             if account is None:
                 raise NotFound("Empresa não encontrada", code="account_not_found")
             if whatsapp is not None and whatsapp != account.whatsapp:
+                before = snapshot(account, ["whatsapp", "whatsapp_verified"])
                 account.whatsapp = whatsapp
                 account.whatsapp_verified = False
                 await self.session.flush()
                 events.account_updated(self.session, account)
-                self.accounts.audit(actor, "account.updated", account.id, {"fields": ["whatsapp"]})
+                record_audit(self.session, AuditLog, actor=actor, action="account.updated",
+                             account_id=account.id, target=f"account:{account.id}",
+                             before=before, after=snapshot(account, before))
             number, purpose, subject = (account.whatsapp, CodePurpose.account_whatsapp,
                                         account.id)
         else:
@@ -172,12 +177,14 @@ class VerificationService:
             if user is None:
                 raise NotFound("Usuário não encontrado", code="user_not_found")
             if whatsapp is not None and whatsapp != user.whatsapp:
+                before = snapshot(user, ["whatsapp", "whatsapp_verified"])
                 user.whatsapp = whatsapp
                 user.whatsapp_verified = False
                 await self.session.flush()
                 events.user_updated(self.session, user)
-                self.accounts.audit(actor, "user.updated", user.account_id,
-                                    {"user_id": str(user.id), "fields": ["whatsapp"]})
+                record_audit(self.session, AuditLog, actor=actor, action="user.updated",
+                             account_id=user.account_id, target=f"user:{user.id}",
+                             before=before, after=snapshot(user, before))
             number, purpose, subject = user.whatsapp, CodePurpose.user_whatsapp, user.id
         retry = await self.otp.number_allows(number)
         if retry is not None:
@@ -200,8 +207,10 @@ class VerificationService:
             if row is None or account is None or row.whatsapp != account.whatsapp:
                 raise invalid_code()
             account.whatsapp_verified = True
-            self.accounts.audit(f"user:{principal.user_id}", "account.whatsapp_verified",
-                                account.id)
+            record_audit(self.session, AuditLog, actor=f"user:{principal.user_id}",
+                         action="account.whatsapp_verified", account_id=account.id,
+                         target=f"account:{account.id}", before={"whatsapp_verified": False},
+                         after={"whatsapp_verified": True})
         else:
             row = await self.otp.check(CodePurpose.user_whatsapp, principal.user_id, code)
             user = await self.users.get(principal.user_id, for_update=True)
