@@ -13,8 +13,8 @@ from avelar_kit.auth.caller import (
     get_operator,
     get_service_caller,
     get_user_caller,
-    guard,
     is_operator_token,
+    operator_guard,
 )
 from avelar_kit.auth.permissions import require
 from avelar_kit.avadmin.protocol import AvAdminReader
@@ -50,7 +50,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _bearer = HTTPBearer(auto_error=False, description="Operator or service token issued by AvAdmin")
 
 
-@guard
+@operator_guard
 async def require_taxonomy_manager(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.app import create_module_app
+from avelar_kit.audit import audit_router
 from avelar_kit.auth.verifier import TokenVerifier
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.events.consumer import Handler
@@ -13,6 +14,7 @@ from avelar_kit.events.envelope import EventEnvelope
 from avelar_kit.jobs import ScheduledJob
 from stocktech.accounts.router import router as internal_router
 from stocktech.accounts.service import local_standing
+from stocktech.audit.models import AuditLog
 from stocktech.catalog.router import router as catalog_router
 from stocktech.cli import PRUNE_JOB, prune_idempotency
 from stocktech.config import Settings
@@ -53,7 +55,8 @@ def create_app(
     return create_module_app(
         module=MODULE, settings=settings, title="StockTech", description=DESCRIPTION,
         permissions=PERMISSIONS,
-        routers=(catalog_router, products_router, transactions_router, internal_router),
+        routers=(catalog_router, products_router, transactions_router, internal_router,
+                 audit_router(AuditLog)),
         avadmin=avadmin, verifier=verifier,
         handlers=handlers, handled_model=HandledEvent, outbox_model=OutboxEvent,
         local_check=local_standing, jobs=jobs,

@@ -15,6 +15,8 @@ PERMISSIONS = Permissions(MODULE, {
     "products.create": EVERYONE,
     "products.update": EVERYONE,
     "products.delete": ADMINS,
+    # GET /api/audit: the company's own rows (operators read every row).
+    "audit.read": ADMINS,
     "transactions.create": EVERYONE,
     "transactions.complete": EVERYONE,
     "transactions.cancel": EVERYONE,

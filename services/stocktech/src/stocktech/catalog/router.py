@@ -56,21 +56,21 @@ async def get_category(
 
 @router.post("/categories", response_model=CategoryOut, status_code=status.HTTP_201_CREATED)
 async def create_category(
-    session: SessionDep, _operator: TaxonomyManager, body: CategoryCreate
+    session: SessionDep, operator: TaxonomyManager, body: CategoryCreate
 ) -> CategoryOut:
     """Create a category (operators). Names are unique regardless of case."""
     return CategoryOut.model_validate(
-        await TaxonomyService(session).create(Category, _fields(body)))
+        await TaxonomyService(session).create(operator, Category, _fields(body)))
 
 
 @router.patch("/categories/{category_id}", response_model=CategoryOut)
 async def update_category(
-    session: SessionDep, _operator: TaxonomyManager, category_id: uuid.UUID,
+    session: SessionDep, operator: TaxonomyManager, category_id: uuid.UUID,
     body: CategoryUpdate,
 ) -> CategoryOut:
     """Rename, describe, activate or deactivate a category (operators)."""
     return CategoryOut.model_validate(
-        await TaxonomyService(session).update(Category, category_id, _fields(body)))
+        await TaxonomyService(session).update(operator, Category, category_id, _fields(body)))
 
 
 @router.get("/brands", response_model=list[BrandOut])
@@ -94,16 +94,17 @@ async def get_brand(
 
 @router.post("/brands", response_model=BrandOut, status_code=status.HTTP_201_CREATED)
 async def create_brand(
-    session: SessionDep, _operator: TaxonomyManager, body: BrandCreate
+    session: SessionDep, operator: TaxonomyManager, body: BrandCreate
 ) -> BrandOut:
     """Create a brand (operators). Names are unique regardless of case."""
-    return BrandOut.model_validate(await TaxonomyService(session).create(Brand, _fields(body)))
+    return BrandOut.model_validate(
+        await TaxonomyService(session).create(operator, Brand, _fields(body)))
 
 
 @router.patch("/brands/{brand_id}", response_model=BrandOut)
 async def update_brand(
-    session: SessionDep, _operator: TaxonomyManager, brand_id: uuid.UUID, body: BrandUpdate
+    session: SessionDep, operator: TaxonomyManager, brand_id: uuid.UUID, body: BrandUpdate
 ) -> BrandOut:
     """Rename, change the logo, activate or deactivate a brand (operators)."""
     return BrandOut.model_validate(
-        await TaxonomyService(session).update(Brand, brand_id, _fields(body)))
+        await TaxonomyService(session).update(operator, Brand, brand_id, _fields(body)))

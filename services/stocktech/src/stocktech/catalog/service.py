@@ -8,7 +8,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.audit import record_audit, snapshot
 from avelar_kit.errors import Conflict, NotFound
+from stocktech.audit.models import AuditLog
 from stocktech.catalog.models import Brand, Category
 from stocktech.catalog.repository import TaxonomyRepository
 
@@ -46,17 +48,27 @@ class TaxonomyService:
             label, code = _LABEL[model]
             raise Conflict(f"{label} '{existing.name}' já existe", code=f"{code}_exists")
 
-    async def create(self, model: type[T], fields: dict[str, Any]) -> T:
+    async def create(self, actor: str, model: type[T], fields: dict[str, Any]) -> T:
         await self._ensure_name_free(model, fields["name"])
-        return await self.repo.add(model(**fields))
+        item = await self.repo.add(model(**fields))
+        code = _LABEL[model][1]
+        record_audit(self.session, AuditLog, actor=actor, action=f"{code}.created",
+                     target=f"{code}:{item.id}", before={},
+                     after=snapshot(item, [*fields, "is_active"]))
+        return item
 
-    async def update(self, model: type[T], item_id: uuid.UUID, fields: dict[str, Any]) -> T:
+    async def update(self, actor: str, model: type[T], item_id: uuid.UUID,
+                     fields: dict[str, Any]) -> T:
         item = await self.get(model, item_id, include_inactive=True)
         if fields.get("name") is not None:
             await self._ensure_name_free(model, fields["name"], item.id)
-        for key, value in fields.items():
-            if key in ("name", "is_active") and value is None:
-                continue
+        changes = {k: v for k, v in fields.items()
+                   if not (k in ("name", "is_active") and v is None)}
+        before = snapshot(item, changes)
+        for key, value in changes.items():
             setattr(item, key, value)
         await self.session.flush()
+        code = _LABEL[model][1]
+        record_audit(self.session, AuditLog, actor=actor, action=f"{code}.updated",
+                     target=f"{code}:{item.id}", before=before, after=snapshot(item, changes))
         return item

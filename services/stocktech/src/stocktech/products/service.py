@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.audit import record_audit
 from avelar_kit.auth.caller import Caller
 from avelar_kit.errors import Conflict, NotFound, PlanLimitReached, Unprocessable
 from stocktech.accounts.models import KnownAccount
 from stocktech.accounts.service import AccountService
+from stocktech.audit.models import AuditLog
 from stocktech.catalog.models import Brand, Category
 from stocktech.products import codes
 from stocktech.products.repository import ListingFilters, ProductRepository, ProductView
@@ -159,5 +161,10 @@ class ProductService:
         product = await self.repo.get_owned_for_update(product_id, caller.account_id)
         if product is None:
             raise _not_found()
+        before = product.is_active
         product.is_active = False
         await self.session.flush()
+        record_audit(self.session, AuditLog, actor=f"user:{caller.user_id}",
+                     action="product.deactivated", account_id=caller.account_id,
+                     target=f"product:{product.id}", before={"is_active": before},
+                     after={"is_active": False}, details={"code": product.code})
