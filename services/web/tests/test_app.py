@@ -124,3 +124,30 @@ async def test_an_expired_session_returns_to_login_then_to_the_page(
     assert 'avw_access=""' in resp.headers.get("set-cookie", "")
     login = await client.get("/entrar?next=/lucrum/fluxo%3Fgroup_by%3Dcategory")
     assert 'name="next" value="/lucrum/fluxo?group_by=category"' in login.text
+
+
+async def test_forgot_password_checks_the_cpf_and_says_when_avadmin_is_down(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/senha/esqueci")
+    assert page.status_code == 200
+    token = _csrf(page.text)
+    bad = await client.post("/senha/esqueci", data={"cpf": "111.111.111-12", "csrf": token})
+    assert bad.status_code == 422
+    assert 'id="e-cpf">CPF inválido<' in bad.text
+    down = await client.post("/senha/esqueci", data={"cpf": "529.982.247-25", "csrf": token})
+    assert down.status_code == 503
+    assert "AvAdmin está indisponível" in down.text
+    mismatch = await client.post("/senha/redefinir", data={
+        "cpf": "52998224725", "code": "123456", "new_password": "abcdefgh1",
+        "password2": "abcdefgh2", "csrf": token})
+    assert mismatch.status_code == 422
+    assert 'id="e-password2">As senhas não conferem<' in mismatch.text
+    assert 'value="52998224725"' in mismatch.text  # the CPF typed stays
+
+
+async def test_the_password_and_company_pages_ask_for_a_login(client: httpx.AsyncClient) -> None:
+    for path in ("/conta/senha", "/empresa"):
+        resp = await client.get(path)
+        assert resp.status_code == 303
+        assert resp.headers["location"] == f"/entrar?next={path}"

@@ -109,9 +109,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                         else secrets.token_bytes(32))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from avelar_web.pages import account, lucrum, operator, public, stocktech
+    from avelar_web.pages import account, lucrum, operator, password, public, stocktech
 
-    for module in (public, account, stocktech, lucrum, operator):
+    for module in (public, password, account, stocktech, lucrum, operator):
         app.include_router(module.router)
 
     @app.get("/health")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from avelar_web.api import ApiError
 from avelar_web.context import Page, get_page
@@ -74,11 +74,60 @@ async def dashboard(page: Page = Depends(get_page)) -> Response:
                        notices=notices, subscription=subscription)
 
 
+async def _company_page(page: Page, status_code: int = 200, **values: Any) -> Response:
+    account = await page.call("AvAdmin", "GET", "/api/accounts/me")
+    me = await page.call("AvAdmin", "GET", "/api/users/me")
+    return page.render("company.html", status_code=status_code, account=account, me=me,
+                       **values)
+
+
 @router.get("/empresa")
 async def company(page: Page = Depends(get_page)) -> Response:
     page.require_user()
-    account = await page.call("AvAdmin", "GET", "/api/accounts/me")
-    return page.render("company.html", account=account, form={})
+    return await _company_page(page)
+
+
+def _target(form: dict[str, str]) -> str:
+    return "account" if form.get("target") == "account" else "user"
+
+
+@router.post("/empresa/whatsapp")
+async def whatsapp_start(page: Page = Depends(get_page)) -> Response:
+    """A code to the company's number (admins) or one's own; a number typed replaces it."""
+    page.require_user()
+    form = await page.form()
+    target = _target(form)
+    errors: dict[str, str] = {}
+    body: dict[str, Any] = {"target": target}
+    typed = form.get(f"{target}.whatsapp", "").strip()
+    if typed:
+        body["whatsapp"] = local_error(errors, f"{target}.whatsapp", parse_phone, typed)
+    if errors:
+        return await _company_page(page, 422, errors=errors, error_target=target,
+                                   error="Confira o número.", verify_form=form)
+    try:
+        sent = await page.call("AvAdmin", "POST", "/api/whatsapp/verify/start", json=body)
+    except ApiError as exc:
+        fields = {f"{target}.{k}": v for k, v in field_errors(exc).items()}
+        return await _company_page(page, exc.status, errors=fields, error_target=target,
+                                   error=exc.message, verify_form=form)
+    return await _company_page(page, 202, verifying=target, sent=sent)
+
+
+@router.post("/empresa/whatsapp/confirmar")
+async def whatsapp_confirm(page: Page = Depends(get_page)) -> Response:
+    page.require_user()
+    form = await page.form()
+    target = _target(form)
+    code = form.get("code", "").strip()
+    try:
+        await page.call("AvAdmin", "POST", "/api/whatsapp/verify/confirm",
+                        json={"target": target, "code": code})
+    except ApiError as exc:
+        return await _company_page(page, exc.status, verifying=target,
+                                   errors={"code": exc.fields.get("code") or exc.message},
+                                   error=exc.message, sent={})
+    return page.redirect("/empresa", "WhatsApp verificado.")
 
 
 @router.post("/empresa")
@@ -103,9 +152,7 @@ async def company_update(page: Page = Depends(get_page)) -> Response:
             errors, message = field_errors(exc), exc.message
     else:
         message = "Confira os campos destacados."
-    account = await page.call("AvAdmin", "GET", "/api/accounts/me")
-    return page.render("company.html", status_code=422, account=account, form=form,
-                       errors=errors, error=message)
+    return await _company_page(page, 422, form=form, errors=errors, error=message)
 
 
 async def _users_page(page: Page, status_code: int = 200, **values: Any) -> Response:
@@ -143,6 +190,29 @@ async def invite(page: Page = Depends(get_page)) -> Response:
                              error="Confira os campos destacados.")
 
 
+@router.post("/usuarios/senha")
+async def reset_user_password(page: Page = Depends(get_page)) -> Response:
+    """An admin gives a user a temporary password; the user chooses a new one at next login."""
+    page.require_user()
+    form = await page.form()
+    errors: dict[str, str] = {}
+    cpf = local_error(errors, "reset.cpf", parse_cpf, form.get("reset.cpf", ""))
+    if not form.get("reset.temporary_password"):
+        errors["reset.temporary_password"] = "Informe a senha temporária"  # noqa: S105
+    if not errors:
+        try:
+            await page.call("AvAdmin", "POST", "/api/users/password-reset", json={
+                "cpf": cpf, "temporary_password": form["reset.temporary_password"]})
+            return page.redirect("/usuarios", "Senha temporária definida: passe-a ao usuário, "
+                                 "que escolherá a dele no próximo login.")
+        except ApiError as exc:
+            fields = {f"reset.{k}": v for k, v in field_errors(exc).items()}
+            return await _users_page(page, exc.status, form=form, errors=fields,
+                                     reset_error=exc.message)
+    return await _users_page(page, 422, form=form, errors=errors,
+                             reset_error="Confira os campos destacados.")
+
+
 @router.post("/usuarios/{user_id}/{action}")
 async def user_action(user_id: uuid.UUID, action: str, page: Page = Depends(get_page)
                       ) -> Response:
@@ -173,6 +243,14 @@ async def billing(page: Page = Depends(get_page)) -> Response:
                        subscription=subscription, history=items, notice=notice)
 
 
+@router.get("/plano/recibo/{tx_id}")
+async def receipt(tx_id: uuid.UUID, page: Page = Depends(get_page)) -> Response:
+    """The printable receipt AvAdmin renders for a paid transaction."""
+    page.require_user()
+    html = await page.call("AvAdmin", "GET", f"/api/billing/transactions/{tx_id}/receipt")
+    return page.session.apply(HTMLResponse(str(html)))
+
+
 @router.post("/plano/checkout")
 async def checkout(page: Page = Depends(get_page)) -> Response:
     page.require_user()
@@ -187,8 +265,8 @@ async def checkout(page: Page = Depends(get_page)) -> Response:
     except ApiError as exc:
         account = await page.call("AvAdmin", "GET", "/api/accounts/me")
         plans, _ = await page.try_call("AvAdmin", "GET", "/api/plans")
-        usage = exc.body.get("usage") or exc.body.get("exceeded") or None
+        # A plan the current usage exceeds: AvAdmin's sentence names what to reduce.
         return page.render("billing.html", status_code=exc.status, account=account,
                            plans=plans or [], subscription=None, history=[],
-                           error=exc.message, usage_problem=usage)
+                           error=exc.message)
     return page.render("checkout.html", out=out)

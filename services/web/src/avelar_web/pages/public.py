@@ -113,6 +113,9 @@ async def login(page: Page = Depends(get_page)) -> Response:
         pair = await page.api.call("AvAdmin", "POST", "/api/auth/login",
                                    json={"cpf": cpf, "password": form["password"]})
     except ApiError as exc:
+        if exc.code == "password_change_required":  # an admin set a temporary password
+            return page.render("password_change_required.html", status_code=403,
+                               form={"cpf": form.get("cpf")}, next=target)
         return page.render("login.html", status_code=exc.status, form={"cpf": form.get("cpf")},
                            errors=field_errors(exc), error=exc.message, next=target)
     except ModuleDown:
