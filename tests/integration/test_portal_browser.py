@@ -1,7 +1,14 @@
 """Issue 14 in a real browser: headless Chromium (Debian's ``chromium``, driven by Playwright
-for Python; ``make chromium`` installs it) against the real AvAdmin, StockTech, Lucrum, the
-MercadoPago stand-in (``billing_stack``, the same processes as the billing e2e) and the portal,
-each its own process. Skipped when /usr/bin/chromium is missing.
+for Python; ``make chromium`` installs it) against the whole system started the way `make run`
+starts it: ``avelar-devstack run`` (``make run``'s own code path: embedded PostgreSQL and Redis,
+migrations, AvAdmin, StockTech, Lucrum, the portal, the MercadoPago and WhatsApp stand-ins, the
+demo seed and the modules' credentials) in a temporary home on free ports, once per session
+and shared by every test here. Operators are made with ``./avelar avadmin create-operator``, as
+the README says. Skipped when /usr/bin/chromium is missing.
+
+Each browser context (and each API call the tests make themselves) comes from an address of
+its own in ``X-Forwarded-For``, as people behind the production proxy do: AvAdmin's limits per
+client address (signups, logins, codes) then count each test person, not the whole suite.
 
 Screenshots of the pages land in ``test-artifacts/portal/`` (not committed), desktop and
 360 px wide."""
@@ -10,40 +17,36 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import re
+import signal
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import (
-    ROOT,
-    RUN_ID,
-    free_port,
-    new_cnpj,
-    new_cpf,
-    new_whatsapp,
-    read_code,
-    signup_confirmed,
-)
-from .test_billing_e2e import (  # noqa: F401 (billing_stack: the shared fixture)
-    OPERATOR,
-    BillingStack,
-    billing_stack,
-    small_plan,
-)
+from .conftest import ROOT, RUN_ID, free_port, new_cnpj, new_cpf, new_whatsapp, read_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 ARTIFACTS = ROOT / "test-artifacts" / "portal"
 PASSWORD = "senhaSegura123"
+OPERATOR = (f"portal-{RUN_ID}@avelarsys.test", "operador-senha-forte-123")
+UP = "Ctrl-C stops everything."
+# make run's ports: the modules (+0..+2), MercadoPago (+3) and WhatsApp (+10) stand-ins, portal.
+OFFSETS = (0, 1, 2, 3, 10, 80)
+# Settings of the caller that would change what make run starts (its own databases, the real
+# MercadoPago or WhatsApp): left out, as on a fresh clone.
+FOREIGN = ("AVADMIN_", "STOCKTECH_", "LUCRUM_", "WEB_", "MERCADOPAGO_", "WHATSAPP_", "TEST_")
 
 pytestmark = [
     pytest.mark.browser,
@@ -51,42 +54,173 @@ pytestmark = [
 ]
 
 
+def person() -> str:
+    """An address of its own for one person (a browser context, or the tests' API calls)."""
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+
+
+def free_base() -> int:
+    for _ in range(100):
+        base = random.randrange(20000, 60000 - max(OFFSETS))
+        ok = True
+        for offset in OFFSETS:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", base + offset))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free port base")
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(FOREIGN) and k not in ("DATABASE_URL", "REDIS_URL")}
+
+
+@dataclass
+class MakeRun:
+    """``avelar-devstack run --home H --port-base B``: what `make run` runs, in a temp home."""
+
+    home: Path
+    base: int
+    proc: subprocess.Popen[bytes] | None = None
+    category_id: str = ""
+    brand_id: str = ""
+    extra: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def log(self) -> Path:
+        return self.home.parent / "make-run.log"
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(  # noqa: S603 (our own CLI)
+                [sys.executable, "-m", "avelar_devstack.cli", "run", "--home", str(self.home),
+                 "--port-base", str(self.base)], stdout=out, stderr=subprocess.STDOUT,
+                env=clean_env(), cwd=ROOT)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def wait_up(self, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while UP not in self.output():
+            assert self.proc is not None and self.proc.poll() is None, self.output()[-3000:]
+            assert time.monotonic() < deadline, self.output()[-3000:]
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        for proc in self.extra:
+            proc.terminate()
+            proc.wait(15)
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)  # Ctrl-C: make run stops every module
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def printed(self, pattern: str) -> str:
+        """The first group of ``pattern`` in what make run printed."""
+        match = re.search(pattern, self.output())
+        assert match, (pattern, self.output()[-2000:])
+        return match.group(1)
+
+    def avelar(self, *args: str, stdin: str | None = None) -> str:
+        """``./avelar MODULE COMMAND ...``: a module's CLI with the running stack's settings."""
+        out = subprocess.run(  # noqa: S603 (our own CLI)
+            [sys.executable, "-m", "avelar_devstack.launch", *args],
+            env={**clean_env(), "AVELAR_HOME": str(self.home), "AVELAR_ROOT": str(ROOT)},
+            input=stdin.encode() if stdin else None, capture_output=True, check=True,
+            timeout=120, cwd=ROOT)
+        return out.stdout.decode()
+
+    def url_at(self, offset: int) -> str:
+        return f"http://127.0.0.1:{self.base + offset}"
+
+    @property
+    def avadmin_url(self) -> str:
+        return self.url_at(0)
+
+    @property
+    def stocktech_url(self) -> str:
+        return self.url_at(1)
+
+    @property
+    def lucrum_url(self) -> str:
+        return self.url_at(2)
+
+    @property
+    def whatsapp_url(self) -> str:
+        """The WhatsApp stand-in's inbox, as make run prints it."""
+        return self.printed(r"WhatsApp \(local stand-in\) (http://\S+?)/? ")
+
+    @property
+    def mercadopago_url(self) -> str:
+        """The MercadoPago stand-in's page, where make run says to approve payments."""
+        return self.printed(r"MercadoPago \(local stand-in\) (http://\S+?)/? ")
+
+    @property
+    def url(self) -> str:
+        """The portal, the first URL make run prints."""
+        return self.printed(r"Portal\s+(http://\S+?)/? ")
+
+
 @dataclass
 class Portal:
     url: str
-    stack: BillingStack
+    stack: MakeRun
 
 
-@pytest.fixture(scope="module")
-def portal(billing_stack: BillingStack) -> Iterator[Portal]:  # noqa: F811
-    port = free_port()
-    log_path = Path(billing_stack.avadmin.log).parent / "web.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEB_")}
-    env.update(WEB_AVADMIN_URL=billing_stack.avadmin.url,
-               WEB_STOCKTECH_URL=billing_stack.stocktech.url,
-               WEB_LUCRUM_URL=billing_stack.lucrum.url, WEB_LOG_LEVEL="WARNING")
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "avelar_web.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log"], env=env, stdout=log, stderr=log, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/health/live", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()[-2000:]
-        time.sleep(0.1)
+def _operator_headers(stack: MakeRun) -> dict[str, str]:
+    login = httpx.post(f"{stack.avadmin_url}/api/operator/login", timeout=10,
+                       json={"email": OPERATOR[0], "password": OPERATOR[1]},
+                       headers={"X-Forwarded-For": person()})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+@pytest.fixture(scope="session")
+def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
+    # PORTAL_E2E_MAKE_RUN="HOME:BASE" reuses a running `avelar-devstack run --home HOME
+    # --port-base BASE` whose output goes to HOME/../make-run.log (while working on a test).
+    attached = os.environ.get("PORTAL_E2E_MAKE_RUN", "")
+    if attached:
+        home, _, base = attached.rpartition(":")
+        stack = MakeRun(Path(home), int(base))
+    else:
+        stack = MakeRun(tmp_path_factory.mktemp("make-run") / "avelar", free_base())
+        stack.start()
     try:
-        yield Portal(url, billing_stack)
+        if stack.proc is not None:
+            stack.wait_up()
+        stack.avelar("avadmin", "create-operator", "--email", OPERATOR[0], "--name",
+                     "Operadora Portal", "--password-stdin", stdin=OPERATOR[1] + "\n")
+        ops = _operator_headers(stack)
+        ids = []
+        for path, name in (("/api/categories", f"Peças {RUN_ID}"),
+                           ("/api/brands", f"Marca {RUN_ID}")):
+            resp = httpx.post(f"{stack.stocktech_url}{path}", json={"name": name},
+                              headers=ops, timeout=10)
+            assert resp.status_code == 201, resp.text
+            ids.append(resp.json()["id"])
+        stack.category_id, stack.brand_id = ids
+        yield stack
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stack.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+def portal(make_run: MakeRun) -> Portal:
+    return Portal(make_run.url, make_run)
+
+
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
@@ -102,7 +236,8 @@ async def browser() -> AsyncIterator[Any]:
 async def new_page(browser: Any, width: int = 1280, *, axe: bool = False) -> Any:
     # axe-core is injected as a script of the test's own: only that page bypasses the CSP.
     context = await browser.new_context(viewport={"width": width, "height": 900},
-                                        locale="pt-BR", bypass_csp=axe)
+                                        locale="pt-BR", bypass_csp=axe,
+                                        extra_http_headers={"X-Forwarded-For": person()})
     page = await context.new_page()
     page.set_default_timeout(15_000)
     return page
@@ -125,14 +260,47 @@ async def shot(page: Any, name: str) -> None:
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def company(name: str) -> dict[str, Any]:
-    """A company signed up over AvAdmin's API; its admin's CPF and password to log in with."""
+def company(name: str, plan: str = "Empresa") -> dict[str, Any]:
+    """A company to sign up over AvAdmin's API; its admin's CPF, number and password."""
     cpf, number = new_cpf(), new_whatsapp()
     body = {"company": {"company_name": name, "cnpj": new_cnpj(), "whatsapp": number,
                         "responsible_name": "Bia Vendas"},
             "admin": {"full_name": "Bia Vendas", "cpf": cpf, "whatsapp": number,
-                      "password": PASSWORD}, "plan_name": "Empresa"}
-    return {"cpf": cpf, "body": body}
+                      "password": PASSWORD}, "plan_name": plan}
+    return {"cpf": cpf, "whatsapp": number, "body": body}
+
+
+async def signed_up(stack: MakeRun, who: dict[str, Any]) -> dict[str, Any]:
+    """Signup as a person does it, from an address of its own: ask, read the code on WhatsApp
+    (the stand-in's inbox), confirm; then the admin's tokens."""
+    headers = {"X-Forwarded-For": person()}
+    async with httpx.AsyncClient(base_url=stack.avadmin_url, timeout=10,
+                                 headers=headers) as c:
+        started = await c.post("/api/auth/signup", json=who["body"])
+        assert started.status_code == 202, started.text
+        code = await read_code(stack.whatsapp_url, who["whatsapp"])
+        done = await c.post("/api/auth/signup/confirm",
+                            json={"signup_id": started.json()["signup_id"], "code": code})
+    assert done.status_code == 201, done.text
+    return dict(done.json())
+
+
+async def api(stack: MakeRun, method: str, url: str, token: str, **kwargs: Any
+              ) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=10) as c:
+        return await c.request(method, url, headers={"Authorization": f"Bearer {token}",
+                                                     "X-Forwarded-For": person()}, **kwargs)
+
+
+async def small_plan(stack: MakeRun, name: str, **limits: Any) -> dict[str, Any]:
+    spec = {"name": f"{name} {uuid.uuid4().hex[:6]}", "price": "49.90", "max_products": 1,
+            "max_users": 3, "max_transactions": 100, "features": ["whatsapp"],
+            "modules": ["StockTech", "Lucrum"], **limits}
+    async with httpx.AsyncClient(timeout=10) as c:
+        resp = await c.post(f"{stack.avadmin_url}/api/operator/plans", json=spec,
+                            headers=_operator_headers(stack))
+    assert resp.status_code == 201, resp.text
+    return dict(resp.json())
 
 
 async def login(page: Any, portal: Portal, cpf: str, password: str = PASSWORD) -> None:
@@ -149,22 +317,17 @@ async def test_signup_search_buy_and_both_companies_see_the_sale(
 ) -> None:
     s = portal.stack
     seller = company(f"Vendedora {RUN_ID}")
-    async with httpx.AsyncClient(base_url=s.avadmin.url, timeout=10) as c:
-        await signup_confirmed(s.avadmin.url, s.whatsapp_url, seller["body"])
-        token = (await c.post("/api/auth/login", json={"cpf": seller["cpf"],
-                                                        "password": PASSWORD})).json()
+    token = await signed_up(s, seller)
     product_name = f"Tela OLED {RUN_ID}"
-    async with httpx.AsyncClient(timeout=10) as c:
-        resp = await c.post(f"{s.stocktech.url}/api/products",
-                      headers={"Authorization": f"Bearer {token['access_token']}"},
-                      json={"name": product_name, "category_id": s.category_id,
-                            "brand_id": s.brand_id, "price": "1234.56", "stock_quantity": 5,
-                            "specifications": {"Tamanho": "6,1 pol"}})
-        assert resp.status_code == 201, resp.text
-        account = await c.post(f"{s.lucrum.url}/api/bank-accounts", json={
-            "bank_code": "001", "agency": "0001", "account_number": "1000-1"},
-            headers={"Authorization": f"Bearer {token['access_token']}"})
-        assert account.status_code == 201, account.text
+    resp = await api(s, "POST", f"{s.stocktech_url}/api/products", token["access_token"],
+                     json={"name": product_name, "category_id": s.category_id,
+                           "brand_id": s.brand_id, "price": "1234.56", "stock_quantity": 5,
+                           "specifications": {"Tamanho": "6,1 pol"}})
+    assert resp.status_code == 201, resp.text
+    account = await api(s, "POST", f"{s.lucrum_url}/api/bank-accounts", token["access_token"],
+                        json={"bank_code": "001", "agency": "0001",
+                              "account_number": "1000-1"})
+    assert account.status_code == 201, account.text
 
     # The buyer signs up in the browser: masks typed, errors next to the field first.
     page = await new_page(browser)
@@ -181,6 +344,7 @@ async def test_signup_search_buy_and_both_companies_see_the_sale(
     await page.fill("#f-admin-cpf", buyer_cpf)
     await page.fill("#f-admin-password", PASSWORD)
     await page.fill("#f-password2", PASSWORD)
+    await shot(page, "signup")
     await page.click("main button[type=submit]")
     assert await page.inner_text("#e-company-cnpj") == "CNPJ inválido"
     await page.fill("#f-company-cnpj", new_cnpj())
@@ -189,6 +353,7 @@ async def test_signup_search_buy_and_both_companies_see_the_sale(
     await page.click("main button[type=submit]")
     # The code sent to the admin's WhatsApp (the stand-in's inbox) confirms the signup.
     await page.wait_for_selector("#f-code")
+    await shot(page, "signup_confirm")
     await page.fill("#f-code", await read_code(s.whatsapp_url, buyer_number))
     await page.click("main button[type=submit]")
     await page.wait_for_url(re.compile(r".*/painel"))
@@ -257,7 +422,7 @@ async def test_an_entry_typed_as_1234_56_shows_as_brl_and_the_chart_draws(
     portal: Portal, browser: Any
 ) -> None:
     owner = company(f"Financeira {RUN_ID}")
-    await signup_confirmed(portal.stack.avadmin.url, portal.stack.whatsapp_url, owner["body"])
+    await signed_up(portal.stack, owner)
     page = await new_page(browser)
     await login(page, portal, owner["cpf"])
     await page.goto(f"{portal.url}/lucrum")
@@ -290,6 +455,8 @@ async def test_an_entry_typed_as_1234_56_shows_as_brl_and_the_chart_draws(
     await page.goto(f"{portal.url}/lucrum")
     assert "R$ 1.334,56" in await page.inner_text("main table")
 
+    await page.goto(f"{portal.url}/lucrum/transferencias")
+    await shot(page, "transfers")
     await page.goto(f"{portal.url}/lucrum/fluxo")
     await page.wait_for_selector("#cash-flow-chart[data-ready='1']")
     assert "R$ 1.234,56" in await page.inner_text("main table")
@@ -300,8 +467,22 @@ async def test_an_entry_typed_as_1234_56_shows_as_brl_and_the_chart_draws(
 async def test_a_user_role_sees_no_admin_actions_and_csrf_and_logout(
     portal: Portal, browser: Any
 ) -> None:
+    s = portal.stack
     owner = company(f"Papéis {RUN_ID}")
-    await signup_confirmed(portal.stack.avadmin.url, portal.stack.whatsapp_url, owner["body"])
+    token = (await signed_up(s, owner))["access_token"]
+    # What only admins may delete: a product off the marketplace, a manual entry.
+    made = await api(s, "POST", f"{s.stocktech_url}/api/products", token, json={
+        "name": f"Capa Papéis {RUN_ID}", "category_id": s.category_id, "brand_id": s.brand_id,
+        "price": "19.90", "stock_quantity": 2})
+    assert made.status_code == 201, made.text
+    bank = await api(s, "POST", f"{s.lucrum_url}/api/bank-accounts", token, json={
+        "bank_code": "104", "agency": "0003", "account_number": "3000-3"})
+    assert bank.status_code == 201, bank.text
+    entry = await api(s, "POST", f"{s.lucrum_url}/api/financial-transactions", token, json={
+        "bank_account_id": bank.json()["id"], "description": f"Aluguel {RUN_ID}",
+        "amount": "800.00", "type": "expense"})
+    assert entry.status_code == 201, entry.text
+    product_id, entry_id = made.json()["id"], entry.json()["id"]
     admin = await new_page(browser)
     await login(admin, portal, owner["cpf"])
     # The admin invites a user (role "user") from the users page.
@@ -319,6 +500,10 @@ async def test_a_user_role_sees_no_admin_actions_and_csrf_and_logout(
     await admin.goto(f"{portal.url}/lucrum")
     assert await admin.locator("form[action='/lucrum/contas']").count() == 1
     assert await admin.locator("nav a[href='/usuarios']").count() == 1
+    await admin.goto(f"{portal.url}/stocktech/produtos")
+    assert await admin.locator("button[data-action='deactivate']").count() == 1
+    await admin.goto(f"{portal.url}/lucrum/lancamentos")
+    assert await admin.locator("button[data-action='delete-entry']").count() == 1
 
     user = await new_page(browser)
     await login(user, portal, user_cpf)
@@ -327,7 +512,27 @@ async def test_a_user_role_sees_no_admin_actions_and_csrf_and_logout(
     await user.goto(f"{portal.url}/lucrum")
     assert await user.locator("form[action='/lucrum/contas']").count() == 0
     await user.goto(f"{portal.url}/stocktech/produtos")
+    assert f"Capa Papéis {RUN_ID}" in await user.inner_text("main table")
     assert await user.locator("button[data-action='deactivate']").count() == 0
+    await shot(user, "my_products_user_role")
+    await user.goto(f"{portal.url}/lucrum/lancamentos")
+    assert f"Aluguel {RUN_ID}" in await user.inner_text("#lancamentos")
+    assert await user.locator("button[data-action='delete-entry']").count() == 0
+    # The same POSTs the admin's buttons send, forged with the user's valid CSRF token: the
+    # modules refuse them and the person reads a sentence, not a stack trace or JSON.
+    csrf = await user.locator("input[name=csrf]").first.input_value()
+    for path in (f"/stocktech/produtos/{product_id}/desativar",
+                 f"/lucrum/lancamentos/{entry_id}/excluir"):
+        forged = await user.request.post(f"{portal.url}{path}", form={"csrf": csrf})
+        assert forged.status == 403, (path, forged.status)
+        body = await forged.text()
+        assert "Somente administradores da empresa podem fazer isto" in body, body[-800:]
+        assert "Traceback" not in body and '"code"' not in body
+    await user.goto(f"{portal.url}/lucrum/lancamentos")
+    assert f"Aluguel {RUN_ID}" in await user.inner_text("#lancamentos")
+    await user.goto(f"{portal.url}/stocktech/produtos")
+    assert "no marketplace" in await user.locator(
+        "tr", has_text=f"Capa Papéis {RUN_ID}").inner_text()
 
     # The access token gone (expired cookie): the next page refreshes it with the refresh
     # token at AvAdmin, and the person stays on the page.
@@ -357,7 +562,7 @@ async def test_pix_checkout_shows_the_qr_code_and_the_main_pages_fit_a_phone(
     portal: Portal, browser: Any
 ) -> None:
     owner = company(f"Celular {RUN_ID}")
-    await signup_confirmed(portal.stack.avadmin.url, portal.stack.whatsapp_url, owner["body"])
+    await signed_up(portal.stack, owner)
     page = await new_page(browser, width=360, axe=True)
     await login(page, portal, owner["cpf"])
     await page.goto(f"{portal.url}/plano")
@@ -370,8 +575,8 @@ async def test_pix_checkout_shows_the_qr_code_and_the_main_pages_fit_a_phone(
     await shot(page, "phone_pix")
     found: dict[str, list[str]] = {}
     for path in ("/painel", "/marketplace", "/stocktech/transacoes", "/stocktech/produtos",
-                 "/lucrum", "/lucrum/lancamentos", "/lucrum/fluxo", "/lucrum/importar",
-                 "/usuarios", "/plano"):
+                 "/lucrum", "/lucrum/lancamentos", "/lucrum/transferencias", "/lucrum/fluxo",
+                 "/lucrum/importar", "/empresa", "/usuarios", "/plano", "/conta/senha"):
         await page.goto(f"{portal.url}{path}")
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 362, (path, width)
@@ -379,8 +584,11 @@ async def test_pix_checkout_shows_the_qr_code_and_the_main_pages_fit_a_phone(
         found[path] = await serious_violations(page)
     # The public pages too, logged out.
     await page.click("nav form[action='/sair'] button")
-    for path in ("/", "/entrar", "/cadastro", "/operador/entrar"):
+    for path in ("/", "/entrar", "/cadastro", "/senha/esqueci", "/operador/entrar"):
         await page.goto(f"{portal.url}{path}")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 362, (path, width)
+        await shot(page, "phone_public_" + (path.strip("/").replace("/", "_") or "landing"))
         found[path] = await serious_violations(page)
     assert not {p: v for p, v in found.items() if v}, found
     await page.context.close()
@@ -394,16 +602,11 @@ async def test_plan_limit_message_import_and_an_operator_suspending_hides_the_pr
     owner = company(f"Limitada {RUN_ID}")
     owner["body"]["plan_name"] = plan["name"]
     viewer = company(f"Olhadora {RUN_ID}")
-    async with httpx.AsyncClient(base_url=s.avadmin.url, timeout=10) as c:
-        await signup_confirmed(s.avadmin.url, s.whatsapp_url, owner["body"])
-        await signup_confirmed(s.avadmin.url, s.whatsapp_url, viewer["body"])
-        token = (await c.post("/api/auth/login", json={"cpf": owner["cpf"],
-                                                        "password": PASSWORD})).json()
-    async with httpx.AsyncClient(timeout=10) as c:
-        resp = await c.post(f"{s.lucrum.url}/api/bank-accounts", json={
-            "bank_code": "341", "agency": "0001", "account_number": "99999-1"},
-            headers={"Authorization": f"Bearer {token['access_token']}"})
-        assert resp.status_code == 201, resp.text
+    token = await signed_up(s, owner)
+    await signed_up(s, viewer)
+    resp = await api(s, "POST", f"{s.lucrum_url}/api/bank-accounts", token["access_token"],
+                     json={"bank_code": "341", "agency": "0001", "account_number": "99999-1"})
+    assert resp.status_code == 201, resp.text
 
     page = await new_page(browser)
     await login(page, portal, owner["cpf"])
@@ -444,6 +647,7 @@ async def test_plan_limit_message_import_and_an_operator_suspending_hides_the_pr
 
     ops = await new_page(browser)
     await ops.goto(f"{portal.url}/operador/entrar")
+    await shot(ops, "operator_login")
     await ops.fill("#f-email", OPERATOR[0])
     await ops.fill("#f-password", OPERATOR[1])
     await ops.click("main button[type=submit]")
@@ -465,3 +669,283 @@ async def test_plan_limit_message_import_and_an_operator_suspending_hides_the_pr
         await other.reload()
     await ops.context.close()
     await other.context.close()
+
+
+async def test_a_forgotten_password_is_reset_with_the_code_sent_to_whatsapp(
+    portal: Portal, browser: Any
+) -> None:
+    s = portal.stack
+    who = company(f"Esquecida {RUN_ID}")
+    await signed_up(s, who)
+    page = await new_page(browser)
+    await page.goto(f"{portal.url}/entrar")
+    await shot(page, "login")
+    await page.click("main a[href='/senha/esqueci']")
+    await page.wait_for_url(re.compile(r".*/senha/esqueci$"))
+    await page.fill("#f-cpf", who["cpf"])
+    await shot(page, "password_forgot")
+    await page.click("main button[type=submit]")
+    await page.wait_for_selector("#f-code")
+    # The signup's code was the first one to this number; the recovery code is the next.
+    code = await read_code(s.whatsapp_url, who["whatsapp"], after=1)
+    await page.fill("#f-code", code)
+    await page.fill("#f-new_password", "novaSenha2026")
+    await page.fill("#f-password2", "outraSenha2026")
+    await page.click("main button[type=submit]")
+    assert await page.inner_text("#e-password2") == "As senhas não conferem"
+    assert await page.input_value("#f-code") == code  # what was typed stays
+    await page.fill("#f-new_password", "novaSenha2026")
+    await page.fill("#f-password2", "novaSenha2026")
+    await shot(page, "password_reset")
+    await page.click("main button[type=submit]")
+    await page.wait_for_url(re.compile(r".*/entrar\?ok=.*"))
+    assert "Senha redefinida" in await page.inner_text("main")
+    # The old password no longer opens the account (a sentence at the top of the form).
+    await page.fill("#f-cpf", who["cpf"])
+    await page.fill("#f-password", PASSWORD)
+    await page.click("main button[type=submit]")
+    assert "CPF ou senha incorretos" in await page.inner_text("#form-error")
+    await login(page, portal, who["cpf"], "novaSenha2026")
+    await page.context.close()
+
+
+async def test_whatsapp_numbers_are_verified_by_code_and_passwords_are_changed(
+    portal: Portal, browser: Any
+) -> None:
+    s = portal.stack
+    owner = company(f"Verificada {RUN_ID}")
+    await signed_up(s, owner)
+    admin = await new_page(browser)
+    await login(admin, portal, owner["cpf"])
+    await admin.goto(f"{portal.url}/empresa")
+    card = admin.locator("#verificar-account")
+    assert "não verificado" not in await card.inner_text()  # confirmed at signup
+    # A new number for the company: not verified until the code sent to it comes back.
+    number = new_whatsapp()
+    await admin.fill("#f-account-whatsapp", number[3:])
+    await card.locator("button[type=submit]").click()
+    await admin.wait_for_selector("#verificar-account #f-code")
+    assert "não verificado" in await admin.inner_text("#verificar-account header")
+    await shot(admin, "company_verify")
+    code = await read_code(s.whatsapp_url, number)
+    wrong = "000000" if code != "000000" else "111111"
+    await admin.fill("#f-code", wrong)
+    await admin.click("#verificar-account button[type=submit]")
+    assert await admin.inner_text("#e-code") == "código inválido"
+    await admin.fill("#f-code", code)
+    await admin.click("#verificar-account button[type=submit]")
+    await admin.wait_for_url(re.compile(r".*/empresa\?ok=.*"))
+    header = await admin.inner_text("#verificar-account header")
+    assert f"({number[3:5]}) {number[5:10]}-{number[10:]}" in header, header
+    assert "não verificado" not in header and "verificado" in header
+    await shot(admin, "company")
+
+    # The admin adds a user, whose number nobody has confirmed yet.
+    user_cpf, user_number = new_cpf(), new_whatsapp()
+    await admin.goto(f"{portal.url}/usuarios")
+    await admin.fill("#f-full_name", "Lia Estoque")
+    await admin.fill("#f-cpf", user_cpf)
+    await admin.fill("#f-whatsapp", user_number[3:])
+    await admin.fill("#f-password", PASSWORD)
+    await admin.click("form[action='/usuarios'] button[type=submit]")
+    await admin.wait_for_url(re.compile(r".*/usuarios\?ok=.*"))
+
+    user = await new_page(browser)
+    await login(user, portal, user_cpf)
+    await user.goto(f"{portal.url}/empresa")
+    assert await user.locator("#verificar-account").count() == 0  # the company's: admins
+    assert "não verificado" in await user.inner_text("#verificar-user header")
+    await user.click("#verificar-user button[type=submit]")
+    await user.wait_for_selector("#verificar-user #f-code")
+    await user.fill("#f-code", await read_code(s.whatsapp_url, user_number))
+    await user.click("#verificar-user button[type=submit]")
+    await user.wait_for_url(re.compile(r".*/empresa\?ok=.*"))
+    assert "não verificado" not in await user.inner_text("#verificar-user header")
+
+    # The admin gives the user a temporary password: the user's session ends, and the next
+    # login asks for a password of the user's own.
+    await admin.goto(f"{portal.url}/usuarios")
+    await admin.select_option("#f-reset-cpf", user_cpf)
+    await admin.fill("#f-reset-temporary_password", "temporaria2026")
+    await admin.click("form[action='/usuarios/senha'] button[type=submit]")
+    await admin.wait_for_url(re.compile(r".*/usuarios\?ok=.*"))
+    await shot(admin, "users_reset")
+    await user.context.clear_cookies()
+    await user.goto(f"{portal.url}/entrar")
+    await user.fill("#f-cpf", user_cpf)
+    await user.fill("#f-password", "temporaria2026")
+    await user.click("main button[type=submit]")
+    await user.wait_for_selector("#f-current_password")
+    await user.fill("#f-current_password", "temporaria2026")
+    await user.fill("#f-new_password", "minhaSenha2026")
+    await user.fill("#f-password2", "minhaSenha2026")
+    await user.click("main button[type=submit]")
+    await user.wait_for_url(re.compile(r".*/painel.*"))
+
+    # Logged in, the user changes it again: a wrong current password is named at its field.
+    await user.goto(f"{portal.url}/conta/senha")
+    await user.fill("#f-current_password", "naoEhEssa2026")
+    await user.fill("#f-new_password", "outraSenha2026")
+    await user.fill("#f-password2", "outraSenha2026")
+    await user.click("main button[type=submit]")
+    assert await user.inner_text("#e-current_password") == "Senha atual incorreta"
+    assert "/conta/senha" in user.url  # still logged in: not sent to the login page
+    await shot(user, "password_change")
+    await user.fill("#f-current_password", "minhaSenha2026")
+    await user.fill("#f-new_password", "outraSenha2026")
+    await user.fill("#f-password2", "outraSenha2026")
+    await user.click("main button[type=submit]")
+    await user.wait_for_url(re.compile(r".*/painel\?ok=.*"))
+    await user.goto(f"{portal.url}/stocktech/transacoes")  # the session goes on
+    assert user.url.endswith("/stocktech/transacoes")
+    await user.click("nav form[action='/sair'] button")
+    await user.wait_for_url(re.compile(r".*/entrar.*"))
+    await login(user, portal, user_cpf, "outraSenha2026")
+    await user.context.close()
+    await admin.context.close()
+
+
+async def test_a_plan_paid_by_pix_at_the_mercadopago_standin_shows_as_paid(
+    portal: Portal, browser: Any
+) -> None:
+    s = portal.stack
+    owner = company(f"Pagadora {RUN_ID}")
+    await signed_up(s, owner)
+    page = await new_page(browser)
+    await login(page, portal, owner["cpf"])
+    await page.goto(f"{portal.url}/plano")
+    await shot(page, "billing")
+    await page.locator("article.plan", has_text="Corporativo").locator(
+        "button[value='pix']").click()
+    await page.wait_for_url(re.compile(r".*/plano/checkout"))
+    payment = (await page.inner_text("#mp-id")).strip()
+    assert "R$ 699,90" in await page.inner_text("main")
+    assert (await page.input_value("#pix-code")).strip()
+    await shot(page, "checkout_pix")
+    # The payer approves it where make run says to: the MercadoPago stand-in's page.
+    mp = await page.context.new_page()
+    await mp.goto(f"{s.mercadopago_url}/")
+    await mp.locator("tr", has_text=payment).locator("button", has_text="approve").click()
+    await mp.wait_for_load_state()
+    assert "approved" in await mp.locator("tr", has_text=payment).inner_text()
+    await mp.close()
+    # The signed webhook reaches AvAdmin: the portal shows the plan paid.
+    deadline = time.monotonic() + 20
+    while True:
+        await page.goto(f"{portal.url}/plano")
+        if await page.locator("td.billing-status[data-status='paid']").count():
+            break
+        assert time.monotonic() < deadline, await page.inner_text("main")
+        await asyncio.sleep(0.3)
+    facts = await page.inner_text("dl.facts")
+    assert "Corporativo" in facts and "ativa" in facts, facts
+    assert re.search(r"Pago até\s+\d{2}/\d{2}/\d{4}", facts), facts
+    history = await page.inner_text("main table")
+    assert "R$ 699,90" in history and "pago" in history and "Pix" in history, history
+    await shot(page, "billing_paid")
+    await page.click("main table a:has-text('recibo')")
+    assert "699,90" in await page.inner_text("body")
+    await page.goto(f"{portal.url}/painel")
+    assert "Plano Corporativo" in await page.inner_text("main")
+    await page.context.close()
+
+
+async def test_too_many_attempts_say_when_to_try_again(portal: Portal, browser: Any) -> None:
+    owner = company(f"Tentativas {RUN_ID}")
+    await signed_up(portal.stack, owner)
+    # Wrong passwords for one CPF from one address: then a 429 that says when to try again.
+    page = await new_page(browser)
+    await page.goto(f"{portal.url}/entrar")
+    message = ""
+    for _ in range(8):
+        await page.fill("#f-cpf", owner["cpf"])
+        await page.fill("#f-password", "senhaErrada999")
+        await page.click("main button[type=submit]")
+        message = await page.inner_text("#form-error")
+        if "Muitas tentativas" in message:
+            break
+    assert re.fullmatch(r"Muitas tentativas\. Tente novamente em \d+ segundos\.", message), \
+        message
+    await shot(page, "login_429")
+    await page.context.close()
+
+
+async def test_an_expired_session_returns_to_login_then_to_the_page(
+    portal: Portal, browser: Any
+) -> None:
+    s = portal.stack
+    owner = company(f"Expirada {RUN_ID}")
+    await signed_up(s, owner)
+    page = await new_page(browser)
+    await login(page, portal, owner["cpf"])
+    await page.goto(f"{portal.url}/lucrum/fluxo?group_by=category")
+    # The session expires: the browser drops the access cookie (its max-age is the token's
+    # life) and the refresh token no longer works (ended here at AvAdmin).
+    refresh = next(c["value"] for c in await page.context.cookies()
+                   if c["name"] == "avw_refresh")
+    async with httpx.AsyncClient(timeout=10) as c:
+        gone = await c.post(f"{s.avadmin_url}/api/auth/logout",
+                            json={"refresh_token": refresh})
+        assert gone.status_code == 204, gone.text
+    await page.context.clear_cookies(name="avw_access")
+    await page.goto(f"{portal.url}/lucrum/fluxo?group_by=category")
+    await page.wait_for_url(re.compile(r".*/entrar\?next=.*"))
+    await page.fill("#f-cpf", owner["cpf"])
+    await page.fill("#f-password", PASSWORD)
+    await page.click("main button[type=submit]")
+    await page.wait_for_url(re.compile(r".*/lucrum/fluxo\?group_by=category$"))
+    assert "Categoria" in await page.inner_text("main table thead")
+    await page.context.close()
+
+
+@pytest.fixture
+def lucrum_down(make_run: MakeRun) -> Iterator[Portal]:
+    """A second portal over the same stack whose Lucrum address does not answer."""
+    port = free_port()
+    env = {**clean_env(), "WEB_AVADMIN_URL": make_run.avadmin_url,
+           "WEB_STOCKTECH_URL": make_run.stocktech_url,
+           "WEB_LUCRUM_URL": f"http://127.0.0.1:{free_port()}", "WEB_LOG_LEVEL": "WARNING"}
+    with (make_run.home.parent / "web-lucrum-down.log").open("ab") as log:
+        proc = subprocess.Popen(  # noqa: S603 (our own CLI)
+            [sys.executable, "-m", "avelar_web.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(port), "--no-access-log"], env=env, stdout=log, stderr=log, cwd=ROOT)
+    make_run.extra.append(proc)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/health/live", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        assert httpx.get(f"{url}/health", timeout=5).json()["modules"] == {
+            "AvAdmin": "up", "StockTech": "up", "Lucrum": "down"}
+        yield Portal(url, make_run)
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        make_run.extra.remove(proc)
+
+
+async def test_a_module_down_is_a_notice_on_its_pages_and_the_rest_works(
+    lucrum_down: Portal, browser: Any
+) -> None:
+    owner = company(f"Sem Lucrum {RUN_ID}")
+    await signed_up(lucrum_down.stack, owner)
+    page = await new_page(browser)
+    await login(page, lucrum_down, owner["cpf"])
+    main = await page.inner_text("main")
+    assert "O Lucrum está indisponível no momento" in main, main
+    assert "Produtos:" in main  # StockTech's part of the dashboard is there
+    await shot(page, "dashboard_lucrum_down")
+    resp = await page.goto(f"{lucrum_down.url}/lucrum/lancamentos")
+    assert resp.status == 503
+    assert "Lucrum indisponível" in await page.inner_text("main h1")
+    assert "O restante do portal continua funcionando" in await page.inner_text("main")
+    resp = await page.goto(f"{lucrum_down.url}/marketplace")
+    assert resp.status == 200
+    assert "produto(s)" in await page.inner_text("main")
+    await page.context.close()
