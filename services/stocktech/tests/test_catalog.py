@@ -29,6 +29,14 @@ async def test_everybody_reads_operators_write(
                              headers=operator_headers)
     assert resp.status_code == 201
     assert resp.json()["logo_url"] == "https://cdn.example.com/x.png"
+    # Operators, who manage them, read them too (the portal's operator page lists them).
+    for path, name in (("/api/categories", "Câmeras"), ("/api/brands", "Xiaomi")):
+        resp = await client.get(path, headers=operator_headers)
+        assert resp.status_code == 200, resp.text
+        assert name in [item["name"] for item in resp.json()]
+    inactive = await client.get("/api/categories?include_inactive=true",
+                                headers=operator_headers)
+    assert inactive.status_code == 200  # only services see inactive ones
 
 
 async def test_names_are_unique_regardless_of_case(

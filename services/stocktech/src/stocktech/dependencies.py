@@ -13,6 +13,7 @@ from avelar_kit.auth.caller import (
     get_operator,
     get_service_caller,
     get_user_caller,
+    guard,
     is_operator_token,
     operator_guard,
 )
@@ -69,3 +70,22 @@ async def require_taxonomy_manager(
 
 
 TaxonomyManager = Annotated[str, Depends(require_taxonomy_manager)]
+
+
+@guard
+async def catalog_reader(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session: SessionDep,
+) -> bool:
+    """Who reads categories and brands: any caller ``get_caller`` admits and the platform's
+    operators, who manage them (their portal page lists them). True for an internal service,
+    which may list the inactive ones too."""
+    if is_operator_token(credentials):
+        await get_operator(request, credentials)
+        return False
+    caller = await get_caller(request, credentials, session)
+    return caller.principal.is_service
+
+
+CatalogReader = Annotated[bool, Depends(catalog_reader)]

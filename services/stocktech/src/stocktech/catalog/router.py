@@ -1,4 +1,5 @@
-"""Categories and brands. Reading: any authenticated caller. Writing: platform operators.
+"""Categories and brands. Reading: any authenticated caller, platform operators included.
+Writing: platform operators.
 
 Writes take an AvAdmin operator token (``typ="operator"``) or an internal service token (client
 credentials), which scripts and the operators' tools use.
@@ -23,7 +24,7 @@ from stocktech.catalog.schemas import (
     CategoryUpdate,
 )
 from stocktech.catalog.service import TaxonomyService
-from stocktech.dependencies import TaxonomyManager
+from stocktech.dependencies import CatalogReader, TaxonomyManager
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -37,11 +38,11 @@ def _fields(body: Any) -> dict[str, Any]:
 
 @router.get("/categories", response_model=list[CategoryOut])
 async def list_categories(
-    session: SessionDep, principal: CurrentPrincipal, include_inactive: bool = False
+    session: SessionDep, service: CatalogReader, include_inactive: bool = False
 ) -> list[CategoryOut]:
-    """Active categories, by name. Services may ask for inactive ones too."""
+    """Active categories, by name (operators too). Services may ask for inactive ones too."""
     items = await TaxonomyService(session).list(
-        Category, include_inactive=include_inactive and principal.is_service)
+        Category, include_inactive=include_inactive and service)
     return [CategoryOut.model_validate(c) for c in items]
 
 
@@ -75,11 +76,11 @@ async def update_category(
 
 @router.get("/brands", response_model=list[BrandOut])
 async def list_brands(
-    session: SessionDep, principal: CurrentPrincipal, include_inactive: bool = False
+    session: SessionDep, service: CatalogReader, include_inactive: bool = False
 ) -> list[BrandOut]:
-    """Active brands, by name. Services may ask for inactive ones too."""
+    """Active brands, by name (operators too). Services may ask for inactive ones too."""
     items = await TaxonomyService(session).list(
-        Brand, include_inactive=include_inactive and principal.is_service)
+        Brand, include_inactive=include_inactive and service)
     return [BrandOut.model_validate(b) for b in items]
 
 
