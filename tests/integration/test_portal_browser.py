@@ -454,6 +454,9 @@ async def test_an_entry_typed_as_1234_56_shows_as_brl_and_the_chart_draws(
     await shot(page, "entries")
     await page.goto(f"{portal.url}/lucrum")
     assert "R$ 1.334,56" in await page.inner_text("main table")
+    # The plan's monthly quota of manual entries, as a bar on the dashboard.
+    await page.goto(f"{portal.url}/painel")
+    assert re.search(r"Lançamentos manuais no mês: 1 de \d+", await page.inner_text("main"))
 
     await page.goto(f"{portal.url}/lucrum/transferencias")
     await shot(page, "transfers")
@@ -645,7 +648,7 @@ async def test_plan_limit_message_import_and_an_operator_suspending_hides_the_pr
     await other.goto(f"{portal.url}/marketplace?q={RUN_ID}+Limite")
     assert await other.locator("article.card", has_text=name).count() == 1
 
-    ops = await new_page(browser)
+    ops = await new_page(browser, axe=True)
     await ops.goto(f"{portal.url}/operador/entrar")
     await shot(ops, "operator_login")
     await ops.fill("#f-email", OPERATOR[0])
@@ -661,6 +664,19 @@ async def test_plan_limit_message_import_and_an_operator_suspending_hides_the_pr
     await ops.click("form.filters button[type=submit]")
     assert "suspensa" in await ops.locator(f"tr[data-company='Limitada {RUN_ID}']").inner_text()
     await shot(ops, "operator")
+    violations = {"/operador": await serious_violations(ops)}
+
+    # The marketplace's categories and brands are the operators' too.
+    await ops.goto(f"{portal.url}/operador/catalogo")
+    await ops.click("form[action='/operador/catalogo/categorias'] button[type=submit]")
+    assert await ops.inner_text("#e-categorias-name"), await ops.inner_text("main")
+    await ops.fill("#f-categorias-name", f"Películas {RUN_ID}")
+    await ops.click("form[action='/operador/catalogo/categorias'] button[type=submit]")
+    await ops.wait_for_url(re.compile(r".*/operador/catalogo\?ok=.*"))
+    assert await ops.locator(f"#categorias li[data-name='Películas {RUN_ID}']").count() == 1
+    await shot(ops, "operator_catalog")
+    violations["/operador/catalogo"] = await serious_violations(ops)
+    assert not {p: v for p, v in violations.items() if v}, violations
 
     deadline = time.monotonic() + 10
     while await other.locator("article.card", has_text=name).count():

@@ -58,13 +58,15 @@ async def dashboard(page: Page = Depends(get_page)) -> Response:
     if page.has("Lucrum"):
         entries, note = await page.try_call("Lucrum", "GET", "/api/financial-transactions",
                                             params={"date_from": _month_start(),
-                                                    "page_size": 5})
+                                                    "page_size": 200})
         if entries is not None:
-            usage.append({"label": "Lançamentos no mês", "used": entries.get("total", 0),
-                          "limit": None})
+            # The plan's monthly quota counts the entries posted by hand (not imports or sales).
+            items = entries.get("items", [])
+            usage.append({"label": "Lançamentos manuais no mês",
+                          "used": len([e for e in items if e.get("source") == "manual"]),
+                          "limit": plan.get("max_transactions")})
             recent.extend({"when": e["created_at"], "what": f"{e['code']} {e['description']}",
-                           "amount": e["amount"], "status": e["type"]}
-                          for e in entries.get("items", []))
+                           "amount": e["amount"], "status": e["type"]} for e in items[:5])
         elif note:
             notices.append(note)
     subscription, _ = await page.try_call("AvAdmin", "GET", "/api/billing/subscription") \

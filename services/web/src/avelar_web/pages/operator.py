@@ -70,3 +70,48 @@ async def company_action(account_id: uuid.UUID, action: str, page: Page = Depend
     else:
         raise ApiError(404, "Ação desconhecida")
     return page.redirect("/operador", done)
+
+
+KINDS = {"categorias": ("/api/categories", "Categoria"), "marcas": ("/api/brands", "Marca")}
+
+
+async def _catalog_page(page: Page, status_code: int = 200, **values: object) -> Response:
+    """StockTech's categories and brands (the platform's, managed by operators)."""
+    categories = await page.call("StockTech", "GET", "/api/categories")
+    brands = await page.call("StockTech", "GET", "/api/brands")
+    return page.render("operator_catalog.html", status_code=status_code,
+                       categories=categories, brands=brands, **values)
+
+
+@router.get("/catalogo")
+async def catalog(page: Page = Depends(get_page)) -> Response:
+    page.require_operator()
+    return await _catalog_page(page)
+
+
+@router.post("/catalogo/{kind}")
+async def catalog_create(kind: str, page: Page = Depends(get_page)) -> Response:
+    page.require_operator()
+    if kind not in KINDS:
+        raise ApiError(404, "Página não encontrada")
+    path, label = KINDS[kind]
+    form = await page.form()
+    try:
+        await page.call("StockTech", "POST", path, json={"name": form.get(f"{kind}.name", "")})
+    except ApiError as exc:
+        errors = {f"{kind}.{k}": v for k, v in field_errors(exc).items()}
+        return await _catalog_page(page, exc.status, form=form, errors=errors,
+                                   error=exc.message, error_kind=kind)
+    return page.redirect("/operador/catalogo", f"{label} criada.")
+
+
+@router.post("/catalogo/{kind}/{item_id}/desativar")
+async def catalog_deactivate(kind: str, item_id: uuid.UUID, page: Page = Depends(get_page)
+                             ) -> Response:
+    """Out of the lists companies choose from (StockTech lists only the active ones)."""
+    page.require_operator()
+    if kind not in KINDS:
+        raise ApiError(404, "Página não encontrada")
+    path, label = KINDS[kind]
+    await page.call("StockTech", "PATCH", f"{path}/{item_id}", json={"is_active": False})
+    return page.redirect("/operador/catalogo", f"{label} desativada.")
