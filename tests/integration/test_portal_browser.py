@@ -628,6 +628,25 @@ async def test_plan_limit_message_import_and_an_operator_suspending_hides_the_pr
     assert "permite até 1 produtos ativos" in message, message
     assert "R$ 89,90" in await page.inner_text("main table")
     await shot(page, "my_products_limit")
+    # Its photos (https addresses) and specifications are edited on its own page.
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    await page.locator("tr", has_text=name).locator("a", has_text="Editar").click()
+    await page.wait_for_url(re.compile(r".*/stocktech/produtos/[0-9a-f-]+$"))
+    await page.fill("#f-images", "https://cdn.example.com/bateria-frente.jpg")
+    await page.fill("#f-specifications", "Capacidade: 4000 mAh\nGarantia: 90 dias")
+    await shot(page, "product_edit")
+    await page.click("main form button[type=submit]")
+    await page.wait_for_url(re.compile(r".*/stocktech/produtos\?ok=.*"))
+    await page.locator("tr", has_text=name).locator("a", has_text="Editar").click()
+    assert "Garantia: 90 dias" in await page.input_value("#f-specifications")
+    product_path = page.url.replace("/stocktech/produtos/", "/marketplace/")
+    await page.goto(product_path)
+    assert "90 dias" in await page.inner_text("main dl")
+    photo = page.locator("main .gallery img")
+    assert await photo.get_attribute("src") == "https://cdn.example.com/bateria-frente.jpg"
+    assert not refused, refused  # the CSP lets the seller's https photo load
 
     # A statement import, line by line.
     await page.goto(f"{portal.url}/lucrum/importar")

@@ -68,6 +68,8 @@ async def test_field_errors_are_shown_next_to_the_field(client: httpx.AsyncClien
 async def test_security_headers_and_httponly_cookies(client: httpx.AsyncClient) -> None:
     resp = await client.get("/entrar")
     assert "script-src 'self'" in resp.headers["content-security-policy"]
+    # Product photos are https addresses of the sellers' choosing.
+    assert "img-src 'self' data: https:;" in resp.headers["content-security-policy"]
     assert resp.headers["x-frame-options"] == "DENY"
     assert resp.headers["x-content-type-options"] == "nosniff"
     cookie = resp.headers["set-cookie"]

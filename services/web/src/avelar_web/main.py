@@ -31,7 +31,9 @@ from avelar_web.session import SAFE_METHODS, CsrfRefused, LoginRequired, check_c
 HERE = Path(__file__).parent
 log = logging.getLogger("avelar_web")
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+# Product photos are the sellers' https addresses (StockTech stores URLs, not files): images
+# may come from any https origin; scripts, styles and everything else only from the portal.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'self'; object-src 'none'")
 SECURITY_HEADERS = [
