@@ -112,7 +112,7 @@ class AvAdminProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, timeout: float = 30) -> None:
         if self.proc is not None and self.proc.poll() is None:
             return
         with self.log.open("ab") as log:
@@ -120,7 +120,7 @@ class AvAdminProcess:
                 [sys.executable, "-m", "uvicorn", "--factory", "avadmin.main:create_app",
                  "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"],
                 env=self.env, stdout=log, stderr=log, cwd=ROOT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"AvAdmin exited: {self.log.read_text()[-3000:]}")
@@ -130,7 +130,7 @@ class AvAdminProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("AvAdmin did not start in 30 s")
+        raise RuntimeError(f"AvAdmin did not start in {timeout} s")
 
     def kill(self) -> None:
         """AvAdmin crashes: SIGKILL, no graceful shutdown."""

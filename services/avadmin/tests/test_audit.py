@@ -141,6 +141,19 @@ async def _reactivate(w: World) -> httpx.Response:
                                headers=w.operator)
 
 
+# -- privacy (the person's own acts are recorded too; an admin's and an operator's above all) ----
+
+@scenario("POST /api/privacy/export")
+async def _export(w: World) -> httpx.Response:
+    return await w.client.post("/api/privacy/export", headers=w.admin.headers, json={})
+
+
+@scenario("POST /api/privacy/erase")
+async def _erase(w: World) -> httpx.Response:
+    return await w.client.post("/api/privacy/erase", headers=w.admin.headers,
+                               json={"user_id": w.ids["user"]})
+
+
 @pytest.fixture
 async def gateway(app: FastAPI) -> AsyncIterator[None]:
     """Checkout needs a payment gateway: the MercadoPago stand-in over real HTTP."""

@@ -66,6 +66,19 @@ class Settings(ServiceSettings):
     # Usage for plan changes: StockTech's internal usage endpoint (products, purchases).
     stocktech_url: str | None = None
 
+    # -- privacy (LGPD export and erasure, docs/privacy.md) ------------------------------------
+    # The modules that answer for their part of a person's export (their internal endpoint
+    # ``GET /api/internal/privacy/users/{id}``, with AvAdmin's service token). A module without
+    # a URL is left out of the export, and the export says so.
+    lucrum_url: str | None = None
+    # How long an export request waits for the modules before answering with what is missing
+    # (the job completes it later), and each module call's own bound.
+    privacy_export_wait_seconds: float = Field(default=3.0, gt=0)
+    # How long the person can download a finished export; after that it is deleted.
+    privacy_export_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    # The job that completes exports and finishes erasures (0 disables it).
+    privacy_job_interval_seconds: float = Field(default=30.0, ge=0)
+
     # Scheduled jobs inside the service (avelar_kit.jobs, one replica runs each); 0 disables
     # one. Each also runs once from the CLI for a CronJob.
     dunning_interval_seconds: float = Field(default=3600, ge=0)

@@ -12,6 +12,7 @@ from avadmin.billing.service import Dunning
 from avadmin.config import Settings
 from avadmin.events.models import OutboxEvent
 from avadmin.messaging.repository import OutgoingMessageRepository
+from avadmin.privacy.worker import PRIVACY_JOB, PrivacyWork
 from avadmin.whatsapp.repository import VerificationCodeRepository
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.session import Database
@@ -44,11 +45,16 @@ async def dunning(db: Database, settings: Settings) -> dict[str, Any]:
     return await Dunning(db.sessionmaker, settings).run()
 
 
-def scheduled(db: Database, settings: Settings) -> list[ScheduledJob]:
-    return [
+def scheduled(db: Database, settings: Settings,
+              privacy: PrivacyWork | None = None) -> list[ScheduledJob]:
+    jobs = [
         ScheduledJob(DUNNING, settings.dunning_interval_seconds, lambda: dunning(db, settings)),
         ScheduledJob(PRUNE_OUTBOX, settings.prune_outbox_interval_seconds,
                      lambda: prune_outbox(db, settings.outbox_retention_days)),
         ScheduledJob(PRUNE_CODES, settings.prune_outbox_interval_seconds,
                      lambda: prune_codes(db, settings.outbox_retention_days)),
     ]
+    if privacy is not None:
+        jobs.append(ScheduledJob(PRIVACY_JOB, settings.privacy_job_interval_seconds,
+                                 privacy.run))
+    return jobs

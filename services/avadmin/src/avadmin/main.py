@@ -19,6 +19,9 @@ from avadmin.jobs import scheduled
 from avadmin.operators.router import router as operators_router
 from avadmin.permissions import PERMISSIONS
 from avadmin.plans.router import router as plans_router
+from avadmin.privacy.router import router as privacy_router
+from avadmin.privacy.sources import ModuleSource, ModuleSources
+from avadmin.privacy.worker import PrivacyWork
 from avadmin.security.keys import KeyRing, load_keyring
 from avadmin.security.tokens import TokenIssuer
 from avadmin.users.router import router as users_router
@@ -62,8 +65,19 @@ async def start_billing(app: FastAPI, settings: Settings) -> None:
             app.state.db.sessionmaker, app.state.gateway,
             sweep_seconds=settings.billing_sweep_seconds)
         await app.state.billing_worker.start()
-    app.state.jobs = JobRunner(app.state.db.engine, scheduled(app.state.db, settings))
+    app.state.jobs = JobRunner(app.state.db.engine,
+                               scheduled(app.state.db, settings, app.state.privacy))
     await app.state.jobs.start()
+
+
+def start_privacy(app: FastAPI, settings: Settings) -> None:
+    """The modules that answer for their part of an export, and the privacy job's work."""
+    sources = [ModuleSource(name, url) for name, url in
+               (("StockTech", settings.stocktech_url), ("Lucrum", settings.lucrum_url)) if url]
+    app.state.privacy_sources = ModuleSources(sources, app.state.issuer,
+                                              timeout=settings.privacy_export_wait_seconds)
+    app.state.privacy = PrivacyWork(app.state.db, app.state.redis, app.state.privacy_sources,
+                                    [settings.events_stream, f"{settings.events_stream}:dead"])
 
 
 async def stop_billing(app: FastAPI) -> None:
@@ -98,6 +112,7 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
                                           model=OutboxEvent, source="AvAdmin",
                                           stream=settings.events_stream)
             await app.state.relay.start()
+        start_privacy(app, settings)
         await start_billing(app, settings)
         await start_whatsapp(app, settings)
 
@@ -124,6 +139,6 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
     app.state.keyring = ring
     app.state.issuer = TokenIssuer(ring, settings)
     for router in (auth_router, plans_router, accounts_router, users_router, operators_router,
-                   billing_router, whatsapp_router, audit_router(AuditLog)):
+                   billing_router, whatsapp_router, audit_router(AuditLog), privacy_router):
         app.include_router(router)
     return app

@@ -25,6 +25,7 @@ from avadmin.messaging.models import MessageStatus, OutgoingMessage
 from avadmin.modules.models import MODULES, Module
 from avadmin.notifications.models import HandledEvent
 from avadmin.plans.models import BillingCycle, Plan
+from avadmin.privacy.models import Erasure, PrivacyExport
 from avadmin.users.models import Role, User
 from avadmin.whatsapp.models import CodePurpose, VerificationCode
 
@@ -40,6 +41,7 @@ __all__ = [
     "BillingStatus",
     "BillingTransaction",
     "CodePurpose",
+    "Erasure",
     "GatewayPlan",
     "HandledEvent",
     "LoginThrottle",
@@ -50,6 +52,7 @@ __all__ = [
     "OutgoingMessage",
     "PendingSignup",
     "Plan",
+    "PrivacyExport",
     "RefreshToken",
     "Role",
     "ServiceClient",

@@ -17,6 +17,7 @@ from lucrum.events.models import HandledEvent
 from lucrum.events.router import router as pending_postings_router
 from lucrum.imports.router import router as imports_router
 from lucrum.permissions import MODULE, PERMISSIONS
+from lucrum.privacy.router import router as privacy_router
 from lucrum.reports.router import router as reports_router
 from lucrum.transactions.codes import CodeGenerator, random_code
 from lucrum.transactions.router import router as transactions_router
@@ -67,7 +68,7 @@ def create_app(
         permissions=PERMISSIONS,
         routers=(banks_router, bank_accounts_router, imports_router, transactions_router,
                  transfers_router, categories_router, reports_router,
-                 pending_postings_router),
+                 pending_postings_router, privacy_router),
         avadmin=avadmin, verifier=verifier, handled_model=HandledEvent,
         on_startup=[startup], on_shutdown=[shutdown],
     )

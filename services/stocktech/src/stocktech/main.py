@@ -21,6 +21,7 @@ from stocktech.config import Settings
 from stocktech.events.handlers import HANDLERS, handle_event
 from stocktech.events.models import HandledEvent, OutboxEvent
 from stocktech.permissions import MODULE, PERMISSIONS
+from stocktech.privacy.router import router as privacy_router
 from stocktech.products.router import router as products_router
 from stocktech.transactions.router import router as transactions_router
 
@@ -56,7 +57,7 @@ def create_app(
         module=MODULE, settings=settings, title="StockTech", description=DESCRIPTION,
         permissions=PERMISSIONS,
         routers=(catalog_router, products_router, transactions_router, internal_router,
-                 audit_router(AuditLog)),
+                 audit_router(AuditLog), privacy_router),
         avadmin=avadmin, verifier=verifier,
         handlers=handlers, handled_model=HandledEvent, outbox_model=OutboxEvent,
         local_check=local_standing, jobs=jobs,

@@ -41,6 +41,16 @@ class UserDeactivated(_Payload):
     account_id: uuid.UUID
 
 
+class UserErased(_Payload):
+    """The person's personal data was erased in AvAdmin (LGPD art. 18, docs/privacy.md): every
+    module drops its copies (cached profile) and refuses the person's tokens. Carries no
+    personal data: the user id is the pseudonymous reference the records keep."""
+
+    user_id: uuid.UUID
+    account_id: uuid.UUID
+    erased_at: str | None = None
+
+
 class AccountUpdated(_Payload):
     account_id: uuid.UUID
     company_name: str
@@ -74,6 +84,7 @@ class AccountPlanChanged(_Payload):
 AVADMIN_EVENTS: dict[str, type[_Payload]] = {
     "user.updated": UserUpdated,
     "user.deactivated": UserDeactivated,
+    "user.erased": UserErased,
     "account.updated": AccountUpdated,
     "account.suspended": AccountSuspended,
     "account.reactivated": AccountReactivated,
@@ -106,7 +117,7 @@ def cache_invalidation_handler(
         if event.source != AVADMIN_SOURCE:
             return
         payload = parse_avadmin_event(event)
-        if isinstance(payload, UserUpdated | UserDeactivated):
+        if isinstance(payload, UserUpdated | UserDeactivated | UserErased):
             await client.invalidate_user(payload.user_id)
         elif isinstance(payload, AccountUpdated | AccountSuspended | AccountReactivated
                         | AccountPlanChanged):

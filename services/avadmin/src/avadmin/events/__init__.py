@@ -96,3 +96,16 @@ def billing_suspension_upcoming(session: AsyncSession, account: Account, paid_un
         "account_id": str(account.id), "company_name": account.company_name,
         "whatsapp": account.whatsapp, "paid_until": paid_until.isoformat(),
         "suspend_on": suspend_on.date().isoformat()})
+
+
+# -- privacy (docs/privacy.md) --------------------------------------------------------------------
+
+def user_erased(session: AsyncSession, user: User) -> None:
+    """The person's data was erased: no personal field, only the pseudonymous reference (the
+    user id) the modules' records keep, and when the person's sessions ended."""
+    record_event(session, OutboxEvent, "user.erased", {
+        "user_id": str(user.id), "account_id": str(user.account_id),
+        "erased_at": user.erased_at.isoformat() if user.erased_at else None,
+        "sessions_valid_after": (user.sessions_valid_after.isoformat()
+                                 if user.sessions_valid_after else None),
+    })

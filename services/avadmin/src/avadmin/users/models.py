@@ -20,8 +20,11 @@ class Role(enum.StrEnum):
 class User(UUIDPrimaryKey, TimestampMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("avelar_cpf_is_valid(cpf)", name="cpf_valid"),
-        CheckConstraint(r"whatsapp ~ '^\+55[1-9][0-9]9[0-9]{8}$'", name="whatsapp_e164_br_mobile"),
+        # An erased person (docs/privacy.md) keeps the row, the pseudonymous reference of the
+        # records the law requires, with a CPF and number that are no one's.
+        CheckConstraint("erased_at IS NOT NULL OR avelar_cpf_is_valid(cpf)", name="cpf_valid"),
+        CheckConstraint(r"erased_at IS NOT NULL OR whatsapp ~ '^\+55[1-9][0-9]9[0-9]{8}$'",
+                        name="whatsapp_e164_br_mobile"),
         CheckConstraint("length(btrim(full_name)) > 0", name="full_name_not_blank"),
     )
 
@@ -44,5 +47,9 @@ class User(UUIDPrimaryKey, TimestampMixin, Base):
     # Set when a company admin resets the password: login refuses until the user picks a new one.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
                                                        server_default=text("false"))
+
+    # When the person's personal data was erased (LGPD art. 18, VI): name, CPF and WhatsApp
+    # are then a pseudonym, the account can never log in again.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     account: Mapped[Account] = relationship(lazy="raise")

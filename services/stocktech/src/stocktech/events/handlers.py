@@ -76,6 +76,9 @@ HANDLERS: dict[str, Handler] = {
     "account.updated": _account_updated,
     "user.deactivated": _user_deactivated,
     "user.updated": _user_updated,
+    # An erased person (docs/privacy.md) is a deactivated user here: the marketplace history
+    # keeps the user id, the pseudonymous reference; the kit drops the cached profile.
+    "user.erased": _user_deactivated,
 }
 
 
