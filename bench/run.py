@@ -602,8 +602,9 @@ def main() -> int:
              (["stocktech.cli", "seed"], envs["stocktech"], None)])
     asyncio.run(fill_avadmin(with_db(server, "bench_avadmin"), world))
     seller0 = world.sellers[0]
-    run_all([(["avadmin.cli", "create-service-client", n, "--secret-stdin"], envs["avadmin"],
-              secrets_[n] + "\n") for n in ("stocktech", "lucrum", "bench")]
+    run_all([(["avadmin.cli", "create-service-client", n, "--secret-stdin",
+               *(["--fields", "account.company_name,account.whatsapp"] * (n == "stocktech"))],
+              envs["avadmin"], secrets_[n] + "\n") for n in ("stocktech", "lucrum", "bench")]
             + [(["lucrum.cli", "seed", "--demo-accounts",
                  json.dumps([{"account_id": str(seller0.account_id), "company": seller0.name}])],
                 envs["lucrum"], None)])

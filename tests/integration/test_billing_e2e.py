@@ -127,8 +127,9 @@ def billing_stack(pg_url: str, redis_url: str, whatsapp_standin: Any
         avadmin.cli("seed")
         avadmin.cli("create-operator", "--email", OPERATOR[0], "--name", "Operadora",
                     "--password-stdin", stdin=OPERATOR[1] + "\n")
-        for client_id, client_secret in creds.values():
-            avadmin.cli("create-service-client", client_id, "--secret-stdin",
+        for module, (client_id, client_secret) in creds.items():
+            fields = ["--fields", "account.company_name,account.whatsapp"] * (module == "stocktech")
+            avadmin.cli("create-service-client", client_id, "--secret-stdin", *fields,
                         stdin=client_secret + "\n")
         avadmin.start()
         stocktech.spawn()

@@ -64,7 +64,9 @@ def observed(
     creds = {}
     for module in ("stocktech", "lucrum"):
         client_id, secret = f"obs-{module}-{RUN_ID}", secrets.token_urlsafe(32)
-        avadmin.cli("create-service-client", client_id, "--secret-stdin", stdin=secret + "\n")
+        fields = ["--fields", "account.company_name,account.whatsapp"] * (module == "stocktech")
+        avadmin.cli("create-service-client", client_id, "--secret-stdin", *fields,
+                    stdin=secret + "\n")
         creds[module] = (client_id, secret)
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("STOCKTECH_", "LUCRUM_", "POD_NAME", "LOG_FORMAT"))}

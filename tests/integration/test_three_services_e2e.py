@@ -147,7 +147,8 @@ def modules(
     creds = {}
     for module in ("stocktech", "lucrum"):
         client_id, secret = f"{module}-{RUN_ID}", secrets.token_urlsafe(32)
-        avadmin_proc.cli("create-service-client", client_id, "--secret-stdin",
+        fields = ["--fields", "account.company_name,account.whatsapp"] * (module == "stocktech")
+        avadmin_proc.cli("create-service-client", client_id, "--secret-stdin", *fields,
                          stdin=secret + "\n")
         creds[module] = (client_id, secret)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("STOCKTECH_", "LUCRUM_"))}

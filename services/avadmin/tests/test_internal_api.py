@@ -8,16 +8,20 @@ from typing import Any
 import httpx
 import pytest
 
+from avadmin.security.scopes import KNOWN, STOCKTECH_FIELDS
 from avelar_kit.auth.signing import SigningKey, base_claims
 from avelar_kit.settings import SERVICE_AUDIENCE, TOKEN_ISSUER
 
 from .conftest import CNPJS, CPFS, number_for
 
+# A client registered for every personal field (the seed's shape); see the scope tests below.
+EVERY_FIELD = "internal " + " ".join(sorted(KNOWN))
 
-def service_headers(key: SigningKey) -> dict[str, str]:
+
+def service_headers(key: SigningKey, scope: str = EVERY_FIELD) -> dict[str, str]:
     claims = base_claims(issuer=TOKEN_ISSUER, audience=SERVICE_AUDIENCE, subject="stocktech",
                          typ="service", ttl=900)
-    claims["scope"] = "internal"
+    claims["scope"] = scope
     return {"Authorization": f"Bearer {key.sign(claims)}"}
 
 
@@ -120,3 +124,59 @@ async def test_operator_tokens_and_user_tokens_do_not_mix(client: httpx.AsyncCli
     # A company admin is not a platform operator.
     resp = await client.get("/api/operator/accounts", headers=a.headers)
     assert resp.status_code == 401
+
+
+async def _client_token(client: httpx.AsyncClient, app: Any, client_id: str,
+                        fields: tuple[str, ...]) -> dict[str, str]:
+    from avadmin.cli import _create_client
+
+    await _create_client(app.state.settings, client_id, client_id, "s" * 32, fields)
+    resp = await client.post("/api/auth/service-token",
+                             json={"client_id": client_id, "client_secret": "s" * 32})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+async def test_a_service_client_gets_no_personal_field_outside_its_scope(
+    client: httpx.AsyncClient, app: Any, two: Any,
+) -> None:
+    """Issue 15, point 4: StockTech reads the seller company's name and WhatsApp, never a CPF;
+    Lucrum nothing personal. A field outside the client's scope comes back null."""
+    a, _ = two
+    stocktech = await _client_token(client, app, "stocktech-scope", STOCKTECH_FIELDS)
+    lucrum = await _client_token(client, app, "lucrum-scope", ())
+
+    account = (await client.get(f"/api/accounts/{a.account_id}", headers=stocktech)).json()
+    assert account["company_name"] == "Empresa Teste LTDA"
+    assert account["whatsapp"] == number_for(CPFS[0])
+    assert account["cnpj"] is None
+    assert account["status"] == "active" and account["plan"]["name"] == "Empresa"
+    user = (await client.get(f"/api/users/{a.user_id}", headers=stocktech)).json()
+    assert user["cpf"] is None and user["whatsapp"] is None and user["full_name"] is None
+    assert user["is_active"] is True and user["role"] == "admin"
+    users = (await client.get(f"/api/accounts/{a.account_id}/users", headers=stocktech)).json()
+    assert users and all(u["cpf"] is None and u["whatsapp"] is None for u in users)
+
+    for path in (f"/api/accounts/{a.account_id}", f"/api/users/{a.user_id}"):
+        body = (await client.get(path, headers=lucrum)).json()
+        assert body.get("cpf") is None and body.get("whatsapp") is None
+        assert body.get("cnpj") is None and body.get("company_name") is None
+        assert body.get("full_name") is None
+    # The answers hold none of the planted values anywhere.
+    for headers in (stocktech, lucrum):
+        text = (await client.get(f"/api/users/{a.user_id}", headers=headers)).text
+        assert CPFS[0] not in text and number_for(CPFS[0]) not in text
+    # The company's own users still read their company whole.
+    own = (await client.get(f"/api/users/{a.user_id}", headers=a.headers)).json()
+    assert own["cpf"] == CPFS[0]
+
+
+async def test_unknown_fields_are_refused_by_the_cli(app: Any, capsys: Any) -> None:
+    import argparse
+
+    from avadmin.cli import _cmd_create_service_client
+
+    args = argparse.Namespace(client_id="x", name=None, secret_stdin=False,
+                              fields="account.whatsapp,user.password_hash")
+    assert _cmd_create_service_client(app.state.settings, args) == 2
+    assert "user.password_hash" in capsys.readouterr().err

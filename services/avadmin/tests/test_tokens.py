@@ -226,3 +226,45 @@ async def test_service_token_by_client_credentials(client: httpx.AsyncClient, ap
     malformed = await client.post("/api/auth/service-token", content=b"[1,2",
                                   headers={"content-type": "application/json"})
     assert malformed.status_code == 400
+
+
+async def test_no_issued_token_carries_a_cpf_or_a_phone_number(
+    client: httpx.AsyncClient, app: Any, signup: Any, operator: dict[str, str],
+) -> None:
+    """Issue 15, point 4: tokens are read by every module and sit in browsers; they carry ids,
+    never the CPF or the WhatsApp number. Every kind AvAdmin issues is decoded and searched."""
+    import re
+
+    from avadmin.cli import _create_client
+
+    company = await signup()
+    login = await client.post("/api/auth/login",
+                              json={"cpf": company.cpf, "password": company.password})
+    refreshed = await client.post("/api/auth/refresh",
+                                  json={"refresh_token": login.json()["refresh_token"]})
+    await _create_client(app.state.settings, "stocktech", "StockTech", "s" * 32,
+                         ("account.company_name", "account.whatsapp"))
+    service = await client.post("/api/auth/service-token",
+                                json={"client_id": "stocktech", "client_secret": "s" * 32})
+    tokens = [company.access, company.refresh, login.json()["access_token"],
+              login.json()["refresh_token"], refreshed.json()["access_token"],
+              refreshed.json()["refresh_token"], service.json()["access_token"],
+              operator["Authorization"].split()[1]]
+    digits = re.compile(r"\d{10,}")
+    for token in tokens:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        text = json.dumps(claims)
+        assert company.cpf not in text and company.data["user"]["whatsapp"] not in text
+        assert not {"cpf", "whatsapp", "phone", "full_name", "cnpj"} & set(claims), claims
+        # No text claim holds anything document- or phone-like (iat and exp are numbers).
+        texts = [v for v in claims.values() if isinstance(v, str)]
+        assert not [v for v in texts if digits.search(v.replace("-", ""))
+                    and not _is_uuid(v)], claims
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

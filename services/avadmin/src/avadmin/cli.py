@@ -9,7 +9,7 @@ import getpass
 import json
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from avadmin.auth.models import Operator, ServiceClient
 from avadmin.config import Settings
 from avadmin.security.passwords import hash_password
+from avadmin.security.scopes import KNOWN, unknown_fields
 from avadmin.seed import demo_accounts, seed_demo, seed_plans
 from avelar_kit.db.session import Database
 from avelar_kit.jobs import run_locked
@@ -80,7 +81,8 @@ async def _create_operator(settings: Settings, email: str, name: str, password: 
         await db.dispose()
 
 
-async def _create_client(settings: Settings, client_id: str, name: str, secret: str) -> None:
+async def _create_client(settings: Settings, client_id: str, name: str, secret: str,
+                         fields: Sequence[str] = ()) -> None:
     db = Database(settings.database_url, pool_size=2)
     try:
         async with db.sessionmaker() as session, session.begin():
@@ -89,9 +91,11 @@ async def _create_client(settings: Settings, client_id: str, name: str, secret: 
             if existing is not None:
                 existing.secret_hash = await hash_password(secret)
                 existing.is_active = True
+                existing.personal_fields = list(fields)
             else:
                 session.add(ServiceClient(client_id=client_id, name=name,
-                                          secret_hash=await hash_password(secret)))
+                                          secret_hash=await hash_password(secret),
+                                          personal_fields=list(fields)))
     finally:
         await db.dispose()
 
@@ -142,6 +146,10 @@ def _parser() -> argparse.ArgumentParser:
     p_cl.add_argument("--name")
     p_cl.add_argument("--secret-stdin", action="store_true",
                       help="read the secret from stdin instead of generating one")
+    p_cl.add_argument("--fields", default="",
+                      help="personal fields of the internal API it reads, comma-separated "
+                           "(account.company_name,account.whatsapp for StockTech); "
+                           "the others are null for it")
     p_prune = sub.add_parser("prune-outbox",
                              help="delete domain events published more than N days ago")
     p_prune.add_argument("--older-than-days", type=int, default=7)
@@ -196,7 +204,13 @@ def _cmd_create_service_client(settings: Settings, args: argparse.Namespace) -> 
     if len(secret) < 24:
         print("client secret must have at least 24 characters", file=sys.stderr)
         return 2
-    asyncio.run(_create_client(settings, args.client_id, args.name or args.client_id, secret))
+    fields = [f.strip() for f in args.fields.split(",") if f.strip()]
+    if unknown_fields(fields):
+        print(f"unknown fields: {', '.join(unknown_fields(fields))} "
+              f"(known: {', '.join(sorted(KNOWN))})", file=sys.stderr)
+        return 2
+    asyncio.run(_create_client(settings, args.client_id, args.name or args.client_id, secret,
+                               fields))
     if not args.secret_stdin:
         print(json.dumps({"client_id": args.client_id, "client_secret": secret}))
     else:

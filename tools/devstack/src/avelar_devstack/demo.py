@@ -49,7 +49,9 @@ def run(spec: dict[str, Any]) -> None:
     for name in ("stocktech", "lucrum"):
         if name not in spec["modules"]:
             continue
-        _call("avadmin", ["create-service-client", name, "--secret-stdin"],
+        # StockTech reads the seller company's name and WhatsApp; Lucrum nothing personal.
+        fields = ["--fields", "account.company_name,account.whatsapp"] * (name == "stocktech")
+        _call("avadmin", ["create-service-client", name, "--secret-stdin", *fields],
               stdin=spec["secrets"][name] + "\n")
         _call(name, ["seed", "--demo-accounts", json.dumps(demo)])
 

@@ -17,9 +17,10 @@ class _Tolerant(BaseModel):
 
 class AvAdminUser(_Tolerant):
     id: uuid.UUID
-    full_name: str
-    cpf: str
-    whatsapp: str
+    # Personal fields: null (or absent) unless this client's scope names them (issue 15).
+    full_name: str | None = None
+    cpf: str | None = None
+    whatsapp: str | None = None
     account_id: uuid.UUID
     role: str
     is_active: bool
@@ -39,9 +40,10 @@ class PlanSummary(_Tolerant):
 
 class AvAdminAccount(_Tolerant):
     id: uuid.UUID
-    company_name: str
-    cnpj: str
-    whatsapp: str
+    # Personal fields: null (or absent) unless this client's scope names them (issue 15).
+    company_name: str | None = None
+    cnpj: str | None = None
+    whatsapp: str | None = None
     enabled_modules: list[str] = Field(default_factory=list)
     status: str
     plan: PlanSummary

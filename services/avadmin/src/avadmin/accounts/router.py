@@ -15,6 +15,7 @@ from avadmin.accounts.schemas import (
 from avadmin.accounts.service import AccountService
 from avadmin.dependencies import ReaderPrincipal, visible_account
 from avadmin.permissions import CanUpdateAccount
+from avadmin.security.scopes import minimised
 from avelar_kit.auth.dependencies import UserPrincipal
 from avelar_kit.db.session import SessionDep
 
@@ -56,7 +57,8 @@ async def get_account(account_id: uuid.UUID, principal: ReaderPrincipal,
                       session: SessionDep) -> InternalAccountOut:
     """Internal API (the seed's fields): a company and its plan summary."""
     visible_account(principal, account_id)
-    return internal_account(await AccountService(session).get(account_id))
+    out = internal_account(await AccountService(session).get(account_id))
+    return InternalAccountOut.model_validate(minimised(principal, "account", out.model_dump()))
 
 
 @router.get("/api/accounts/{account_id}/plan", response_model=InternalPlanOut)

@@ -45,9 +45,10 @@ class InternalAccountOut(BaseModel):
     """The seed's ``GET /api/accounts/{id}`` for the other modules."""
 
     id: uuid.UUID
-    company_name: str
-    cnpj: str
-    whatsapp: str
+    # Personal fields: null for a service client whose scope does not name them.
+    company_name: str | None
+    cnpj: str | None
+    whatsapp: str | None
     enabled_modules: list[str]
     status: AccountStatus
     plan: PlanSummaryOut

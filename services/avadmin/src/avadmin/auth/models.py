@@ -47,6 +47,10 @@ class ServiceClient(UUIDPrimaryKey, TimestampMixin, Base):
     secret_hash: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(100))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # The personal fields of the internal API this client reads ("account.whatsapp", ...,
+    # avadmin.security.scopes): its service tokens carry them as scopes; the rest is null.
+    personal_fields: Mapped[list[str]] = mapped_column(JSONB, default=list,
+                                                       server_default=text("'[]'::jsonb"))
 
 
 class Operator(UUIDPrimaryKey, TimestampMixin, Base):

@@ -429,7 +429,7 @@ class AuthService:
             await self._failed(key)
             LOGIN_FAILURES.labels(reason="invalid_client").inc()
             raise Unauthorized("Credenciais de serviço inválidas", code="invalid_client")
-        token, _ = self.issuer.service_token(client.client_id)
+        token, _ = self.issuer.service_token(client.client_id, list(client.personal_fields))
         return token, self.settings.service_token_ttl
 
     async def operator_login(self, session: AsyncSession, email: str,

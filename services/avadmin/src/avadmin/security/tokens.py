@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from avadmin.accounts.models import Account
 from avadmin.config import Settings
 from avadmin.security.keys import KeyRing
+from avadmin.security.scopes import service_scope
 from avadmin.users.models import User
 from avelar_kit.auth.caller import OPERATOR_AUDIENCE
 from avelar_kit.auth.signing import base_claims
@@ -39,10 +41,12 @@ class TokenIssuer:
         claims["fam"] = family_id
         return self.keyring.current.sign(claims), claims
 
-    def service_token(self, client_id: str) -> tuple[str, dict[str, Any]]:
+    def service_token(self, client_id: str,
+                      fields: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:
         claims = base_claims(issuer=TOKEN_ISSUER, audience=SERVICE_AUDIENCE, subject=client_id,
                              typ="service", ttl=self.settings.service_token_ttl)
-        claims["scope"] = "internal"
+        # "internal" plus the personal fields the client reads (avadmin.security.scopes).
+        claims["scope"] = service_scope(fields)
         return self.keyring.current.sign(claims), claims
 
     def operator_token(self, operator_id: str) -> tuple[str, dict[str, Any]]:

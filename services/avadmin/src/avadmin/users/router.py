@@ -14,6 +14,7 @@ from avadmin.permissions import (
     CanResetPassword,
 )
 from avadmin.security.passwords import hash_password
+from avadmin.security.scopes import minimised
 from avadmin.users.schemas import (
     AcceptedOut,
     AdminPasswordReset,
@@ -57,7 +58,8 @@ async def get_user(user_id: uuid.UUID, principal: ReaderPrincipal,
     """Internal API (the seed's fields). A service token reads any user; a user token only
     users of its own company."""
     user = await UserService(session).get_visible(principal, user_id)
-    return InternalUserOut.model_validate(user, from_attributes=True)
+    out = InternalUserOut.model_validate(user, from_attributes=True)
+    return InternalUserOut.model_validate(minimised(principal, "user", out.model_dump()))
 
 
 @router.get("/api/accounts/{account_id}/users", response_model=list[UserOut])
@@ -65,7 +67,9 @@ async def list_users(account_id: uuid.UUID, principal: ReaderPrincipal,
                      session: SessionDep) -> list[UserOut]:
     """Users of a company."""
     users = await UserService(session).list_for_account(principal, account_id)
-    return [UserOut.model_validate(u) for u in users]
+    return [UserOut.model_validate(minimised(principal, "user",
+                                             UserOut.model_validate(u).model_dump()))
+            for u in users]
 
 
 @router.post("/api/accounts/{account_id}/users", response_model=UserOut,

@@ -13,9 +13,10 @@ from avelar_kit.br.types import CPF, WhatsApp
 class UserOut(OutputModel):
     id: uuid.UUID
     account_id: uuid.UUID
-    full_name: str
-    cpf: str
-    whatsapp: str
+    # Personal fields: null for a service client whose scope does not name them.
+    full_name: str | None
+    cpf: str | None
+    whatsapp: str | None
     role: Role
     is_active: bool
     whatsapp_verified: bool
@@ -54,9 +55,10 @@ class InternalUserOut(BaseModel):
     """The seed's ``GET /api/users/{id}``: exactly these fields, never a password hash."""
 
     id: uuid.UUID
-    full_name: str
-    cpf: str
-    whatsapp: str
+    # Personal fields: null for a service client whose scope does not name them.
+    full_name: str | None
+    cpf: str | None
+    whatsapp: str | None
     account_id: uuid.UUID
     role: Role
     is_active: bool
