@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from avelar_kit.br.cnpj import compute_cnpj_check_digits
 from avelar_kit.br.cpf import compute_cpf_check_digits
+from avelar_kit.testing.logscan import plant
 from avelar_kit.testing.plugin import migrated_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,12 +58,16 @@ def free_port() -> int:
 
 def new_cpf() -> str:
     base = f"{random.randrange(10**8, 10**9):09d}"
-    return base + compute_cpf_check_digits(base)
+    cpf = base + compute_cpf_check_digits(base)
+    plant(cpf)  # the run's log scan fails if it reaches a log line of any process
+    return cpf
 
 
 def new_whatsapp() -> str:
     """A mobile of its own (E.164), so that the code read from the stand-in is this one's."""
-    return f"+551199{random.randrange(10**6, 10**7):07d}"
+    number = f"+551199{random.randrange(10**6, 10**7):07d}"
+    plant(number)
+    return number
 
 
 async def read_code(standin_url: str, number: str, *, after: int = 0,

@@ -3,8 +3,9 @@
 Every line carries the request id of the request it belongs to (an event consumer sets the id
 of the request that caused the event while it handles it). In JSON, lines also carry the trace
 id, and the access line the route template, status, duration and company id. A redaction filter
-masks what looks like a CPF, a CNPJ or a token, so that personal data and secrets never reach a
-log line even when a message is careless.
+masks what looks like a CPF, a CNPJ, a phone number or a token, so that personal data and
+secrets never reach a log line even when a message is careless (the test suite's log scan,
+``avelar_kit.testing.logscan``, checks every line of a run).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import os
 import re
 import time
 import uuid
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from opentelemetry import trace
@@ -39,6 +42,9 @@ _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}\b"), "[cnpj]"),
     (re.compile(r"\b[0-9A-Z]{2}\.?[0-9A-Z]{3}\.?[0-9A-Z]{3}/?[0-9A-Z]{4}-?\d{2}\b"), "[cnpj]"),
     (re.compile(r"\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b"), "[cpf]"),
+    # Brazilian phone numbers: E.164 (+5511987654321) and as people write them.
+    (re.compile(r"\+55\s?\(?[1-9]{2}\)?\s?9?\d{4}-?\d{4}\b"), "[telefone]"),
+    (re.compile(r"\(\d{2}\)\s?9?\d{4}-\d{4}\b"), "[telefone]"),
     (
         re.compile(r"(?i)((?:password|senha|secret|client_secret|token)\s*[=:]\s*)\S+"),
         r"\1[redacted]",
@@ -146,8 +152,19 @@ def configure_logging(module: str, fmt: str = "text", level: str = "INFO") -> No
     for old in list(root.handlers):
         if getattr(old, "_avelar", False):
             root.removeHandler(old)
+            if isinstance(old, logging.FileHandler):
+                old.close()
     handler._avelar = True  # type: ignore[attr-defined]
     root.addHandler(handler)
+    copy_dir = os.environ.get("AVELAR_LOG_COPY_DIR")
+    if copy_dir:
+        # The test run's log scan reads what every process it spawned wrote (issue 15).
+        copy = logging.FileHandler(Path(copy_dir) / f"{module}-{os.getpid()}.log",
+                                   encoding="utf-8", delay=True)
+        copy.setFormatter(formatter)
+        copy.addFilter(_ContextFilter(module))
+        copy._avelar = True  # type: ignore[attr-defined]
+        root.addHandler(copy)
     root.setLevel(level.upper())
     # uvicorn's own access log duplicates ours and has no request id.
     logging.getLogger("uvicorn.access").disabled = True

@@ -11,6 +11,10 @@ from avelar_kit.avadmin.models import (
     PlanSummary,
     Standing,
 )
+from avelar_kit.testing.logscan import plant
+
+# The fake's default documents and number: the run's log scan fails if one reaches a log line.
+plant("52998224725", "11222333000181", "+5511987654321")
 
 
 class FakeAvAdmin:

@@ -5,6 +5,10 @@ Session fixtures:
   when set, otherwise an embedded server started for this run.
 - ``redis_url``: TEST_REDIS_URL when set, otherwise an embedded Redis.
 A service's conftest builds its own database from its migrations with ``migrated_database``.
+
+The log scan (``avelar_kit.testing.logscan``) watches every log line of the run, the spawned
+processes' too, and fails the run on a CPF, CNPJ, phone number or token (conftests ``plant``
+their test documents and numbers).
 """
 
 from __future__ import annotations
@@ -87,8 +91,21 @@ def migrated_database(pg_url: str, module: str, service_dir: Path) -> Iterator[s
         drop_database(url)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from avelar_kit.testing import logscan
+
+    logscan.start()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     import logging
+
+    from avelar_kit.testing import logscan
+
+    leaks = logscan.finish()
+    if leaks:
+        _state["leaks"] = leaks
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     # Handlers installed by configure_logging write to pytest's capture streams, which close
     # now; libraries that log at interpreter exit (pgserver's atexit) must not hit them.
@@ -96,8 +113,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for handler in list(root_logger.handlers):
         if getattr(handler, "_avelar", False):
             root_logger.removeHandler(handler)
+            if isinstance(handler, logging.FileHandler):
+                handler.close()
     root = _state.pop("root", None)
     if root is not None:
         import shutil
 
         shutil.rmtree(root, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    leaks: list[str] = _state.pop("leaks", [])
+    if leaks:
+        terminalreporter.section("log scan: personal data or tokens in log lines", red=True)
+        for leak in leaks[:50]:
+            terminalreporter.line(leak)
+        terminalreporter.line(f"{len(leaks)} log line(s) carry a CPF, CNPJ, phone number or "
+                              "token (avelar_kit.testing.logscan); the run fails.", red=True)

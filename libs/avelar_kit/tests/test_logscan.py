@@ -1,0 +1,75 @@
+"""The run's log scan (issue 15, point 4) finds what it must and nothing else: planted values in
+any spelling and token/phone/document shapes, in the test process and in spawned processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from avelar_kit.logging import redact
+from avelar_kit.testing.logscan import COPY_DIR_ENV, Scanner
+
+CPF, CNPJ, PHONE = "52998224725", "11222333000181", "+5511987654321"
+
+
+def _scanner() -> Scanner:
+    s = Scanner()
+    s.plant([CPF, CNPJ, PHONE])
+    return s
+
+
+def test_planted_values_and_shapes_are_found_in_any_spelling() -> None:
+    leaky = [f"login {CPF} refused", "cpf 529.982.247-25", f"company {CNPJ}",
+             "to 5511987654321", "to (11) 98765-4321 or 11987654321", f"to {PHONE}",
+             "Authorization: eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl",
+             "call +55 21 99876-5432"]
+    s = _scanner()
+    for line in leaky:
+        s.scan(line, "t")
+    assert [line for _, line in s.findings] == leaky
+    assert all(CPF not in r and "98765" not in r for r in s.report())  # the report is masked
+
+
+def test_ordinary_lines_are_not_findings() -> None:
+    s = _scanner()
+    for line in ["[AvAdmin] INFO: POST /api/auth/login 200 31.2ms request_id=4f1c2e",
+                 "user 3f2b6a1e-1c1d-4a53-9b32-1a2b3c4d5e6f deactivated",
+                 "2026-12-01T19:28:46.123456+00:00 paid_until 2026-12-31",
+                 "ledger 1529982247251 rows", "code ST123456A", "[cpf] [telefone] [token]"]:
+        s.scan(line, "t")
+    assert s.findings == []
+
+
+def test_the_kit_formatter_masks_phone_numbers() -> None:
+    assert redact(f"message to {PHONE}") == "message to [telefone]"
+    assert redact("ligue (11) 98765-4321") == "ligue [telefone]"
+
+
+def test_a_leak_in_the_test_process_or_a_spawned_one_fails_the_run(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_leaky.py").write_text(textwrap.dedent(f'''
+        import logging, subprocess, sys
+        from avelar_kit.testing.logscan import plant
+
+        plant("{CPF}", "{PHONE}")
+
+        def test_leaks():
+            # What the kit's redaction does not mask (no word boundary) and the scan catches.
+            logging.getLogger("leaky").warning("login refused: key cpf_%s", "{CPF}")
+            child = ("from avelar_kit.logging import configure_logging; import logging; "
+                     "configure_logging('Child'); "
+                     "logging.getLogger('x').info('call 55' + '11987654321')")
+            subprocess.run([sys.executable, "-c", child], check=True)
+    '''))
+    env = {k: v for k, v in os.environ.items() if k != COPY_DIR_ENV}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "avelar_kit.testing.plugin",  # noqa: S603
+                          "-p", "no:cacheprovider", str(tmp_path / "test_leaky.py")],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    out = run.stdout + run.stderr
+    assert run.returncode == 1, out
+    assert "log scan" in out and "2 log line(s)" in out, out
+    assert "leaky" in out and "Child-" in out, out
+    assert CPF not in out.split("log scan")[-1], out
