@@ -153,3 +153,16 @@ async def test_the_password_and_company_pages_ask_for_a_login(client: httpx.Asyn
         resp = await client.get(path)
         assert resp.status_code == 303
         assert resp.headers["location"] == f"/entrar?next={path}"
+
+
+async def test_the_privacy_notice_is_public_and_linked_from_every_page_and_the_signup(
+    client: httpx.AsyncClient,
+) -> None:
+    notice = await client.get("/privacidade")
+    assert notice.status_code == 200
+    for words in ("CPF", "WhatsApp", "Por quanto tempo", "AvAdmin", "StockTech", "Lucrum",
+                  "art. 18", "15 dias"):
+        assert words in notice.text, words
+    for path in ("/entrar", "/privacidade", "/cadastro"):
+        assert 'href="/privacidade"' in (await client.get(path)).text, path
+    assert "aviso de privacidade" in (await client.get("/cadastro")).text

@@ -35,6 +35,12 @@ async def landing(page: Page = Depends(get_page)) -> Response:
     return page.render("landing.html", plans=plans, notice=notice)
 
 
+@router.get("/privacidade")
+async def privacy(page: Page = Depends(get_page)) -> Response:
+    """The privacy notice: what is held, where, why and for how long (docs/privacy.md)."""
+    return page.render("privacy.html")
+
+
 @router.get("/cadastro")
 async def signup_form(plano: str = "", page: Page = Depends(get_page)) -> Response:
     plans, notice = await _plans(page)
