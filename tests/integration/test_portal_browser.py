@@ -740,7 +740,23 @@ async def test_a_forgotten_password_is_reset_with_the_code_sent_to_whatsapp(
     await page.fill("#f-password", PASSWORD)
     await page.click("main button[type=submit]")
     assert "CPF ou senha incorretos" in await page.inner_text("#form-error")
-    await login(page, portal, who["cpf"], "novaSenha2026")
+    # By keyboard alone: the first Tab reaches the skip link, drawn with a visible focus
+    # ring; the fields are typed into and Enter sends the form.
+    await page.goto(f"{portal.url}/entrar")
+    await page.keyboard.press("Tab")
+    focused = await page.evaluate(
+        "(() => { const e = document.activeElement; const s = getComputedStyle(e);"
+        " return [e.textContent.trim(), s.outlineStyle, s.outlineWidth]; })()")
+    assert focused[0] == "Pular para o conteúdo" and focused[1] != "none", focused
+    await page.keyboard.press("Enter")  # to the content: the next Tab is its first field
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "f-cpf"
+    await page.keyboard.type(who["cpf"])
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "f-password"
+    await page.keyboard.type("novaSenha2026")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r".*/painel"))
     await page.context.close()
 
 
