@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from avelar_kit.app import create_module_app
+from avelar_kit.audit import audit_router
 from avelar_kit.auth.verifier import TokenVerifier
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.events import StreamConsumer
+from lucrum.audit.models import AuditLog
 from lucrum.bank_accounts.router import router as bank_accounts_router
 from lucrum.banks.router import router as banks_router
 from lucrum.categories.router import router as categories_router
@@ -68,7 +70,7 @@ def create_app(
         permissions=PERMISSIONS,
         routers=(banks_router, bank_accounts_router, imports_router, transactions_router,
                  transfers_router, categories_router, reports_router,
-                 pending_postings_router, privacy_router),
+                 pending_postings_router, privacy_router, audit_router(AuditLog)),
         avadmin=avadmin, verifier=verifier, handled_model=HandledEvent,
         on_startup=[startup], on_shutdown=[shutdown],
     )

@@ -1,5 +1,6 @@
 """Every table of Lucrum, gathered for Alembic (each domain package owns its own models)."""
 
+from lucrum.audit.models import AuditLog
 from lucrum.bank_accounts.models import AccountType, BankAccount
 from lucrum.categories.models import Category, CategoryKind
 from lucrum.db import Base
@@ -9,6 +10,7 @@ from lucrum.transfers.models import Transfer
 
 __all__ = [
     "AccountType",
+    "AuditLog",
     "BankAccount",
     "Base",
     "Category",

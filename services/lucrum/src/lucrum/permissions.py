@@ -23,4 +23,6 @@ PERMISSIONS = Permissions(MODULE, {
     "transfers.create": EVERYONE,
     "transfers.delete": ADMINS,
     "imports.create": EVERYONE,
+    # GET /api/audit: the company's own audit trail (operators read every company's).
+    "audit.read": ADMINS,
 })

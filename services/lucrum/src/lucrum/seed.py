@@ -48,12 +48,12 @@ async def seed_company(session: AsyncSession, company: uuid.UUID, *, months: int
         name="Conta movimento", bank_code="341", agency="0912",
         account_number=f"{rng.randrange(10000, 99999)}-{rng.randrange(10)}",
         account_type=AccountType.checking, opening_balance=Decimal("15000.00"), is_default=True,
-    ))
+    ), actor="system:seed")
     reserve = await bank_accounts.create(company, BankAccountCreate(
         name="Reserva", bank_code="104", agency="1655",
         account_number=f"013{rng.randrange(100000, 999999)}-{rng.randrange(10)}",
         account_type=AccountType.savings, opening_balance=Decimal("5000.00"), is_default=False,
-    ))
+    ), actor="system:seed")
     categories: dict[str, uuid.UUID] = {}
     for kind in CategoryKind:
         for c in await CategoryService(session).list(company, kind=kind,

@@ -41,7 +41,8 @@ async def create_bank_account(
     """Register a bank account. `bank_code` is a COMPE code from `GET /api/banks`; the balance
     starts at `opening_balance`. The company's first account becomes its default (where
     StockTech sales are posted) unless `is_default` says otherwise."""
-    account = await BankAccountService(session).create(caller.account_id, body)
+    account = await BankAccountService(session).create(caller.account_id, body,
+                                                       actor=f"user:{caller.user_id}")
     return BankAccountOut.of(account)
 
 
@@ -62,7 +63,7 @@ async def update_bank_account(
     """Change an account's details. Changing `opening_balance` moves the balance by the same
     difference; `is_default: true` moves the default flag here; `is_active: false` deactivates."""
     account = await BankAccountService(session).update(caller.account_id, bank_account_id,
-                                                       body)
+                                                       body, actor=f"user:{caller.user_id}")
     return BankAccountOut.of(account)
 
 
@@ -72,7 +73,8 @@ async def delete_bank_account(
 ) -> Response:
     """Remove an account. One with transactions or transfers is never deleted: it is
     deactivated and keeps its history (reactivate with PATCH `is_active: true`)."""
-    await BankAccountService(session).remove(caller.account_id, bank_account_id)
+    await BankAccountService(session).remove(caller.account_id, bank_account_id,
+                                             actor=f"user:{caller.user_id}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

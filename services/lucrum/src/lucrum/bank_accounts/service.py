@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.audit import record_audit, snapshot
 from avelar_kit.errors import Conflict, NotFound, Unprocessable
+from lucrum.audit.models import AuditLog
 from lucrum.bank_accounts.models import BankAccount
 from lucrum.bank_accounts.repository import BankAccountRepository
 from lucrum.bank_accounts.schemas import BankAccountCreate, BankAccountUpdate, ReconcileOut
@@ -34,6 +36,11 @@ async def _post_pending(session: AsyncSession, company: uuid.UUID) -> None:
     await post_pending(session, company)
 
 
+# What a bank account's audit row shows of it.
+AUDITED_FIELDS = ("name", "bank_code", "agency", "account_number", "account_type",
+                  "opening_balance", "is_default", "is_active")
+
+
 class BankAccountService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -56,7 +63,8 @@ class BankAccountService:
                            code="bank_account_inactive")
         return account
 
-    async def create(self, company: uuid.UUID, data: BankAccountCreate) -> BankAccount:
+    async def create(self, company: uuid.UUID, data: BankAccountCreate, *,
+                     actor: str) -> BankAccount:
         if await self.repo.identity_taken(company, data.bank_code, data.agency,
                                           data.account_number):
             raise _identity_taken()
@@ -76,12 +84,17 @@ class BankAccountService:
         if make_default:
             await _post_pending(self.session, company)  # sales that waited for an account
         await self.session.refresh(account)
+        record_audit(self.session, AuditLog, actor=actor, action="bank_account.created",
+                     account_id=company, target=f"bank_account:{account.id}", before={},
+                     after=snapshot(account, AUDITED_FIELDS))
         return account
 
     async def update(
-        self, company: uuid.UUID, bank_account_id: uuid.UUID, data: BankAccountUpdate,
+        self, company: uuid.UUID, bank_account_id: uuid.UUID, data: BankAccountUpdate, *,
+        actor: str,
     ) -> BankAccount:
         account = await self.get(company, bank_account_id)
+        before = snapshot(account, AUDITED_FIELDS)
         changes = data.model_dump(exclude_unset=True)
         for field in ("name", "bank_code", "agency", "account_number", "account_type",
                       "is_active", "is_default", "opening_balance"):
@@ -109,7 +122,17 @@ class BankAccountService:
         if became_default:
             await _post_pending(self.session, company)
         await self.session.refresh(account)
+        self._audit_update(actor, account, before)
         return account
+
+    def _audit_update(self, actor: str, account: BankAccount, before: dict[str, object]) -> None:
+        after = snapshot(account, AUDITED_FIELDS)
+        changed = [f for f in AUDITED_FIELDS if before[f] != after[f]]
+        if changed:
+            record_audit(self.session, AuditLog, actor=actor, action="bank_account.updated",
+                         account_id=account.account_id, target=f"bank_account:{account.id}",
+                         before={f: before[f] for f in changed},
+                         after={f: after[f] for f in changed})
 
     async def _check_identity(self, company: uuid.UUID, account: BankAccount,
                               changes: dict[str, object]) -> None:
@@ -131,17 +154,27 @@ class BankAccountService:
         await self.repo.clear_default(company, except_id=account.id)
         await self.session.flush()
 
-    async def remove(self, company: uuid.UUID, bank_account_id: uuid.UUID) -> bool:
+    async def remove(self, company: uuid.UUID, bank_account_id: uuid.UUID, *,
+                     actor: str) -> bool:
         """Hard delete when nothing refers to the account; otherwise deactivate it (its history
         stays). Returns True when it was deleted."""
         account = await self.get(company, bank_account_id)
+        before = snapshot(account, AUDITED_FIELDS)
+        target = f"bank_account:{account.id}"
         if await self.repo.is_referenced(account.id):
             account.is_active = False
             account.is_default = False
             await self.session.flush()
+            record_audit(self.session, AuditLog, actor=actor, action="bank_account.deactivated",
+                         account_id=company, target=target,
+                         before={"is_active": before["is_active"],
+                                 "is_default": before["is_default"]},
+                         after={"is_active": False, "is_default": False})
             return False
         await self.session.delete(account)
         await self.session.flush()
+        record_audit(self.session, AuditLog, actor=actor, action="bank_account.deleted",
+                     account_id=company, target=target, before=before, after={})
         return True
 
     async def reconcile(self, company: uuid.UUID, bank_account_id: uuid.UUID) -> ReconcileOut:

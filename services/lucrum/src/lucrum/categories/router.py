@@ -32,7 +32,8 @@ async def create_category(
     body: CategoryCreate, session: SessionDep, caller: CanCreateCategory
 ) -> CategoryOut:
     """Add a category (names are unique per kind, ignoring case)."""
-    category = await CategoryService(session).create(caller.account_id, body)
+    category = await CategoryService(session).create(caller.account_id, body,
+                                                     actor=f"user:{caller.user_id}")
     return CategoryOut.model_validate(category)
 
 
@@ -50,7 +51,8 @@ async def update_category(
     category_id: uuid.UUID, body: CategoryUpdate, session: SessionDep, caller: CanUpdateCategory
 ) -> CategoryOut:
     """Rename or (de)activate a category; its transactions follow the new name."""
-    category = await CategoryService(session).update(caller.account_id, category_id, body)
+    category = await CategoryService(session).update(caller.account_id, category_id, body,
+                                                     actor=f"user:{caller.user_id}")
     return CategoryOut.model_validate(category)
 
 
@@ -59,5 +61,6 @@ async def delete_category(
     category_id: uuid.UUID, session: SessionDep, caller: CanDeleteCategory
 ) -> Response:
     """Delete a category; one already used by transactions is deactivated instead."""
-    await CategoryService(session).remove(caller.account_id, category_id)
+    await CategoryService(session).remove(caller.account_id, category_id,
+                                          actor=f"user:{caller.user_id}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

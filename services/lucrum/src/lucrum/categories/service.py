@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.audit import record_audit, snapshot
 from avelar_kit.errors import Conflict, NotFound, Unprocessable
+from lucrum.audit.models import AuditLog
 from lucrum.categories.models import Category, CategoryKind
 from lucrum.categories.repository import CategoryRepository
 from lucrum.categories.schemas import CategoryCreate, CategoryUpdate
@@ -19,6 +21,10 @@ class CategoryNotFound(NotFound):
 
 def _name_taken() -> Conflict:
     return Conflict("Já existe uma categoria com este nome", code="category_exists")
+
+
+# What a category's audit row shows of it.
+FIELDS = ("name", "kind", "is_active")
 
 
 class CategoryService:
@@ -49,7 +55,8 @@ class CategoryService:
             raise Unprocessable(f"A categoria não é de {kind_pt}", code="category_kind_mismatch")
         return category
 
-    async def create(self, company: uuid.UUID, data: CategoryCreate) -> Category:
+    async def create(self, company: uuid.UUID, data: CategoryCreate, *,
+                     actor: str) -> Category:
         await self.repo.ensure_defaults(company)
         if await self.repo.find_by_name(company, data.kind, data.name) is not None:
             raise _name_taken()
@@ -57,12 +64,16 @@ class CategoryService:
                             is_active=True)
         await self.repo.add(category)
         await self.session.refresh(category)
+        record_audit(self.session, AuditLog, actor=actor, action="category.created",
+                     account_id=company, target=f"category:{category.id}", before={},
+                     after=snapshot(category, FIELDS))
         return category
 
     async def update(
-        self, company: uuid.UUID, category_id: uuid.UUID, data: CategoryUpdate
+        self, company: uuid.UUID, category_id: uuid.UUID, data: CategoryUpdate, *, actor: str
     ) -> Category:
         category = await self.get(company, category_id)
+        before = snapshot(category, FIELDS)
         if data.name is not None and data.name.lower() != category.name.lower():
             if await self.repo.find_by_name(company, category.kind, data.name) is not None:
                 raise _name_taken()
@@ -71,14 +82,27 @@ class CategoryService:
         if data.is_active is not None:
             category.is_active = data.is_active
         await self.session.flush()
+        after = snapshot(category, FIELDS)
+        changed = [f for f in FIELDS if before[f] != after[f]]
+        if changed:
+            record_audit(self.session, AuditLog, actor=actor, action="category.updated",
+                         account_id=company, target=f"category:{category.id}",
+                         before={f: before[f] for f in changed},
+                         after={f: after[f] for f in changed})
         return category
 
-    async def remove(self, company: uuid.UUID, category_id: uuid.UUID) -> None:
+    async def remove(self, company: uuid.UUID, category_id: uuid.UUID, *, actor: str) -> None:
         """Delete an unused category; one already on transactions is deactivated instead so that
         history and reports keep their names."""
         category = await self.get(company, category_id)
+        before = snapshot(category, FIELDS)
         if await self.repo.is_used(category.id):
             category.is_active = False
+            action, after = "category.deactivated", {"is_active": False}
+            before = {"is_active": before["is_active"]}
         else:
             await self.session.delete(category)
+            action, after = "category.deleted", {}
         await self.session.flush()
+        record_audit(self.session, AuditLog, actor=actor, action=action, account_id=company,
+                     target=f"category:{category_id}", before=before, after=after)

@@ -88,5 +88,6 @@ async def delete_transaction(
     transaction_id: uuid.UUID, session: SessionDep, caller: CanDeleteEntry
 ) -> Response:
     """Delete an entry and reverse its effect on the balance."""
-    await TransactionService(session).delete(caller.account_id, transaction_id)
+    await TransactionService(session).delete(caller.account_id, transaction_id,
+                                             actor=f"user:{caller.user_id}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.audit import record_audit, snapshot
 from avelar_kit.auth.caller import Caller
 from avelar_kit.db.repository import constraint_name
 from avelar_kit.errors import (
@@ -23,6 +24,7 @@ from avelar_kit.errors import (
 )
 from avelar_kit.metrics import POSTINGS
 from lucrum import clock, ledger
+from lucrum.audit.models import AuditLog
 from lucrum.bank_accounts.repository import BankAccountRepository
 from lucrum.bank_accounts.service import BankAccountService
 from lucrum.categories.models import CategoryKind
@@ -224,11 +226,15 @@ class TransactionService:
         await self.session.refresh(tx)
         return tx, category_name
 
-    async def delete(self, company: uuid.UUID, tx_id: uuid.UUID) -> None:
+    async def delete(self, company: uuid.UUID, tx_id: uuid.UUID, *, actor: str) -> None:
         tx = await self.repo.get(company, tx_id, for_update=True)
         if tx is None:
             raise _not_found()
         _refuse_transfer_leg(tx)
+        record_audit(self.session, AuditLog, actor=actor, action="entry.deleted",
+                     account_id=company, target=f"entry:{tx.id}", after={},
+                     before=snapshot(tx, ("code", "type", "amount", "description",
+                                          "bank_account_id", "transaction_date")))
         bank_account_id, delta = ledger.effect(tx)
         await self.session.delete(tx)
         await self.session.flush()

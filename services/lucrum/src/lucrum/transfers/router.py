@@ -49,5 +49,6 @@ async def delete_transfer(
     transfer_id: uuid.UUID, session: SessionDep, caller: CanDeleteTransfer
 ) -> Response:
     """Undo a transfer: both legs are removed and both balances restored together."""
-    await TransferService(session).delete(caller.account_id, transfer_id)
+    await TransferService(session).delete(caller.account_id, transfer_id,
+                                          actor=f"user:{caller.user_id}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

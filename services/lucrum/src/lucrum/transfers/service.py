@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.audit import record_audit, snapshot
 from avelar_kit.errors import NotFound
 from lucrum import clock, ledger
+from lucrum.audit.models import AuditLog
 from lucrum.bank_accounts.repository import BankAccountRepository
 from lucrum.bank_accounts.service import BankAccountService
 from lucrum.transactions.codes import CodeGenerator, random_code
@@ -97,11 +99,15 @@ class TransferService:
             by_transfer.setdefault(leg.transfer_id, []).append(leg)
         return [to_out(t, by_transfer.get(t.id, [])) for t in transfers], total
 
-    async def delete(self, company: uuid.UUID, transfer_id: uuid.UUID) -> None:
+    async def delete(self, company: uuid.UUID, transfer_id: uuid.UUID, *, actor: str) -> None:
         """Undo a transfer: both legs go and both balances are restored, atomically."""
         transfer = await self.repo.get(company, transfer_id, for_update=True)
         if transfer is None:
             raise TransferNotFound("Transferência não encontrada")
+        record_audit(self.session, AuditLog, actor=actor, action="transfer.deleted",
+                     account_id=company, target=f"transfer:{transfer.id}", after={},
+                     before=snapshot(transfer, [c.key for c in transfer.__table__.columns
+                                                if c.key not in ("id", "account_id")]))
         legs = await TransactionRepository(self.session).legs_of(transfer.id, for_update=True)
         reversal = ledger.merge([(bid, -delta) for bid, delta in map(ledger.effect, legs)])
         for leg in legs:
