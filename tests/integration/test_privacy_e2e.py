@@ -11,6 +11,7 @@ unchanged; an erasure issued while Lucrum is down is applied when it comes back.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import secrets
@@ -280,10 +281,21 @@ async def test_export_holds_every_field_planted_in_the_three_modules(
     profile = modules["AvAdmin"]["profile"]
     assert (profile["full_name"], profile["cpf"], profile["whatsapp"]) == (
         p.full_name, p.cpf, p.whatsapp)
-    for module in ("StockTech", "Lucrum"):
-        cached = modules[module]["cached_profile"]
-        assert (cached["full_name"], cached["cpf"], cached["whatsapp"]) == (
-            p.full_name, p.cpf, p.whatsapp), module
+    # Each module's cached copy of the person, exactly as it holds it (the fields its service
+    # client may read: all three, or fewer under per-client scopes).
+    r = aioredis.Redis.from_url(s.redis_url)
+    try:
+        for module in ("StockTech", "Lucrum"):
+            key = f"avelar:{module}:avadmin:user:{p.user_id}"
+            raw = await r.get(key) or await r.get(f"{key}:last")
+            assert raw is not None, f"{module} holds a copy of the person"
+            held = json.loads(raw)["data"]
+            assert modules[module]["cached_profile"] == held, module
+            for field, value in (("full_name", p.full_name), ("cpf", p.cpf),
+                                 ("whatsapp", p.whatsapp)):
+                assert held.get(field) in (value, None), (module, field)
+    finally:
+        await r.aclose()
     [sale] = modules["StockTech"]["transactions"]
     assert (sale["id"], sale["roles"], sale["quantity"], sale["total_amount"]) == (
         w.sale_id, ["buyer"], 2, "240.00")
