@@ -99,8 +99,10 @@ def privacy_stack(pg_url: str, redis_url: str, whatsapp_standin: Any) -> Iterato
         avadmin.cli("seed")
         avadmin.cli("create-operator", "--email", OPERATOR[0], "--name", "Operadora",
                     "--password-stdin", stdin=OPERATOR[1] + "\n")
-        for client_id, client_secret in creds.values():
-            avadmin.cli("create-service-client", client_id, "--secret-stdin",
+        # Each client with the personal fields it reads in production (docs/privacy.md).
+        for module, (client_id, client_secret) in creds.items():
+            fields = ["--fields", "account.company_name,account.whatsapp"] * (module == "stocktech")
+            avadmin.cli("create-service-client", client_id, "--secret-stdin", *fields,
                         stdin=client_secret + "\n")
         # Generous bounds: on a loaded 2-core machine importing a module takes tens of seconds.
         avadmin.start(timeout=120)
