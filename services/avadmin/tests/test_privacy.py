@@ -10,6 +10,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -21,7 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from avadmin.models import AuditLog, OutboxEvent, PrivacyExport, Subscription, User
+from avadmin.models import (
+    AuditLog,
+    BillingStatus,
+    BillingTransaction,
+    OutboxEvent,
+    PrivacyExport,
+    Subscription,
+    User,
+)
 from avadmin.privacy.sources import ModuleSource, ModuleSources
 from avelar_kit.br.cpf import compute_cpf_check_digits
 from avelar_kit.db.base import utcnow
@@ -171,9 +180,21 @@ async def test_an_operator_must_name_the_person(client: httpx.AsyncClient,
 
 
 async def test_erasure_anonymises_every_copy_in_avadmin_and_ends_every_session(
-    client: httpx.AsyncClient, signup: Any, app: FastAPI,
+    client: httpx.AsyncClient, signup: Any, app: FastAPI, plans: dict[str, Any],
 ) -> None:
     company = await signup()
+    async with app.state.db.sessionmaker() as s, s.begin():
+        s.add(BillingTransaction(account_id=company.account_id, plan_id=plans["Empresa"],
+                                 amount=Decimal("249.90"), status=BillingStatus.paid,
+                                 paid_at=utcnow(), mercadopago_id=f"mp-{uuid.uuid4().hex}"))
+
+    async def billing() -> list[tuple[Any, ...]]:
+        async with app.state.db.sessionmaker() as s:
+            rows = (await s.scalars(select(BillingTransaction).where(
+                BillingTransaction.account_id == company.account_id))).all()
+        return sorted((r.id, r.amount, r.status, r.mercadopago_id, r.paid_at) for r in rows)
+
+    billed = await billing()
     # Values of this test alone (the run's stream holds the other tests' events too).
     cpf = unique_cpf()
     name, number = f"Rita Apagavel {uuid.uuid4().hex[:6]}", number_for(cpf)
@@ -224,6 +245,8 @@ async def test_erasure_anonymises_every_copy_in_avadmin_and_ends_every_session(
                               json={"full_name": name, "cpf": cpf, "whatsapp": number,
                                     "password": PASSWORD})
     assert again.status_code == 201, again.text
+    # The company's billing is untouched (a fiscal record, art. 16).
+    assert await billing() == billed
     # Erasing twice is the same answer.
     twice = await client.post("/api/privacy/erase", headers=company.headers,
                               json={"user_id": str(uid)})
