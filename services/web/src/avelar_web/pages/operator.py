@@ -10,7 +10,8 @@ from starlette.responses import Response
 
 from avelar_web.api import ApiError, ModuleDown
 from avelar_web.context import Page, get_page
-from avelar_web.pages import field_errors
+from avelar_web.formatting import parse_money
+from avelar_web.pages import field_errors, local_error
 from avelar_web.pages.public import _safe_next
 
 router = APIRouter(prefix="/operador")
@@ -43,14 +44,19 @@ async def login(page: Page = Depends(get_page)) -> Response:
 @router.get("")
 async def companies(request: Request, page: Page = Depends(get_page)) -> Response:
     page.require_operator()
+    return await _companies_page(request, page)
+
+
+async def _companies_page(request: Request, page: Page, status_code: int = 200,
+                          **values: object) -> Response:
     q = request.query_params
     data = await page.call("AvAdmin", "GET", "/api/operator/accounts",
                            params={"q": q.get("q") or None, "status": q.get("status") or None,
                                    "limit": 50})
     plans, _ = await page.try_call("AvAdmin", "GET", "/api/operator/plans")
     modules, _ = await page.try_call("AvAdmin", "GET", "/api/operator/modules")
-    return page.render("operator.html", data=data, plans=plans or [], modules=modules or [],
-                       filters=dict(q))
+    return page.render("operator.html", status_code=status_code, data=data,
+                       plans=plans or [], modules=modules or [], filters=dict(q), **values)
 
 
 @router.post("/empresas/{account_id}/{action}")
@@ -115,3 +121,42 @@ async def catalog_deactivate(kind: str, item_id: uuid.UUID, page: Page = Depends
     path, label = KINDS[kind]
     await page.call("StockTech", "PATCH", f"{path}/{item_id}", json={"is_active": False})
     return page.redirect("/operador/catalogo", f"{label} desativada.")
+
+
+FEATURES = ("whatsapp", "reports", "api_access", "priority_support", "custom_modules")
+PLAN_MODULES = ("StockTech", "Lucrum")
+
+
+def _count(form: dict[str, str], name: str, errors: dict[str, str]) -> int | None:
+    try:
+        return int(form.get(name, "").strip())
+    except ValueError:
+        errors[name] = "Informe um número inteiro"
+        return None
+
+
+@router.post("/planos")
+async def create_plan(request: Request, page: Page = Depends(get_page)) -> Response:
+    """A new plan on sale: price, limits, the modules and features it enables."""
+    page.require_operator()
+    data = await request.form()
+    form = {k: v for k, v in data.items() if isinstance(v, str)}
+    errors: dict[str, str] = {}
+    price = local_error(errors, "plan.price", parse_money, form.get("plan.price", ""))
+    limits = {k: _count(form, f"plan.{k}", errors)
+              for k in ("max_products", "max_users", "max_transactions")}
+    if not errors:
+        body = {"name": form.get("plan.name", ""), "price": str(price),
+                "billing_cycle": form.get("plan.billing_cycle", "monthly"), **limits,
+                "modules": [m for m in data.getlist("plan.modules") if m in PLAN_MODULES],
+                "features": [f for f in data.getlist("plan.features") if f in FEATURES]}
+        try:
+            await page.call("AvAdmin", "POST", "/api/operator/plans", json=body)
+            return page.redirect("/operador", f"Plano {body['name']} criado.")
+        except ApiError as exc:
+            errors = {f"plan.{k}": v for k, v in field_errors(exc).items()}
+            message = exc.message
+    else:
+        message = "Confira os campos destacados."
+    return await _companies_page(request, page, 422, form=form, errors=errors,
+                                 plan_error=message)
