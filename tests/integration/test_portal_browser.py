@@ -19,10 +19,12 @@ import asyncio
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -186,7 +188,7 @@ def _operator_headers(stack: MakeRun) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
+def make_run() -> Iterator[MakeRun]:
     # PORTAL_E2E_MAKE_RUN="HOME:BASE" reuses a running `avelar-devstack run --home HOME
     # --port-base BASE` whose output goes to HOME/../make-run.log (while working on a test).
     attached = os.environ.get("PORTAL_E2E_MAKE_RUN", "")
@@ -194,7 +196,11 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
         home, _, base = attached.rpartition(":")
         stack = MakeRun(Path(home), int(base))
     else:
-        stack = MakeRun(tmp_path_factory.mktemp("make-run") / "avelar", free_base())
+        # Not under pytest's basetemp: the embedded PostgreSQL runs as its own system user and
+        # needs to traverse the folders above its data, and any pytest starting on the machine
+        # makes /tmp/pytest-of-<user> private again (0700).
+        tmp = Path(tempfile.mkdtemp(prefix="avelar-portal-e2e-"))
+        stack = MakeRun(tmp / "avelar", free_base())
         stack.start()
     try:
         if stack.proc is not None:
@@ -213,6 +219,8 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
         yield stack
     finally:
         stack.stop()
+        if not attached:
+            shutil.rmtree(stack.home.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -695,6 +703,24 @@ async def test_plan_limit_message_import_and_an_operator_suspending_hides_the_pr
     assert await ops.locator(f"#categorias li[data-name='Películas {RUN_ID}']").count() == 1
     await shot(ops, "operator_catalog")
     violations["/operador/catalogo"] = await serious_violations(ops)
+
+    # A new plan on sale, from the operators' page: then on the landing page with its price.
+    plan_name = f"Balcão {RUN_ID}"
+    await ops.goto(f"{portal.url}/operador")
+    await ops.click("summary:has-text('Novo plano')")
+    await ops.fill("#f-plan-name", plan_name)
+    await ops.fill("#f-plan-price", "abc")
+    await ops.fill("#f-plan-max_products", "30")
+    await ops.fill("#f-plan-max_users", "2")
+    await ops.fill("#f-plan-max_transactions", "150")
+    await ops.click("form[action='/operador/planos'] button[type=submit]")
+    assert "Valor inválido" in await ops.inner_text("#e-plan-price")
+    await ops.fill("#f-plan-price", "59,90")
+    await ops.click("form[action='/operador/planos'] button[type=submit]")
+    await ops.wait_for_url(re.compile(r".*/operador\?ok=.*"))
+    assert "R$ 59,90" in await ops.locator(f"#planos li[data-plan='{plan_name}']").inner_text()
+    await ops.goto(f"{portal.url}/")
+    assert "R$ 59,90" in await ops.locator("article.plan", has_text=plan_name).inner_text()
     assert not {p: v for p, v in violations.items() if v}, violations
 
     deadline = time.monotonic() + 10
