@@ -117,7 +117,9 @@ class AvAdminProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 90) -> None:
+        """Generous by default: on a loaded 2-core machine (load average 8-10) a start has
+        taken more than 30 s."""
         if self.proc is not None and self.proc.poll() is None:
             return
         with self.log.open("ab") as log:
@@ -135,6 +137,7 @@ class AvAdminProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.kill()  # never left running behind a failed start
         raise RuntimeError(f"AvAdmin did not start in {timeout} s")
 
     def kill(self) -> None:

@@ -89,16 +89,20 @@ class ServiceProcess:
     def wait_ready(self, timeout: float = 30) -> None:
         assert self.proc is not None
         deadline = time.monotonic() + timeout
+        last = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited: {self.tail()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                health = httpx.get(f"{self.url}/health", timeout=1)
+                if health.status_code == 200:
                     return
-            except httpx.HTTPError:
-                pass
+                last = f"{health.status_code} {health.text[:300]}"
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
             time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not start in {timeout}s: {self.tail()}")
+        raise RuntimeError(f"{self.name} did not start in {timeout}s (/health: {last}): "
+                           f"{self.tail()}")
 
     def stop(self) -> None:
         if self.proc is None:

@@ -127,3 +127,31 @@ async def test_no_ping_at_checkout_unless_idle(app: Any, monkeypatch: pytest.Mon
         monkeypatch.setattr(session_module, "time", Later)
         assert (await client.get("/read")).json() == {"n": 1}
         assert pings == [1]
+
+
+async def test_a_database_that_cannot_be_reached_answers_503_not_500(tmp_path: Any) -> None:
+    """A Unix socket that is gone (PostgreSQL restarting) and a name that does not resolve are
+    OSErrors that asyncpg lets through: the request gets 503 with Retry-After, quickly."""
+    from avelar_kit.db.session import DatabaseUnreachable
+    from avelar_kit.errors import install_error_handlers
+
+    for url in (f"postgresql+asyncpg://postgres@/postgres?host={tmp_path}",
+                "postgresql+asyncpg://postgres@no-such-host.invalid:5432/postgres"):
+        db = Database(url, pool_size=1, max_overflow=0, connect_timeout=2)
+        with pytest.raises(DatabaseUnreachable):
+            async with db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        app = FastAPI()
+        install_error_handlers(app)
+        app.state.db = db
+
+        @app.get("/read")
+        async def read(session: SessionDep) -> int:
+            return int(await session.scalar(text("SELECT 1")) or 0)
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            resp = await client.get("/read")
+        assert resp.status_code == 503, resp.text
+        assert resp.headers["retry-after"]
+        await db.dispose()

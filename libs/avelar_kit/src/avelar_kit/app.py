@@ -67,7 +67,8 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings.database_url, pool_size=settings.db_pool_size,
                                 max_overflow=settings.db_max_overflow,
-                                pool_timeout=settings.db_pool_timeout)
+                                pool_timeout=settings.db_pool_timeout,
+                                connect_timeout=settings.db_connect_timeout)
         # No retry: a request's Redis calls are bounded by the guard (deadline, budget,
         # breaker; avelar_kit.redis_guard), never by the socket's timeouts and retries. A
         # blocking pool: a burst waits (briefly) for a connection instead of failing.

@@ -110,6 +110,8 @@ class ServiceSettings(BaseSettings):
     db_max_overflow: int = 10
     # Seconds a request waits for a free connection before it gets a 503.
     db_pool_timeout: float = 5.0
+    # Seconds to open a new connection (a server whose packets are dropped): then 503.
+    db_connect_timeout: float = Field(default=5.0, gt=0)
 
     # -- serving: `<module> serve` (avelar_kit.ops.serve), the production start command --------
     host: str = "127.0.0.1"

@@ -31,6 +31,29 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _IDLE_SINCE = "avelar_idle_since"
 
 
+class DatabaseUnreachable(ConnectionError):
+    """A new connection to the database could not be opened (refused, no such socket, name
+    not resolved, timed out): an outage, answered 503 with Retry-After like a refused TCP
+    connection, never a 500."""
+
+
+def _install_connect_errors(engine: AsyncEngine) -> None:
+    """asyncpg lets the socket's own errors through SQLAlchemy unwrapped. A refused TCP
+    connection is a ConnectionError, but a Unix socket that is gone while PostgreSQL restarts
+    is a FileNotFoundError and a name that does not resolve a socket.gaierror: the kit's error
+    handlers answered those 500 (found by the PostgreSQL restart drill on the embedded
+    server's socket). Every OSError of a connect becomes ``DatabaseUnreachable``."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except DatabaseUnreachable:
+            raise
+        except OSError as exc:  # TimeoutError and ConnectionError included
+            raise DatabaseUnreachable(f"database unreachable: {type(exc).__name__}") from exc
+
+
 def _install_idle_ping(engine: AsyncEngine, idle_ping_after: float) -> None:
     pool = engine.sync_engine.pool
 
@@ -58,15 +81,21 @@ class Database:
     need no transaction: each statement sees the data committed when it starts."""
 
     def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10,
-                 pool_timeout: float = 5.0, idle_ping_after: float = 10.0, **kw: Any) -> None:
+                 pool_timeout: float = 5.0, idle_ping_after: float = 10.0,
+                 connect_timeout: float = 5.0, **kw: Any) -> None:
+        # connect_timeout: asyncpg's own default is 60 s, which a request would wait for a
+        # server whose packets are dropped.
+        connect_args = {"timeout": connect_timeout, **kw.pop("connect_args", {})}
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_pre_ping=False,
             pool_timeout=pool_timeout,
+            connect_args=connect_args,
             **kw,
         )
+        _install_connect_errors(self.engine)
         _install_idle_ping(self.engine, idle_ping_after)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_engine: AsyncEngine = self.engine.execution_options(
