@@ -321,3 +321,56 @@ async def test_a_sale_to_a_company_without_lucrum_waits_until_it_has_an_account(
         update={"enabled_modules": ["StockTech", "Lucrum"]})
     acc = await api.bank_account(later)
     assert await api.balance(later, acc["id"]) == "-1250.00"
+
+
+def account_updated_event(company: Any, modules: list[str]) -> dict[str, Any]:
+    return {"id": str(uuid.uuid4()), "type": "account.updated", "source": "AvAdmin",
+            "occurred_at": datetime.now(UTC).isoformat(), "schema_version": 1,
+            "data": {"account_id": str(company.account_id), "company_name": "Empresa",
+                     "whatsapp": "+5511987654321", "enabled_modules": modules,
+                     "status": "active"}}
+
+
+async def apply_avadmin_event(app: FastAPI, envelope: dict[str, Any]) -> None:
+    """What Lucrum's AvAdmin consumer runs for an event, in its own transaction."""
+    from avelar_kit.events import EventEnvelope
+    from lucrum.events.handlers import AVADMIN_HANDLERS
+
+    event = EventEnvelope.model_validate(envelope)
+    handler = AVADMIN_HANDLERS.get(event.type)
+    if handler is not None:
+        async with app.state.db.sessionmaker() as session, session.begin():
+            await handler(event, session)
+
+
+async def test_lucrum_disabled_then_enabled_again_posts_what_waited_once(
+    app: FastAPI, client: httpx.AsyncClient, make_company: Any, api: Any,
+    avadmin: FakeAvAdmin,
+) -> None:
+    """Issue 9, point 7: a company that already has a default account, with Lucrum turned off
+    when a sale arrives: the side waits; turning Lucrum on again (AvAdmin's account.updated)
+    posts it, once, with no new account or sale needed."""
+    seller, buyer = make_company(), make_company()
+    await api.bank_account(seller)
+    acc = await api.bank_account(buyer, opening_balance="2000.00")
+    account = avadmin.accounts[buyer.account_id]
+    avadmin.accounts[buyer.account_id] = account.model_copy(
+        update={"enabled_modules": ["StockTech"]})
+    await apply_avadmin_event(app, account_updated_event(buyer, ["StockTech"]))
+    sale = sale_event(seller, buyer)
+    assert await deliver(app, avadmin, sale) == 1  # the seller's side only
+
+    avadmin.accounts[buyer.account_id] = account  # Lucrum on again
+    assert await api.balance(buyer, acc["id"]) == "2000.00"
+    waiting = (await client.get("/api/pending-postings", headers=buyer.headers)).json()
+    assert [(w["side"], w["reason"]) for w in waiting] == [("purchase", "lucrum_not_enabled")]
+    enabled = account_updated_event(buyer, ["StockTech", "Lucrum"])
+    await apply_avadmin_event(app, enabled)
+    assert await api.balance(buyer, acc["id"]) == "750.00"
+    assert (await client.get("/api/pending-postings", headers=buyer.headers)).json() == []
+    # once: the same event again, another enabling event, the sale again: nothing more
+    await apply_avadmin_event(app, enabled)
+    await apply_avadmin_event(app, account_updated_event(buyer, ["StockTech", "Lucrum"]))
+    assert await deliver(app, avadmin, sale) == 0
+    assert await api.balance(buyer, acc["id"]) == "750.00"
+    assert len(await _ledger(client, buyer)) == 1

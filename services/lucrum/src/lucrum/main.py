@@ -15,6 +15,7 @@ from lucrum.banks.router import router as banks_router
 from lucrum.categories.router import router as categories_router
 from lucrum.config import Settings
 from lucrum.events.consumer import stocktech_consumer
+from lucrum.events.handlers import AVADMIN_HANDLERS
 from lucrum.events.models import HandledEvent
 from lucrum.events.router import router as pending_postings_router
 from lucrum.imports.router import router as imports_router
@@ -63,8 +64,8 @@ def create_app(
         if consumer is not None:
             await consumer.stop()
 
-    # The AvAdmin consumer only invalidates the client's cache: Lucrum has no handler of its
-    # own for AvAdmin events.
+    # The AvAdmin consumer invalidates the client's cache, then runs Lucrum's own handlers
+    # (account.updated: Lucrum enabled again posts the sales that waited for it).
     return create_module_app(
         module=MODULE, settings=settings, title="Lucrum", description=DESCRIPTION,
         permissions=PERMISSIONS,
@@ -72,5 +73,6 @@ def create_app(
                  transfers_router, categories_router, reports_router,
                  pending_postings_router, privacy_router, audit_router(AuditLog)),
         avadmin=avadmin, verifier=verifier, handled_model=HandledEvent,
+        handlers=AVADMIN_HANDLERS,
         on_startup=[startup], on_shutdown=[shutdown],
     )

@@ -24,7 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.avadmin import AvAdminReader
+from avelar_kit.avadmin.events import AccountUpdated
 from avelar_kit.db.repository import constraint_name
+from avelar_kit.events import EventEnvelope, Handler
 from lucrum import clock, ledger
 from lucrum.bank_accounts.models import BankAccount
 from lucrum.bank_accounts.repository import BankAccountRepository
@@ -78,6 +80,7 @@ async def _post_side(
     company: uuid.UUID, kind: TransactionType, codes: CodeGenerator,
 ) -> list[FinancialTransaction]:
     side = "sale" if kind == TransactionType.income else "purchase"
+    await PendingPostingRepository(session).lock_company(company)
     account = await avadmin.get_account(company)
     if account is None or MODULE not in account.enabled_modules:
         logger.info("stocktech %s %s: company without Lucrum, kept as pending", side,
@@ -168,6 +171,7 @@ async def post_pending(session: AsyncSession, company: uuid.UUID,
                        codes: CodeGenerator = random_code) -> list[FinancialTransaction]:
     """A default bank account now exists (created or chosen): post what was waiting for it,
     and move its balance. Runs in the caller's transaction."""
+    await PendingPostingRepository(session).lock_company(company)
     bank = await BankAccountRepository(session).default_for(company)
     if bank is None:
         return []
@@ -220,3 +224,18 @@ async def handle_event(
         ledger.merge([ledger.effect(tx) for tx in posted]))
     return posted
 
+
+async def on_account_updated(event: EventEnvelope, session: AsyncSession) -> None:
+    """AvAdmin's ``account.updated``: a company with Lucrum (enabled again, typically) posts
+    the sale sides that waited for it, once, on its default account if it has one. Run by
+    Lucrum's AvAdmin consumer after the cache invalidation, in the same transaction."""
+    try:
+        payload = AccountUpdated.model_validate(event.data)
+    except ValidationError as exc:
+        raise InvalidEvent("malformed account.updated data") from exc
+    if MODULE in payload.enabled_modules and payload.status == "active":
+        await post_pending(session, payload.account_id)
+
+
+# Lucrum's own handlers of AvAdmin events (``create_module_app(handlers=...)``).
+AVADMIN_HANDLERS: dict[str, Handler] = {"account.updated": on_account_updated}

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from avelar_kit.db.repository import RepositoryBase
@@ -14,6 +14,13 @@ from lucrum.events.models import PendingPosting
 
 
 class PendingPostingRepository(RepositoryBase):
+    async def lock_company(self, company: uuid.UUID) -> None:
+        """Serialise, per company, deciding that a sale side waits and posting what waits
+        (until the transaction ends): a sale handled while the company gets a default account
+        or Lucrum back cannot leave its side waiting after the posting of the waiting ones."""
+        await self.session.execute(select(func.pg_advisory_xact_lock(
+            func.hashtextextended(f"lucrum.pending_postings:{company}", 0))))
+
     async def list_for(self, company: uuid.UUID, *, include_posted: bool,
                        limit: int = 500) -> Sequence[PendingPosting]:
         stmt = select(PendingPosting).where(PendingPosting.account_id == company)
