@@ -148,7 +148,7 @@ def drill(
         "STOCKTECH_AVADMIN_CLIENT_SECRET": creds["stocktech"][1],
         "STOCKTECH_AVADMIN_EVENTS_STREAM": STREAM,
         "STOCKTECH_CONSUMER_GROUP": f"stocktech-{group}",
-        "STOCKTECH_LOG_LEVEL": "INFO",
+        "STOCKTECH_LOG_LEVEL": "WARNING",
     }
     api = ServiceProcess("StockTech api", "stocktech.main:create_app",
                          {**stocktech_env, "STOCKTECH_EVENTS_STREAM": "",
@@ -166,7 +166,7 @@ def drill(
         "LUCRUM_STOCKTECH_EVENTS_STREAM": DRILL_STREAM,
         "LUCRUM_AVADMIN_EVENTS_STREAM": STREAM,
         "LUCRUM_CONSUMER_GROUP": f"lucrum-{group}",
-        "LUCRUM_LOG_LEVEL": "INFO",
+        "LUCRUM_LOG_LEVEL": "WARNING",
     }, tmp / "lucrum.log")
     try:
         avadmin_proc.start()

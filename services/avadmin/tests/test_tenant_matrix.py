@@ -51,13 +51,15 @@ async def test_other_companys_ids_answer_as_missing_ones_and_change_nothing(
         plan_id = await conn.scalar(text("SELECT plan_id FROM accounts WHERE id = :a"),
                                     {"a": owner.account_id})
     assert tx_id is not None
+    export = await client.post("/api/privacy/export", headers=owner.headers, json={})
+    assert export.status_code in (201, 202), export.text
 
     matrix = TenantMatrix(
         client=client, openapi=(await client.get("/openapi.json")).json(),
         owner=owner.headers,
         intruders={"admin": intruder.headers, "user": intruder_user},
         ids={"account_id": str(owner.account_id), "user_id": owner_user,
-             "tx_id": str(tx_id), "plan_id": str(plan_id)},
+             "tx_id": str(tx_id), "plan_id": str(plan_id), "export_id": export.json()["id"]},
         requests={
             "PATCH /api/users/{user_id}": {"json": {"full_name": "Outro Nome"}},
             "POST /api/accounts/{account_id}/users": {"json": {

@@ -52,7 +52,8 @@ async def test_other_companys_ids_answer_as_missing_ones_and_change_nothing(
         intruders={"admin": intruder.headers,
                    "user": {"Authorization": f"Bearer {user_token}"}},
         ids={"bank_account_id": bank["id"], "transaction_id": tx["id"], "code": tx["code"],
-             "transfer_id": transfer.json()["id"], "category_id": category["id"]},
+             "transfer_id": transfer.json()["id"], "category_id": category["id"],
+             "user_id": str(owner.user_id)},
         missing={"code": next(c for c in iter(random_code, None) if c != tx["code"])},
         requests={
             "PATCH /api/bank-accounts/{bank_account_id}": {"json": {"name": "Roubada"}},

@@ -49,7 +49,8 @@ async def test_other_companys_ids_answer_as_missing_ones_and_change_nothing(
                    "user": {"Authorization": f"Bearer {user_token}"}},
         ids={"product_id": off_sale["id"], "code": off_sale["code"],
              "transaction_id": bought.json()["id"], "account_id": str(owner.account_id),
-             "category_id": taxonomy.category_id, "brand_id": taxonomy.brand_id},
+             "category_id": taxonomy.category_id, "brand_id": taxonomy.brand_id,
+             "user_id": str(owner.user_id)},
         missing={"code": next(c for c in iter(PRODUCT_CODES.random, None)
                               if c != off_sale["code"])},
         requests={
