@@ -141,3 +141,39 @@ async def test_limits_hold_with_redis_down(limited_app: FastAPI) -> None:
         codes = [(await c.post("/api/auth/login", json=_wrong(cpf))).status_code
                  for cpf in CPFS[:6]]
     assert codes == [401] * 5 + [429], codes
+
+
+async def test_refresh_operator_login_and_public_routes_have_their_own_limits(
+    settings: Settings, plans: Any
+) -> None:
+    """Issue 9 point 3: besides login and signup, refresh, the operator login and any request
+    without a bearer token are limited per client: 429, Retry-After, problem+json naming the
+    rule, and another client is not affected."""
+    limited = settings.model_copy(update={
+        "abuse_limits_enabled": True, "abuse_limit_refresh": "2/minute",
+        "abuse_limit_operator_login": "2/minute", "abuse_limit_public": "1000/minute",
+        "events_relay_enabled": False})
+    app = create_app(limited, keyring=KeyRing(SigningKey.generate()))
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        for rule, path, body in (
+                ("refresh", "/api/auth/refresh", {"refresh_token": "nao-e-um-token"}),
+                ("operator_login", "/api/operator/login",
+                 {"email": "ops@avelarsys.com.br", "password": "errada12345"})):
+            async with _from(app, _addr()) as c, _from(app, _addr()) as other:
+                codes = [(await c.post(path, json=body)).status_code for _ in range(3)]
+                assert 429 not in codes[:2] and codes[2] == 429, (rule, codes)
+                last = await c.post(path, json=body)
+                assert last.headers["content-type"] == "application/problem+json"
+                assert last.json()["limit"] == rule and int(last.headers["Retry-After"]) > 0
+                assert (await other.post(path, json=body)).status_code != 429
+    public = settings.model_copy(update={
+        "abuse_limits_enabled": True, "abuse_limit_public": "3/minute",
+        "events_relay_enabled": False})
+    app = create_app(public, keyring=KeyRing(SigningKey.generate()))
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60), \
+            _from(app, _addr()) as c, _from(app, _addr()) as other:
+        codes = [(await c.get("/api/plans")).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429], codes
+        assert (await c.get("/api/plans")).json()["limit"] == "public"
+        assert (await other.get("/api/plans")).status_code == 200
+        assert (await c.get("/health/live")).status_code == 200  # probes are exempt
