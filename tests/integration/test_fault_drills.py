@@ -23,6 +23,8 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -107,6 +109,19 @@ def drill_lucrum_db(drill_pg: DrillPostgres) -> Iterator[str]:
     yield from migrated_database(drill_pg.url(), "lucrum", ROOT / "services" / "lucrum")
 
 
+class ServedProcess(ServiceProcess):
+    """A module started by its production command, ``<module> serve`` (uvicorn as containers
+    run it: no server banner, proxy headers, graceful shutdown)."""
+
+    def spawn(self) -> None:
+        module = self.factory.split(".")[0]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", f"{module}.cli", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--no-access-log"],
+                env=self.env, stdout=log, stderr=log, cwd=ROOT)
+
+
 @dataclass
 class Drill:
     pg: DrillPostgres
@@ -156,7 +171,7 @@ def drill(
     relay = ServiceProcess("StockTech relay", "stocktech.main:create_app",
                            {**stocktech_env, "STOCKTECH_EVENTS_STREAM": DRILL_STREAM,
                             "STOCKTECH_CONSUMER_NAME": "relay"}, tmp / "stocktech-relay.log")
-    lucrum = ServiceProcess("Lucrum", "lucrum.main:create_app", {
+    lucrum = ServedProcess("Lucrum", "lucrum.main:create_app", {
         **base,
         "LUCRUM_DATABASE_URL": drill_lucrum_db,
         "LUCRUM_REDIS_URL": redis_url,
@@ -230,6 +245,16 @@ async def _timed(method: str, url: str, tenant: Tenant, **kwargs: Any
     async with asyncio.timeout(15):  # a bound, not a measure: no request hangs on the outage
         resp = await call(method, url, tenant, **kwargs)
     return resp, time.perf_counter() - start
+
+
+def _secure(resp: httpx.Response, *, served: bool = True) -> None:
+    """Issue 9 point 5 on a real process: security headers, and no ``server`` banner from the
+    production command (Lucrum runs here as ``lucrum serve``; StockTech as plain uvicorn)."""
+    if served:
+        assert "server" not in resp.headers, resp.headers.get("server")
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert resp.headers["x-frame-options"] == "DENY"
+    assert resp.headers["cache-control"] == "no-store"
 
 
 async def _stream_sales(d: Drill, tx_ids: set[str]) -> int:
@@ -386,6 +411,7 @@ async def test_postgresql_restarted_answers_503_then_recovers_without_restart(
                 assert resp.status_code == 503, (method, url, resp.status_code, resp.text)
                 assert int(resp.headers["Retry-After"]) >= 1
                 assert resp.json()["code"] == "service_unavailable"
+                _secure(resp, served=url.startswith(d.lucrum.url))
         health = await call("GET", f"{d.api.url}/health")
         assert health.status_code == 503 and health.json()["database"] == "disconnected"
         print(f"\n[drill] PostgreSQL down: {3 * len(probes)} reads and writes all 503 + "
@@ -401,6 +427,7 @@ async def test_postgresql_restarted_answers_503_then_recovers_without_restart(
         return True
 
     took = await until(answering, 30, "both modules answer again after the restart")
+    _secure(await call("GET", f"{d.lucrum.url}/api/bank-accounts", seller))
     print(f"[drill] PostgreSQL back: reads answer again {took:.2f}s after the restart "
           f"(outage {restarted - stopped:.2f}s)")
     assert {p.name: p.proc.pid for p in (d.api, d.relay, d.lucrum) if p.proc} == pids, \
