@@ -97,3 +97,12 @@ def test_the_walk_finds_an_unguarded_route() -> None:
     async def guarded() -> None: ...
 
     assert unguarded_routes(app) == ["GET /open"]
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_no_route_runs_a_dependency_in_the_thread_pool(name: str) -> None:
+    """Endpoints and dependencies are ``async def`` (ADR 0017): a sync one is run by FastAPI in
+    the thread pool, a hop per request."""
+    from avelar_kit.testing.routes import threadpool_calls
+
+    assert threadpool_calls(APPS[name]()) == []

@@ -89,7 +89,7 @@ async def test_recovery_resets_the_owner_s_own_lock(
             def __init__(self, app: FastAPI) -> None:
                 self.app = app
 
-        await get_auth_service(_Req(app)).reset_login_throttle(  # type: ignore[arg-type]
+        await (await get_auth_service(_Req(app))).reset_login_throttle(  # type: ignore[arg-type]
             CPFS[0], address)
         ok = await owner.post("/api/auth/login",
                               json={"cpf": CPFS[0], "password": company.password})

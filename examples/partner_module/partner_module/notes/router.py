@@ -16,7 +16,7 @@ from partner_module.models import AccountLimits, Note
 router = APIRouter(prefix="/api/partner", tags=["notes"])
 
 
-def get_avadmin(request: Request) -> AvAdminReader:
+async def get_avadmin(request: Request) -> AvAdminReader:
     reader: AvAdminReader = request.app.state.avadmin
     return reader
 

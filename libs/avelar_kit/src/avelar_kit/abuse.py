@@ -1,7 +1,7 @@
 """Abuse limits per client address and per target (ADR 0013), with the ``limits`` library.
 
-A pure-ASGI middleware in the kit frame counts, per client address (``scope["client"]``, which
-uvicorn sets from X-Forwarded-For only for ``forwarded_allow_ips``):
+The kit frame's middleware (``avelar_kit.middleware``) counts, per client address
+(``scope["client"]``, which uvicorn sets from X-Forwarded-For only for ``forwarded_allow_ips``):
 
 - each named rule's target (``POST /api/auth/login``, signup, refresh, operator login: the
   service passes its own ``rules``);
@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,31 +114,27 @@ class AbuseLimiter:
             return float(item.get_expiry())
 
 
-class AbuseLimitMiddleware:
-    def __init__(self, app: Any, limiter: Callable[[], AbuseLimiter | None]) -> None:
-        self.app = app
-        self._limiter = limiter
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        limiter = self._limiter() if scope["type"] == "http" else None
-        if limiter is None or scope["path"].startswith(EXEMPT):
-            await self.app(scope, receive, send)
-            return
-        authenticated = any(k == b"authorization" and v[:7].lower() == b"bearer "
-                            for k, v in scope.get("headers", ()))
-        client = (scope.get("client") or ("unknown", 0))[0]
-        for name, item in limiter.applicable(scope["method"], scope["path"], authenticated):
-            retry = await limiter.hit(name, item, client)
-            if retry is not None:
-                logger.warning("abuse limit %s reached by a client (%s)", name, item)
-                response = problem(
-                    429, "rate_limited", "Muitas requisições",
-                    "Muitas requisições deste endereço. Aguarde e tente novamente.",
-                    headers={"Retry-After": str(max(1, math.ceil(retry)))},
-                    extra={"limit": name}, instance=scope["path"])
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+async def limit_answer(limiter: AbuseLimiter, scope: Any, bearer: bool) -> Any:
+    """Count the request against the limits that apply to it (the kit frame's middleware,
+    ``avelar_kit.middleware``, asks before the route runs): None when it may go on, else the
+    429 answer to send instead."""
+    path = scope["path"]
+    if path.startswith(EXEMPT):
+        return None
+    applicable = limiter.applicable(scope["method"], path, bearer)
+    if not applicable:
+        return None
+    client = (scope.get("client") or ("unknown", 0))[0]
+    for name, item in applicable:
+        retry = await limiter.hit(name, item, client)
+        if retry is not None:
+            logger.warning("abuse limit %s reached by a client (%s)", name, item)
+            return problem(
+                429, "rate_limited", "Muitas requisições",
+                "Muitas requisições deste endereço. Aguarde e tente novamente.",
+                headers={"Retry-After": str(max(1, math.ceil(retry)))},
+                extra={"limit": name}, instance=path)
+    return None
 
 
 def _limits_uri(redis_url: str) -> str:

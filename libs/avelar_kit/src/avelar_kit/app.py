@@ -19,7 +19,8 @@ from fastapi import APIRouter, FastAPI
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from avelar_kit.abuse import AbuseLimiter, AbuseLimitMiddleware, LimitRule
+from avelar_kit import tracing
+from avelar_kit.abuse import AbuseLimiter, LimitRule
 from avelar_kit.auth.caller import CallerResolver, LocalCheck
 from avelar_kit.auth.permissions import Permissions
 from avelar_kit.auth.verifier import TokenVerifier, avadmin_verifier
@@ -32,10 +33,10 @@ from avelar_kit.events.outbox import OutboxMixin
 from avelar_kit.events.relay import OutboxRelay
 from avelar_kit.health import Check, health_router
 from avelar_kit.jobs import JobRunner, ScheduledJob
-from avelar_kit.logging import RequestIdMiddleware, configure_logging
+from avelar_kit.logging import configure_logging
+from avelar_kit.middleware import KitMiddleware
 from avelar_kit.observability import install_observability
-from avelar_kit.redis_guard import RedisBudgetMiddleware, RedisGuard
-from avelar_kit.security_headers import SecurityHeadersMiddleware
+from avelar_kit.redis_guard import RedisGuard
 from avelar_kit.settings import SERVICE_AUDIENCE, ModuleSettings, ServiceSettings
 
 logger = logging.getLogger("avelar_kit.app")
@@ -98,6 +99,9 @@ def create_service_app(
             await app.state.db.dispose()
             logger.info("%s stopped", module)
 
+    # FastAPI's native OpenTelemetry: off (ADR 0017). Spans come from avelar_kit.tracing (the
+    # instrumentation when exporting); left on, it asks the global providers on every request.
+    fastapi_kwargs.setdefault("telemetry", {"tracing": False, "metrics": False, "logs": False})
     if not settings.docs_enabled:
         fastapi_kwargs.setdefault("docs_url", None)
         fastapi_kwargs.setdefault("redoc_url", None)
@@ -112,11 +116,14 @@ def create_service_app(
         reset_timeout=settings.redis_breaker_reset_seconds)
     app.state.permissions = permissions or Permissions(module, {})
     install_error_handlers(app)
-    app.add_middleware(AbuseLimitMiddleware,
-                       limiter=lambda: getattr(app.state, "abuse_limiter", None))
-    app.add_middleware(RedisBudgetMiddleware, guard=lambda: app.state.redis_guard)
-    app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer, errors included
+    # One pure-ASGI layer (ADR 0017): trace context, request id, Redis budget, abuse limits,
+    # security headers, access line and metrics. Outside the error handlers (every answer,
+    # errors included, gets its headers), inside the exporting instrumentation when there is one
+    # (added after it). Built at the first request, when the app's state is complete.
+    app.add_middleware(
+        KitMiddleware, guard=lambda: app.state.redis_guard,
+        limiter=lambda: getattr(app.state, "abuse_limiter", None),
+        trace_context=lambda: settings.tracing_enabled and not tracing.exporting())
     extra = health_extra(app) if health_extra else None
     app.include_router(
         health_router(module, lambda: app.state.db.engine,

@@ -184,12 +184,37 @@ HttpObserver = Callable[[str, str, int, float], None]
 _UNSET: object = object()
 
 
+request_id_var = _request_id  # the kit frame's middleware sets it (avelar_kit.middleware)
+
+
+def access_logger(name: str = "avelar.access") -> logging.Logger:
+    return logging.getLogger(name)
+
+
+def log_access(logger: logging.Logger, scope: Scope, route: str, status: int,
+               elapsed: float) -> None:
+    """The access line of one request (not for probes and scrapes), with the company id when
+    the request was authenticated as a user."""
+    path = scope.get("path", "")
+    if path in QUIET_PATHS or not logger.isEnabledFor(logging.INFO):
+        return
+    method = scope.get("method", "")
+    principal = scope.get("state", {}).get("principal")
+    company = getattr(principal, "account_id", None)
+    ms = elapsed * 1000
+    logger.info(
+        "%s %s %s %.1fms", method, path, status, ms,
+        extra={"method": method, "path": path, "route": route, "status": status,
+               "duration_ms": round(ms, 1), "company_id": str(company) if company else None})
+
+
 class RequestIdMiddleware:
-    """Accepts a sane X-Request-ID or makes one, echoes it, and logs one access line per request.
+    """Accepts a sane X-Request-ID or makes one, echoes it, and logs one access line per request
+    (the web portal's; the kit frame's ``avelar_kit.middleware.KitMiddleware`` does the same
+    and more in one layer).
 
     It also reports each request (route template, method, status, duration) to the app's
-    ``state.http_observer`` when there is one (the Prometheus histogram): one timing for the
-    log line and the metric, no second middleware layer."""
+    ``state.http_observer`` when there is one (the Prometheus histogram)."""
 
     def __init__(self, app: ASGIApp, logger_name: str = "avelar.access") -> None:
         self.app = app
@@ -226,21 +251,12 @@ class RequestIdMiddleware:
         finally:
             elapsed = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
-            method = scope.get("method", "")
             observer = self._observer
             if observer is _UNSET:  # resolved once: the app's state is set before serving
                 state = getattr(scope.get("app"), "state", None)
                 observer = self._observer = getattr(state, "http_observer", None)
             if observer is not None:
-                observer(route, method, status, elapsed)
-            path = scope.get("path", "")
-            if path not in QUIET_PATHS and self.logger.isEnabledFor(logging.INFO):
-                principal = scope.get("state", {}).get("principal")
-                company = getattr(principal, "account_id", None)
-                self.logger.info(
-                    "%s %s %s %.1fms", method, path, status, elapsed * 1000,
-                    extra={"method": method, "path": path, "route": route, "status": status,
-                           "duration_ms": round(elapsed * 1000, 1),
-                           "company_id": str(company) if company else None})
+                observer(route, scope.get("method", ""), status, elapsed)
+            log_access(self.logger, scope, route, status, elapsed)
             _request_id.reset(token)
             _client_address.reset(address_token)

@@ -8,9 +8,9 @@ failures the guard's breaker opens and for ``reset_timeout`` seconds no call is 
 (``RedisUnavailable`` at once), then one probe decides. Every caller has a fallback for
 ``RedisUnavailable`` (the in-process copy, in-process counters, a miss).
 
-The request budget lives in a context variable that ``RedisBudgetMiddleware`` (pure ASGI, in
-the kit frame) sets per request; outside a request (consumers, jobs) only ``call_timeout``
-applies.
+The request budget lives in a context variable that the kit frame's middleware
+(``avelar_kit.middleware``) sets per request; outside a request (consumers, jobs) only
+``call_timeout`` applies.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from redis.exceptions import RedisError
 
@@ -117,22 +117,3 @@ class RedisGuard:
         budget = _BUDGET.get()
         if budget is not None:
             budget[0] = 0.0
-
-
-class RedisBudgetMiddleware:
-    """Pure ASGI: gives each HTTP request its Redis budget (``RedisGuard.request_budget``)."""
-
-    def __init__(self, app: Any, guard: Callable[[], RedisGuard | None]) -> None:
-        self.app = app
-        self._guard = guard
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        guard = self._guard() if scope["type"] == "http" else None
-        if guard is None:
-            await self.app(scope, receive, send)
-            return
-        token = guard.start_request()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            guard.end_request(token)

@@ -1,4 +1,5 @@
-"""Security headers on every answer (pure ASGI, in the kit frame; issue 9).
+"""Security headers on every answer (the kit frame's middleware adds them: avelar_kit.middleware;
+issue 9).
 
 - every answer: ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``,
   ``Referrer-Policy: no-referrer`` and a Content-Security-Policy: ``default-src 'none'`` for
@@ -28,30 +29,20 @@ _ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"
            (b"referrer-policy", b"no-referrer"))
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        authenticated = any(k == b"authorization" for k, _ in scope.get("headers", ()))
-
-        async def send_with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {k.lower() for k, _ in headers}
-                for name, value in _ALWAYS:
-                    if name not in present:
-                        headers.append((name, value))
-                if b"content-security-policy" not in present:
-                    html = any(k.lower() == b"content-type" and v.startswith(b"text/html")
-                               for k, v in headers)
-                    headers.append((b"content-security-policy", _HTML_CSP if html else _API_CSP))
-                if authenticated and b"cache-control" not in present:
-                    headers.append((b"cache-control", b"no-store"))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def with_security_headers(message: Any, authenticated: bool,
+                          *extra: tuple[bytes, bytes]) -> Any:
+    """The ``http.response.start`` message with the security headers a route did not set
+    itself, and ``extra`` headers (the request id), as a new message."""
+    headers = list(message.get("headers", ()))
+    present = {k.lower() for k, _ in headers}
+    for name, value in _ALWAYS:
+        if name not in present:
+            headers.append((name, value))
+    if b"content-security-policy" not in present:
+        html = any(k.lower() == b"content-type" and v.startswith(b"text/html")
+                   for k, v in headers)
+        headers.append((b"content-security-policy", _HTML_CSP if html else _API_CSP))
+    if authenticated and b"cache-control" not in present:
+        headers.append((b"cache-control", b"no-store"))
+    headers.extend(extra)
+    return {**message, "headers": headers}

@@ -3,9 +3,10 @@ modules and inside events, and the request id carried along (docs/observability.
 
 Exporter off unless configured. Without an OTLP endpoint no tracer provider and no
 instrumentation is installed (with a provider, even one that samples nothing, FastAPI's own
-telemetry and the instrumentations cost tens of microseconds per request): a small middleware
-continues the caller's ``traceparent`` (or starts a trace id) as the current, non-recording span,
-so log lines still carry a trace id and the context still travels to AvAdmin and inside events.
+telemetry and the instrumentations cost tens of microseconds per request): the kit frame's
+middleware (``avelar_kit.middleware``) continues the caller's ``traceparent`` (or starts a
+trace id) as the current, non-recording span, so log lines still carry a trace id and the
+context still travels to AvAdmin and inside events.
 With an endpoint (setting ``otlp_endpoint`` or the standard ``OTEL_EXPORTER_OTLP_ENDPOINT``) the
 FastAPI, httpx, SQLAlchemy and Redis instrumentations record spans, sampled parent-based with
 the ratio ``OTEL_TRACES_SAMPLER_ARG`` (1 by default), exported in batches over OTLP/HTTP.
@@ -24,7 +25,6 @@ from fastapi import FastAPI
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from avelar_kit.logging import current_request_id, request_id_context, valid_request_id
 from avelar_kit.settings import ServiceSettings
@@ -75,31 +75,7 @@ def exporting() -> bool:
     return _exporting
 
 
-class TraceContextMiddleware:
-    """Without an exporter: the W3C trace context without instrumentation. The caller's
-    ``traceparent`` (or a new trace id) becomes the current non-recording span for the
-    request, so that logs, calls to AvAdmin and events carry it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        carrier = {}
-        for key, value in scope.get("headers", ()):
-            if key in (b"traceparent", b"tracestate"):
-                carrier[key.decode()] = value.decode("latin-1")
-        parent = propagate.extract(carrier) if carrier else None
-        token = otel_context.attach(_untraced_child(parent))
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            otel_context.detach(token)
-
-
-def _untraced_child(parent: otel_context.Context | None) -> otel_context.Context:
+def untraced_child(parent: otel_context.Context | None) -> otel_context.Context:
     """A context whose current span is a non-recording child of ``parent``'s span (same trace
     id, new span id), or the root of a new trace when there is no valid parent."""
     sc = trace.get_current_span(parent).get_span_context() if parent is not None else None
@@ -115,12 +91,9 @@ def _untraced_child(parent: otel_context.Context | None) -> otel_context.Context
 def instrument_app(app: FastAPI, settings: ServiceSettings) -> None:
     """Exporting: FastAPI spans now; SQLAlchemy and Redis spans on the app's engine and client
     once the lifespan created them (the frame's lifespan is wrapped, whatever it is). Not
-    exporting: only the trace context middleware."""
-    if not settings.tracing_enabled:
-        return
-    if not _exporting:
-        app.add_middleware(TraceContextMiddleware)
-        return
+    exporting: nothing here (the kit frame's middleware carries the trace context)."""
+    if not settings.tracing_enabled or not _exporting:
+        return  # without an exporter the kit's middleware carries the trace context
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(app, excluded_urls=_EXCLUDED_URLS,
@@ -192,7 +165,7 @@ def handling_event(envelope: Any, stream: str, group: str) -> Iterator[None]:
     rid = valid_request_id(getattr(envelope, "request_id", None))
     with request_id_context(rid):
         if not _exporting:
-            token = otel_context.attach(_untraced_child(parent))
+            token = otel_context.attach(untraced_child(parent))
             try:
                 yield
             finally:

@@ -14,7 +14,7 @@ from avelar_kit.auth.principal import Principal
 from avelar_kit.errors import NotFound, Unauthorized
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

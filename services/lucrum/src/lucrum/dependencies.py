@@ -29,7 +29,7 @@ CanImport = Annotated[Caller, require("imports.create")]
 ReportsFeature = Annotated[Caller, require_feature("reports")]
 
 
-def _code_generator(request: Request) -> CodeGenerator:
+async def _code_generator(request: Request) -> CodeGenerator:
     gen: CodeGenerator = request.app.state.code_generator
     return gen
 

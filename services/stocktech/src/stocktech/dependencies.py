@@ -35,12 +35,12 @@ CanCancel = Annotated[Caller, require("transactions.cancel")]
 AnyCaller = Annotated[Caller, Depends(get_caller)]
 
 
-def get_avadmin(request: Request) -> AvAdminReader:
+async def get_avadmin(request: Request) -> AvAdminReader:
     avadmin: AvAdminReader = request.app.state.avadmin
     return avadmin
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -3,6 +3,7 @@ and which permissions of the module's matrix they require."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -103,3 +104,28 @@ async def walk_permissions(client: Any, app: FastAPI, headers_by_role: dict[str,
                     rows.append((permission, f"{method} {route.path}", role, resp.status_code,
                                  code))
     return rows
+
+
+def _runs_on_loop(call: Any) -> bool:
+    """Does FastAPI call this on the event loop (a coroutine function, an async generator, an
+    object whose ``__call__`` is one), rather than in the thread pool?"""
+    if inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call):
+        return True
+    if inspect.isroutine(call) or inspect.isclass(call):
+        return False
+    dunder = getattr(call, "__call__", None)  # noqa: B004 (an instance, e.g. HTTPBearer)
+    return inspect.iscoroutinefunction(dunder) or inspect.isasyncgenfunction(dunder)
+
+
+def threadpool_calls(app: FastAPI) -> list[str]:
+    """``METHOD path: name`` of every endpoint and dependency FastAPI would run in the thread
+    pool (a sync ``def``): each costs its request a hop to a worker thread and back (ADR 0017),
+    and under load waits behind whatever else holds the pool's threads (argon2 hashing)."""
+    out: list[str] = []
+    for route in api_routes(app):
+        calls = [route.dependant.call, *_calls(route.dependant)]
+        for call in calls:
+            if call is not None and not _runs_on_loop(call):
+                name = getattr(call, "__qualname__", type(call).__name__)
+                out.extend(f"{m} {route.path}: {name}" for m in sorted(route.methods))
+    return sorted(set(out))

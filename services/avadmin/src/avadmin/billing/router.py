@@ -45,12 +45,12 @@ IdempotencyKey = Annotated[str, Header(
     description="Obrigatório: repetir a chamada com a mesma chave devolve o mesmo checkout")]
 
 
-def _gateway(request: Request) -> PaymentGateway | None:
+async def _gateway(request: Request) -> PaymentGateway | None:
     gateway: PaymentGateway | None = request.app.state.gateway
     return gateway
 
 
-def _usage(request: Request) -> StockTechUsage | None:
+async def _usage(request: Request) -> StockTechUsage | None:
     usage: StockTechUsage | None = request.app.state.usage
     return usage
 

@@ -13,11 +13,16 @@ class KeyRing:
     def __init__(self, current: SigningKey, previous_jwks: list[dict[str, str]] | None = None):
         self.current = current
         self.previous = previous_jwks or []
+        self._jwks: tuple[SigningKey, dict[str, list[dict[str, str]]]] | None = None
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
-        keys = [self.current.public_jwk()]
-        keys += [k for k in self.previous if k.get("kid") != self.current.kid]
-        return {"keys": keys}
+        """Computed once (deriving the public keys costs more than serving them)."""
+        cached = self._jwks
+        if cached is None or cached[0] is not self.current:
+            keys = [self.current.public_jwk()]
+            keys += [k for k in self.previous if k.get("kid") != self.current.kid]
+            cached = self._jwks = (self.current, {"keys": keys})
+        return cached[1]
 
 
 def load_keyring(settings: Settings) -> KeyRing:

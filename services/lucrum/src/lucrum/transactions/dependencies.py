@@ -11,7 +11,7 @@ from lucrum.transactions.models import TransactionType
 from lucrum.transactions.schemas import TransactionFilters
 
 
-def filters(
+async def filters(
     date_from: Annotated[date | None, Query(alias="from", description="Data inicial")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="Data final")] = None,
     type: Annotated[TransactionType | None, Query()] = None,
