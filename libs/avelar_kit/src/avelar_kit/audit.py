@@ -162,7 +162,7 @@ async def audit_page(session: AsyncSession, model: type[AuditMixin],
     return list(rows), total
 
 
-def audited_route() -> None:
+async def audited_route() -> None:
     """Marker dependency (``dependencies=[AUDITED]``): a write route whose admin rule the
     service checks itself (it depends on the data), so the route walk of the audit test
     counts it among the admin and operator writes."""
