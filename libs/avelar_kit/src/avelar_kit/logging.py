@@ -184,7 +184,8 @@ HttpObserver = Callable[[str, str, int, float], None]
 _UNSET: object = object()
 
 
-request_id_var = _request_id  # the kit frame's middleware sets it (avelar_kit.middleware)
+request_id_var = _request_id  # the kit frame's middleware sets both (avelar_kit.middleware)
+client_address_var = _client_address
 
 
 def access_logger(name: str = "avelar.access") -> logging.Logger:

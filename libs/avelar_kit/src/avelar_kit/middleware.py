@@ -7,7 +7,7 @@ headers per request):
 1. the W3C trace context (``traceparent``) as the current non-recording span, when tracing is
    on and nothing exports (with an exporter, OpenTelemetry's own middleware does it);
 2. the request id (a sane ``X-Request-ID`` or a new one), echoed on the answer, on every log
-   line of the request;
+   line of the request, and the client address (both read by the audit trail, ADR 0017);
 3. the request's Redis budget (``avelar_kit.redis_guard``);
 4. the abuse limits (``avelar_kit.abuse``): 429 before the route runs;
 5. on the answer: the security headers (``avelar_kit.security_headers``) and ``X-Request-ID``;
@@ -32,6 +32,7 @@ from avelar_kit.abuse import AbuseLimiter, limit_answer
 from avelar_kit.logging import (
     UNMATCHED_ROUTE,
     access_logger,
+    client_address_var,
     log_access,
     request_id_var,
     valid_request_id,
@@ -90,6 +91,8 @@ class KitMiddleware:
             otel_token = otel_context.attach(untraced_child(parent))
         rid = valid_request_id(incoming) or uuid.uuid4().hex
         rid_token = request_id_var.set(rid)
+        client = scope.get("client")
+        address_token = client_address_var.set(str(client[0])[:64] if client else None)
         guard = self._guard()
         budget_token = guard.start_request() if guard is not None else None
         start = time.perf_counter()
@@ -115,6 +118,7 @@ class KitMiddleware:
             if budget_token is not None:
                 RedisGuard.end_request(budget_token)
             request_id_var.reset(rid_token)
+            client_address_var.reset(address_token)
             if otel_token is not None:
                 otel_context.detach(otel_token)
 
