@@ -27,6 +27,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from avelar_kit.logging import current_request_id
+from avelar_kit.validation_messages import message_pt
 
 logger = logging.getLogger("avelar_kit.errors")
 
@@ -238,10 +239,7 @@ async def _app_error(request: Request, exc: AppError) -> JSONResponse:
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = []
     for err in exc.errors():
-        msg = str(err.get("msg", "valor inválido"))
-        # Pydantic prefixes custom ValueErrors with "Value error, "; people don't need that.
-        msg = msg.removeprefix("Value error, ")
-        errors.append({"field": _field_path(err.get("loc", ())), "message": msg,
+        errors.append({"field": _field_path(err.get("loc", ())), "message": message_pt(err),
                        "type": err.get("type")})
     fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))
     detail = f"Dados inválidos em: {fields}" if fields else "Dados inválidos"
