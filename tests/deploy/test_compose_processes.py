@@ -44,6 +44,11 @@ def _map_url(value: str, hosts: dict[str, str], pg_url: str, databases: dict[str
     for service, database in databases.items():
         if f"@{service}:" in value:
             url = make_url(with_database(pg_url, database))
+            # The app role (<module>_app) keeps its name: the migrate job creates it on the
+            # test server; the owner (POSTGRES_USER) is the test server's own user.
+            user = make_url(value).username or ""
+            if user.endswith("_app"):
+                url = url.set(username=user, password=make_url(value).password)
             return url.set(drivername="postgresql").render_as_string(hide_password=False)
     if value.startswith("redis://redis:"):
         return redis_url

@@ -19,7 +19,7 @@ from avadmin.seed import seed_plans
 from avelar_kit.auth.signing import SigningKey
 from avelar_kit.testing.database import truncate_all
 from avelar_kit.testing.logscan import plant
-from avelar_kit.testing.plugin import migrated_database
+from avelar_kit.testing.plugin import migrated_database, owner_url
 from avelar_standins.server import BackgroundServer
 from avelar_standins.whatsapp import create_app as create_standin
 
@@ -75,7 +75,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://avadmin.test") as c:
         yield c
-    await truncate_all(app.state.db.engine)
+    await truncate_all(owner_url(app.state.settings.database_url))
     # Limits and cooldowns start again with every test; so does the stand-in's inbox.
     redis = app.state.redis
     keys = [k async for k in redis.scan_iter(match=f"{app.state.settings.rate_limit_prefix}:*")]

@@ -37,6 +37,7 @@ from avadmin.seed import seed_plans
 from avelar_kit.auth.signing import SigningKey
 from avelar_kit.db.base import utcnow
 from avelar_kit.testing.database import truncate_all
+from avelar_kit.testing.plugin import owner_url
 from avelar_standins import mercadopago as mp
 
 from .conftest import STANDIN_TOKEN, last_code, number_for
@@ -189,7 +190,7 @@ async def env(billing: Served, standin: Served) -> AsyncIterator[Env]:
     async with httpx.AsyncClient(base_url=billing.url, timeout=30) as api, \
             httpx.AsyncClient(base_url=standin.url, timeout=30) as mp_http:
         yield Env(app, api, mp_http, plans)
-    await truncate_all(app.state.db.engine)
+    await truncate_all(owner_url(app.state.settings.database_url))
 
 
 @dataclass

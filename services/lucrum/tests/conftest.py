@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from avelar_kit.testing.database import truncate_all
 from avelar_kit.testing.fake_avadmin import FakeAvAdmin
-from avelar_kit.testing.plugin import migrated_database
+from avelar_kit.testing.plugin import migrated_database, owner_url
 from avelar_kit.testing.tokens import TokenFactory
 from lucrum.config import Settings
 from lucrum.main import create_app
@@ -59,7 +59,7 @@ async def clean(app: FastAPI) -> AsyncIterator[None]:
     # Real commits (the concurrency tests need them), so tables are emptied after each test.
     yield
     app.state.code_generator = random_code
-    await truncate_all(app.state.db.engine)
+    await truncate_all(owner_url(app.state.settings.database_url))
 
 
 @pytest.fixture

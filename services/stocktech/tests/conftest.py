@@ -23,7 +23,7 @@ from avelar_kit.errors import ServiceUnavailable
 from avelar_kit.settings import TOKEN_ISSUER
 from avelar_kit.testing.database import truncate_all
 from avelar_kit.testing.fake_avadmin import FakeAvAdmin
-from avelar_kit.testing.plugin import migrated_database
+from avelar_kit.testing.plugin import migrated_database, owner_url
 from avelar_kit.testing.tokens import TokenFactory
 from stocktech.config import Settings
 from stocktech.events.handlers import handle_event
@@ -124,7 +124,7 @@ async def client(app: FastAPI, fake_avadmin: TestAvAdmin) -> AsyncIterator[httpx
     async with httpx.AsyncClient(transport=transport, base_url="http://stocktech.test",
                                  timeout=60) as c:
         yield c
-    await truncate_all(app.state.db.engine)
+    await truncate_all(owner_url(app.state.settings.database_url))
     fake_avadmin.reset()
 
 

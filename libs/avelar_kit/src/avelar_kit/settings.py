@@ -88,7 +88,14 @@ class ServiceSettings(BaseSettings):
 
     database_url: str = Field(
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
-        description="SQLAlchemy URL of this module's own database (asyncpg driver).",
+        description="URL of this module's own database as its app role (asyncpg driver): "
+                    "the role the service connects as, which owns nothing and cannot bypass "
+                    "row-level security (avelar_kit.db.roles, ADR 0019).",
+    )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="URL of the same database as its owner: `migrate`, `backup`, `restore`. "
+                    "Unset: database_url (one role for everything, no separation).",
     )
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Redis connections of one process: about the requests it serves at once plus its
@@ -144,10 +151,16 @@ class ServiceSettings(BaseSettings):
     token_issuer: str = TOKEN_ISSUER
     token_audience: str = USER_AUDIENCE
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
-    def _asyncpg_database_url(cls, value: str) -> str:
-        return asyncpg_url(value)
+    def _asyncpg_database_url(cls, value: str | None) -> str | None:
+        return asyncpg_url(value) if value is not None else None
+
+    @property
+    def owner_database_url(self) -> str:
+        """The owner's URL (migrations, backups, restores): ``migration_database_url``, else
+        ``database_url``."""
+        return self.migration_database_url or self.database_url
 
     # -- operations (docs/observability.md) ----------------------------------------------------
     # Event consumer name inside the module's consumer group. Stable across restarts, so that a

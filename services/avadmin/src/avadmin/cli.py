@@ -20,6 +20,7 @@ from avadmin.config import Settings
 from avadmin.security.passwords import hash_password
 from avadmin.security.scopes import KNOWN, unknown_fields
 from avadmin.seed import demo_accounts, seed_demo, seed_plans
+from avelar_kit.db.migrations import migrate as kit_migrate
 from avelar_kit.db.session import Database
 from avelar_kit.jobs import run_locked
 from avelar_kit.ops.cli import ModuleSpec, add_ops_commands, run_ops_command
@@ -29,13 +30,9 @@ SPEC = ModuleSpec("AvAdmin", "avadmin.main:create_app", SERVICE_DIR / "migration
 
 
 def migrate(settings: Settings) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config(str(SERVICE_DIR / "alembic.ini"))
-    cfg.set_main_option("script_location", str(SERVICE_DIR / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    """As the owner (<PREFIX>_MIGRATION_DATABASE_URL), then the app role's grants
+    (avelar_kit.db.roles.ensure_app_role for <PREFIX>_DATABASE_URL's role)."""
+    kit_migrate(SERVICE_DIR, settings.owner_database_url, settings.database_url)
 
 
 async def _seed(settings: Settings, demo: bool, out: Path | None) -> None:

@@ -9,6 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from avelar_kit.db.migrations import migrate as kit_migrate
 from avelar_kit.db.session import Database
 from avelar_kit.ops.cli import ModuleSpec, add_ops_commands, run_ops_command
 from lucrum.bank_accounts.repository import BankAccountRepository
@@ -20,13 +21,9 @@ SPEC = ModuleSpec("Lucrum", "lucrum.main:create_app", SERVICE_DIR / "migrations"
 
 
 def migrate(settings: Settings) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config(str(SERVICE_DIR / "alembic.ini"))
-    cfg.set_main_option("script_location", str(SERVICE_DIR / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    """As the owner (<PREFIX>_MIGRATION_DATABASE_URL), then the app role's grants
+    (avelar_kit.db.roles.ensure_app_role for <PREFIX>_DATABASE_URL's role)."""
+    kit_migrate(SERVICE_DIR, settings.owner_database_url, settings.database_url)
 
 
 async def _seed(settings: Settings, companies: list[tuple[uuid.UUID, str]]) -> None:

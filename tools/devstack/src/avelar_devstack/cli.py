@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from avelar_devstack.embedded import (
     EmbeddedPostgres,
     EmbeddedRedis,
@@ -42,6 +44,7 @@ from avelar_devstack.embedded import (
 )
 from avelar_devstack.migrations import at_head
 from avelar_devstack.supervisor import Supervisor
+from avelar_kit.db.roles import ensure_app_role
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ def available(module: Module) -> bool:
 def load_secrets(path: Path) -> dict[str, str]:
     data: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     changed = False
-    for key in ("stocktech", "lucrum"):
+    # The modules' client secrets at AvAdmin, and each module's app role password.
+    for key in ("stocktech", "lucrum", *(f"{m.package}_app_role" for m in MODULES)):
         if key not in data:
             data[key] = secrets.token_urlsafe(32)
             changed = True
@@ -141,11 +145,16 @@ class Stack:
             self.pg.stop()
 
     def module_env(self, m: Module, client_secrets: dict[str, str]) -> dict[str, str]:
-        """The module's own settings, by the names its Settings read (docs/deploy.md)."""
-        db_url = with_database(self.server_url, m.package)
-        ensure_database(db_url)
+        """The module's own settings, by the names its Settings read (docs/deploy.md): the
+        module serves as its app role ``<module>_app`` and migrates as the server's user."""
+        owner_url = with_database(self.server_url, m.package)
+        ensure_database(owner_url)
+        app_url = make_url(owner_url).set(
+            username=f"{m.package}_app", password=client_secrets[f"{m.package}_app_role"],
+        ).render_as_string(hide_password=False)
         env = {
-            f"{m.prefix}_DATABASE_URL": db_url,
+            f"{m.prefix}_DATABASE_URL": app_url,
+            f"{m.prefix}_MIGRATION_DATABASE_URL": owner_url,
             f"{m.prefix}_REDIS_URL": self.redis_url,
             f"{m.prefix}_LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
             f"{m.prefix}_GRACEFUL_SHUTDOWN_SECONDS": "3",
@@ -167,9 +176,10 @@ def base_environment() -> dict[str, str]:
 
 
 def migrate_behind(modules: list[Module], envs: dict[str, dict[str, str]]) -> None:
-    """Run ``<module> migrate`` (in parallel) only for the databases behind their head."""
+    """Run ``<module> migrate`` (in parallel) only for the databases behind their head; the
+    app roles are made sure of every time (a data folder from before the split has none)."""
     behind = [m for m in modules
-              if not at_head(m.package, envs[m.package][f"{m.prefix}_DATABASE_URL"])]
+              if not at_head(m.package, envs[m.package][f"{m.prefix}_MIGRATION_DATABASE_URL"])]
     procs = []
     for m in behind:
         say(f"migrating {m.name}")
@@ -182,6 +192,11 @@ def migrate_behind(modules: list[Module], envs: dict[str, dict[str, str]]) -> No
         if proc.returncode != 0:
             sys.stderr.write(out.decode(errors="replace"))
             raise SystemExit(f"[make run] failed: {m.package} migrate")
+    for m in modules:
+        if m not in behind:
+            env = envs[m.package]
+            ensure_app_role(env[f"{m.prefix}_MIGRATION_DATABASE_URL"],
+                            env[f"{m.prefix}_DATABASE_URL"])
 
 
 def write_stack_env(path: Path, envs: dict[str, dict[str, str]]) -> None:
@@ -196,7 +211,7 @@ def demo_fingerprint(envs: dict[str, dict[str, str]], client_secrets: dict[str, 
     demo data and the client registrations of the last run are still there."""
     parts = [json.dumps(client_secrets, sort_keys=True)]
     for package, env in sorted(envs.items()):
-        url = next(v for k, v in env.items() if k.endswith("_DATABASE_URL"))
+        url = next(v for k, v in env.items() if k.endswith("_MIGRATION_DATABASE_URL"))
         parts.append(f"{package}={database_identity(url)}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

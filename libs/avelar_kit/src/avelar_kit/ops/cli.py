@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from avelar_kit.db.roles import ensure_app_role
 from avelar_kit.ops.backup import BackupError, backup, prune_backups, restore
 from avelar_kit.ops.serve import serve, serve_options
 from avelar_kit.settings import ServiceSettings
@@ -82,7 +83,7 @@ def _backup(args: argparse.Namespace, settings: ServiceSettings, spec: ModuleSpe
     if args.prune_older_than_days is not None and args.prune_older_than_days < 1:
         print("--prune-older-than-days must be at least 1", file=sys.stderr)
         return 2
-    manifest = backup(settings.database_url, spec.module, out=args.out, backup_dir=folder,
+    manifest = backup(settings.owner_database_url, spec.module, out=args.out, backup_dir=folder,
                       pg_bin_dir=settings.pg_bin_dir)
     print(f"{spec.module}: backup {folder if args.out is None else args.out.parent}/"
           f"{manifest.file} at revision {manifest.revision} ({manifest.bytes} bytes)")
@@ -100,9 +101,11 @@ def _restore(args: argparse.Namespace, settings: ServiceSettings, spec: ModuleSp
         if not dumps:
             raise BackupError(f"no {spec.module.lower()}-*.dump in {settings.backup_dir}")
         args.file = dumps[-1]
-    revision, at_head = restore(settings.database_url, args.file,
+    revision, at_head = restore(settings.owner_database_url, args.file,
                                 migrations_dir=spec.migrations_dir, clean=args.clean,
                                 pg_bin_dir=settings.pg_bin_dir)
+    # The archive carries no privileges (--no-privileges): the app role's grants again.
+    ensure_app_role(settings.owner_database_url, settings.database_url)
     print(f"{spec.module}: restored {args.file} at revision {revision}")
     if not at_head:
         print(f"{spec.module}: older than this code's migrations; run "

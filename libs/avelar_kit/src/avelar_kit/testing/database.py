@@ -7,7 +7,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from avelar_kit.db.migrations import migrate
 
 
 def alembic_config(service_dir: Path, url: str) -> Config:
@@ -35,8 +38,11 @@ def _in_thread(fn: object) -> None:
         raise errors[0]
 
 
-def upgrade(service_dir: Path, url: str, revision: str = "head") -> None:
-    _in_thread(lambda: command.upgrade(alembic_config(service_dir, url), revision))
+def upgrade(service_dir: Path, url: str, revision: str = "head", *,
+            app_url: str | None = None) -> None:
+    """Migrate as ``url``'s role (the owner); with ``app_url``, as ``<module> migrate`` does:
+    the app role of ``app_url`` created and granted before and after."""
+    _in_thread(lambda: migrate(service_dir, url, app_url, revision, configure_logging=False))
 
 
 def downgrade(service_dir: Path, url: str, revision: str = "base") -> None:
@@ -52,7 +58,17 @@ def unique_db_name(module: str) -> str:
     return f"test_{module}_{uuid.uuid4().hex[:10]}"
 
 
-async def truncate_all(engine: AsyncEngine, keep: tuple[str, ...] = ("alembic_version",)) -> None:
+async def truncate_all(engine: AsyncEngine | str,
+                       keep: tuple[str, ...] = ("alembic_version",)) -> None:
+    """Empty every table. ``engine``: an engine or URL of the *owner* (the app role may not
+    TRUNCATE; ``avelar_kit.testing.plugin.owner_url`` gives it)."""
+    if isinstance(engine, str):
+        owned = create_async_engine(engine, poolclass=NullPool)
+        try:
+            await truncate_all(owned, keep)
+        finally:
+            await owned.dispose()
+        return
     async with engine.begin() as conn:
         rows = await conn.execute(
             text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")

@@ -4,7 +4,11 @@ Session fixtures:
 - ``pg_url``: an asyncpg URL of a PostgreSQL server's ``postgres`` database: TEST_DATABASE_URL
   when set, otherwise an embedded server started for this run.
 - ``redis_url``: TEST_REDIS_URL when set, otherwise an embedded Redis.
-A service's conftest builds its own database from its migrations with ``migrated_database``.
+A service's conftest builds its own database from its migrations with ``migrated_database``:
+migrated as the owner (``pg_url``'s role), it yields the URL of the app role (``TEST_APP_ROLE``,
+created once per server by ``avelar_kit.db.roles.ensure_app_role``), the role the service
+connects as in production: it owns nothing and cannot bypass row-level security. Fixtures that
+seed across companies or empty the tables use ``owner_url(url)``.
 
 The log scan (``avelar_kit.testing.logscan``) watches every log line of the run, the spawned
 processes' too, and fails the run on a CPF, CNPJ, phone number or token (conftests ``plant``
@@ -77,18 +81,44 @@ def redis_url() -> Iterator[str]:
         r.stop()
 
 
+# One login role for every test database of a server (roles are per server; parallel runs
+# share it, each database grants it on its own).
+TEST_APP_ROLE = "avelar_test_app"
+TEST_APP_PASSWORD = "avelar-test-app"  # noqa: S105 (a local test role's)
+_owners: dict[str, str] = {}
+
+
+def app_role_url(owner_url: str) -> str:
+    """The same database as the test app role."""
+    return make_url(owner_url).set(username=TEST_APP_ROLE, password=TEST_APP_PASSWORD
+                                   ).render_as_string(hide_password=False)
+
+
+def owner_url(url: str) -> str:
+    """The owner's URL of a database ``migrated_database`` made (``url``: its app URL)."""
+    database = make_url(url).database
+    assert database in _owners, f"{database} was not made by migrated_database"
+    return _owners[database]
+
+
 def migrated_database(pg_url: str, module: str, service_dir: Path) -> Iterator[str]:
-    """Create a fresh database for this run, migrate it to head, drop it afterwards."""
+    """Create a fresh database for this run, migrate it to head as the owner, and yield the
+    app role's URL to it (``owner_url`` gives the owner's); drop it afterwards."""
     from avelar_devstack.embedded import drop_database, ensure_database, with_database
     from avelar_kit.testing.database import unique_db_name, upgrade
 
-    url = with_database(pg_url, unique_db_name(module))
-    ensure_database(url)
+    owner = with_database(pg_url, unique_db_name(module))
+    ensure_database(owner)
+    app = app_role_url(owner)
+    database = make_url(owner).database
+    assert database is not None
+    _owners[database] = owner
     try:
-        upgrade(service_dir, url)
-        yield url
+        upgrade(service_dir, owner, app_url=app)
+        yield app
     finally:
-        drop_database(url)
+        _owners.pop(database, None)
+        drop_database(owner)
 
 
 def pytest_configure(config: pytest.Config) -> None:
