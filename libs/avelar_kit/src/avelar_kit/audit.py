@@ -259,3 +259,35 @@ def audit_router(model: type[AuditMixin]) -> APIRouter:
                          limit=limit, offset=offset)
 
     return router
+
+
+# -- append-only by privilege -------------------------------------------------------------------
+
+# The app role's name on the migration connection (set by ``<module> migrate``: the app-role
+# separation, avelar_kit.db.roles); unset, the SQL below does nothing.
+APP_ROLE_SETTING = "avelar.app_role"
+
+
+def _for_app_role(statements: list[str]) -> str:
+    run = " ".join(f"EXECUTE format('{sql} %I', current_setting('{APP_ROLE_SETTING}'));"
+                   for sql in statements)
+    return (f"DO $$ BEGIN IF coalesce(current_setting('{APP_ROLE_SETTING}', true), '') <> '' "
+            f"THEN {run} END IF; END $$")
+
+
+def append_only_sql(table: str = "audit_log") -> str:
+    """SQL for a migration (``op.execute(...)``): the services' app role may only INSERT and
+    SELECT on ``table``; UPDATE, DELETE and TRUNCATE are revoked, so the database itself refuses
+    to rewrite the trail. It acts when the migration runs with an app role (``<module> migrate``
+    sets ``avelar.app_role``); the role separation never widens a table that has privileges."""
+    if not table.isidentifier():
+        raise ValueError("table: a plain name")
+    return _for_app_role([f'REVOKE UPDATE, DELETE, TRUNCATE ON "{table}" FROM',
+                          f'GRANT SELECT, INSERT ON "{table}" TO'])
+
+
+def undo_append_only_sql(table: str = "audit_log") -> str:
+    """The downgrade of ``append_only_sql``: the app role's ordinary table privileges."""
+    if not table.isidentifier():
+        raise ValueError("table: a plain name")
+    return _for_app_role([f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{table}" TO'])
