@@ -59,10 +59,12 @@ def test_the_service_role_owns_nothing_and_bypasses_nothing(app_url: str) -> Non
         "WHERE n.nspname = 'public' AND c.relowner = "
         "(SELECT oid FROM pg_roles WHERE rolname = current_user)")))
     assert owned == 0
-    # Every table readable and writable, except the migrations' bookkeeping (read only).
+    # Every table readable and writable, except the migrations' bookkeeping (read only) and
+    # the audit trail (append-only: tests/migrations/test_audit_append_only.py).
     missing = asyncio.run(_scalar(app_url, (
         "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> 'alembic_version' "
+        "WHERE n.nspname = 'public' AND c.relkind = 'r' "
+        "AND c.relname NOT IN ('alembic_version', 'audit_log') "
         "AND NOT (has_table_privilege(c.oid, 'SELECT') AND has_table_privilege(c.oid, 'INSERT') "
         "AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE'))")))
     assert missing == 0
