@@ -209,7 +209,9 @@ def avadmin_proc(avadmin_db_url: str, redis_url: str,
     proc.cli("seed")
     proc.cli("create-operator", "--email", OPERATOR_EMAIL, "--name", "Operadora Teste",
              "--password-stdin", stdin=OPERATOR_PASSWORD + "\n")
-    creds = json.loads(proc.cli("create-service-client", f"partner-{RUN_ID}"))
+    # The partner example shows the company's name: the one personal field it reads.
+    creds = json.loads(proc.cli("create-service-client", f"partner-{RUN_ID}",
+                                "--fields", "account.company_name"))
     proc.env["TEST_CLIENT_ID"] = creds["client_id"]
     proc.env["TEST_CLIENT_SECRET"] = creds["client_secret"]
     proc.start()

@@ -149,7 +149,9 @@ def drill(
     creds = {}
     for module in ("stocktech", "lucrum"):
         client_id, secret = f"drill-{module}-{RUN_ID}", secrets.token_urlsafe(32)
-        avadmin_proc.cli("create-service-client", client_id, "--secret-stdin",
+        # The personal fields each reads in production (docs/privacy.md).
+        fields = ["--fields", "account.company_name,account.whatsapp"] * (module == "stocktech")
+        avadmin_proc.cli("create-service-client", client_id, "--secret-stdin", *fields,
                          stdin=secret + "\n")
         creds[module] = (client_id, secret)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("STOCKTECH_", "LUCRUM_"))}
