@@ -42,7 +42,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from avelar_kit.testing.plugin import migrated_database
+from avelar_kit.testing.plugin import migrated_database, owner_url
 
 from .conftest import OPERATOR_EMAIL, OPERATOR_PASSWORD, ROOT, RUN_ID, STREAM, AvAdminProcess
 from .test_three_services_e2e import (
@@ -301,7 +301,7 @@ async def test_relay_killed_mid_batch_every_sale_posted_exactly_once(drill: Dril
     n = 8
     sales = [await _sell(d, seller, buyer, product["id"]) for _ in range(n)]
     ids = set(sales)
-    owner = create_async_engine(d.stocktech_db, poolclass=NullPool)
+    owner = create_async_engine(owner_url(d.stocktech_db), poolclass=NullPool)
     r = aioredis.Redis.from_url(d.redis_url)
 
     async def unpublished() -> int:
@@ -447,7 +447,7 @@ async def test_postgresql_restarted_answers_503_then_recovers_without_restart(
     await _posted_once(d, seller, seller_bank, buyer, buyer_bank, sales)
     stock = await call("GET", f"{d.api.url}/api/products/{product['id']}", seller)
     assert stock.json()["stock_quantity"] == 10 - len(sales), "no purchase lost or doubled"
-    engine = create_async_engine(d.stocktech_db, poolclass=NullPool)
+    engine = create_async_engine(owner_url(d.stocktech_db), poolclass=NullPool)
     try:
         async with engine.connect() as conn:
             assert await conn.scalar(text("SELECT count(*) FROM products WHERE name = :n"),

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from avelar_kit.testing.plugin import owner_url
 from avelar_kit.testing.tenancy import TenantMatrix, table_checksums
 
 from .conftest import CNPJS, CPFS, number_for
@@ -21,7 +22,8 @@ from .conftest import CNPJS, CPFS, number_for
 
 @pytest.fixture
 async def owner_engine(avadmin_db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(avadmin_db_url, pool_size=1, max_overflow=0)
+    # As the database's owner: no row-level policy hides a row from the comparison.
+    engine = create_async_engine(owner_url(avadmin_db_url), pool_size=1, max_overflow=0)
     yield engine
     await engine.dispose()
 

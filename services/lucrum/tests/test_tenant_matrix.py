@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from avelar_kit.testing.plugin import owner_url
 from avelar_kit.testing.tenancy import TenantMatrix, table_checksums
 from lucrum.transactions.codes import random_code
 
@@ -23,7 +24,8 @@ OFX = (b"OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASC
 
 @pytest.fixture
 async def owner_engine(lucrum_db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(lucrum_db_url, pool_size=1, max_overflow=0)
+    # As the database's owner: no row-level policy hides a row from the comparison.
+    engine = create_async_engine(owner_url(lucrum_db_url), pool_size=1, max_overflow=0)
     yield engine
     await engine.dispose()
 

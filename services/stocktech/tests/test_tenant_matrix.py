@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from avelar_kit.br.codes import PRODUCT_CODES
+from avelar_kit.testing.plugin import owner_url
 from avelar_kit.testing.tenancy import TenantMatrix, table_checksums
 
 CATALOG = "the shared catalog: every company reads it, only operators and services write it"
@@ -21,7 +22,8 @@ CATALOG = "the shared catalog: every company reads it, only operators and servic
 
 @pytest.fixture
 async def owner_engine(stocktech_db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(stocktech_db_url, pool_size=1, max_overflow=0)
+    # As the database's owner: no row-level policy hides a row from the comparison.
+    engine = create_async_engine(owner_url(stocktech_db_url), pool_size=1, max_overflow=0)
     yield engine
     await engine.dispose()
 
