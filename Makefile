@@ -8,6 +8,9 @@ BOOTSTRAP := .avelar/bootstrap
 UV := $(shell command -v uv 2>/dev/null || echo $(BOOTSTRAP)/bin/uv)
 export UV_PYTHON ?= 3.11
 export UV_LINK_MODE ?= copy
+# Bytecode compiled once at install: where PYTHONDONTWRITEBYTECODE is set (this machine sets it),
+# every process the tests and `make run` start would otherwise compile every library again.
+export UV_COMPILE_BYTECODE ?= 1
 
 .PHONY: install run test fuzz lint typecheck imports check-migrations bench clean help chromium
 
