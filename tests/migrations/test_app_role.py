@@ -1,4 +1,4 @@
-"""The services' role (ADR 0019): every module's database is migrated as its owner and served
+"""The services' role (ADR 0020): every module's database is migrated as its owner and served
 as an app role that owns nothing, is neither superuser nor BYPASSRLS, may read and write rows
 and may not change the schema or empty a table (``avelar_kit.db.roles.ensure_app_role``)."""
 

@@ -24,6 +24,7 @@ async def test_seed_then_check_balances(
     assert "demo accounts and entries for" in out and "already seeded: Demo" in out
 
     async with app.state.db.engine.connect() as conn:
+        await conn.execute(text("SELECT set_config('avelar.system', 'on', true)"))
         accounts, entries, transfers, first, last, negative = (await conn.execute(text(
             "SELECT count(DISTINCT t.bank_account_id), count(*), "
             "count(*) FILTER (WHERE t.type = 'transfer_in'), "
@@ -37,6 +38,7 @@ async def test_seed_then_check_balances(
     assert "0 with drift" in capsys.readouterr().out
 
     async with app.state.db.engine.begin() as conn:
+        await conn.execute(text("SELECT set_config('avelar.system', 'on', true)"))
         await conn.execute(text("UPDATE bank_accounts SET balance = balance - 1 "
                                 "WHERE account_id = :c AND is_default"), {"c": company})
     assert await asyncio.to_thread(main, ["check-balances"]) == 1

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.errors import ServiceUnavailable
 from avelar_kit.testing.fake_avadmin import FakeAvAdmin
 from lucrum.config import Settings
@@ -41,6 +42,7 @@ def sale_event(seller: Any, buyer: Any, *, event_id: uuid.UUID | None = None,
 
 async def deliver(app: FastAPI, avadmin: Any, envelope: dict[str, Any]) -> int:
     async with app.state.db.sessionmaker() as session, session.begin():
+        await act_as_system(session)  # the test looks at every company's rows
         posted = await handle_event(session, envelope, avadmin=avadmin)
     return len(posted)
 
@@ -340,6 +342,7 @@ async def apply_avadmin_event(app: FastAPI, envelope: dict[str, Any]) -> None:
     handler = AVADMIN_HANDLERS.get(event.type)
     if handler is not None:
         async with app.state.db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # as the kit's consumer does
             await handler(event, session)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from avelar_kit.auth.signing import base_claims
 from avelar_kit.avadmin.models import AvAdminAccount, AvAdminPlan, AvAdminUser, Standing
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.errors import ServiceUnavailable
 from avelar_kit.settings import TOKEN_ISSUER
 from avelar_kit.testing.database import truncate_all
@@ -247,6 +248,7 @@ def apply_event(app: FastAPI) -> Any:
         }
         session: AsyncSession
         async with app.state.db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # as the kit's consumer does
             await handle_event(session, envelope)
 
     return _apply

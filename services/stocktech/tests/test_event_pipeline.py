@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from avelar_kit.avadmin.events import cache_invalidation_handler
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.events.consumer import StreamConsumer
 from avelar_kit.events.relay import OutboxRelay
 from stocktech.accounts.models import KnownAccount
@@ -95,6 +96,7 @@ async def test_avadmin_events_are_applied_once_through_the_consumer(
         assert (consumer.handled, consumer.duplicates) == (1, 1)
         assert invalidations.accounts == [seller.account_id]
         async with app.state.db.sessionmaker() as session:
+            await act_as_system(session)  # the test looks at every company's rows
             row = await session.get(KnownAccount, seller.account_id)
             assert row is not None and row.status == "suspended"
         listing = await client.get("/api/products", headers=buyer.headers)

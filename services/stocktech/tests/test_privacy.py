@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from avelar_kit.db.tenancy import act_as_system
 from stocktech.accounts.models import KnownUser
 
 from .conftest import add_user
@@ -52,6 +53,7 @@ async def test_user_erased_refuses_the_person_and_keeps_the_history(
     await apply_event("user.erased", {"user_id": str(buyer.user_id),
                                       "account_id": str(buyer.account_id)})
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test looks at every company's rows
         known = (await s.scalars(select(KnownUser).where(
             KnownUser.user_id == buyer.user_id))).one()
     assert known.is_active is False

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from avelar_kit.db.tenancy import act_as_system
 from stocktech.transactions import repository as tx_repository
 
 from .conftest import Company, TestAvAdmin
@@ -48,6 +49,7 @@ async def test_a_price_changed_meanwhile_is_bought_at_the_new_price(
         attempts.append(values["price"])
         if len(attempts) == 1:
             async with app.state.db.sessionmaker() as s, s.begin():
+                await act_as_system(s)  # the test looks at every company's rows
                 await s.execute(text("UPDATE products SET price = 120.00 WHERE id = :id"),
                                 {"id": product["id"]})
         return await original(self, values)

@@ -7,6 +7,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from avelar_kit.db.tenancy import act_as_system
 from stocktech.products.codes import is_valid_code
 from stocktech.seed import BRANDS, CATEGORIES, DEMO_PRODUCTS, seed_demo_products, seed_taxonomy
 from stocktech.transactions.repository import IdempotencyRepository
@@ -20,6 +21,7 @@ async def test_seed_is_idempotent_and_listed(
     demo_account, demo_user = uuid.uuid4(), uuid.uuid4()
     for _ in range(2):
         async with app.state.db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # the test looks at every company's rows
             await seed_taxonomy(session)
             await seed_demo_products(session, demo_account, demo_user,
                                      company_name="Demo Eletrônicos LTDA")
@@ -38,11 +40,13 @@ async def test_prune_forgets_old_idempotency_keys(app: FastAPI, client: httpx.As
                                                   ) -> None:
     account = uuid.uuid4()
     async with app.state.db.sessionmaker() as session, session.begin():
+        await act_as_system(session)  # the test looks at every company's rows
         repo = IdempotencyRepository(session)
         await repo.claim(account, "old", "h")
         await repo.claim(account, "new", "h")
         await session.execute(text("UPDATE idempotency_keys SET created_at = now() - "
                                    "interval '25 hours' WHERE key = 'old'"))
     async with app.state.db.sessionmaker() as session, session.begin():
+        await act_as_system(session)  # the test looks at every company's rows
         assert await IdempotencyRepository(session).prune(24) == 1
         assert await IdempotencyRepository(session).get(account, "new") is not None

@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from avelar_kit.db.tenancy import act_as_system
 from stocktech.events.models import OutboxEvent
 from stocktech.transactions.service import (
     TRANSACTION_CANCELLED,
@@ -171,6 +172,7 @@ async def test_cancel_restores_the_stock_exactly_once(
     assert await stock(client, seller, product["id"]) == 10
 
     async with app.state.db.sessionmaker() as session:
+        await act_as_system(session)  # the test looks at every company's rows
         cancelled = (await session.execute(select(OutboxEvent).where(
             OutboxEvent.event_type == TRANSACTION_CANCELLED))).scalars().all()
     # One event per cancelled purchase however many cancels raced (AvAdmin tells the buyer).
@@ -210,6 +212,7 @@ async def test_complete_emits_the_event_for_lucrum(
     assert await stock(client, seller, product["id"]) == 7
 
     async with app.state.db.sessionmaker() as session:
+        await act_as_system(session)  # the test looks at every company's rows
         events = (await session.execute(
             select(OutboxEvent).order_by(OutboxEvent.created_at))).scalars().all()
     # The purchase (AvAdmin tells the seller by WhatsApp), then the completion, once.

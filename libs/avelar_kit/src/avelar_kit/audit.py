@@ -184,7 +184,7 @@ async def get_audit_scope(
     """Who reads the trail: a platform operator (``None``: every company) or a company admin
     (their company's id: only its rows)."""
     if is_operator_token(credentials):
-        await get_operator(request, credentials)
+        await get_operator(request, credentials, session)
         return None
     caller = await get_caller(request, credentials, session)
     if caller.principal.kind != "user":

@@ -90,7 +90,7 @@ class ServiceSettings(BaseSettings):
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
         description="URL of this module's own database as its app role (asyncpg driver): "
                     "the role the service connects as, which owns nothing and cannot bypass "
-                    "row-level security (avelar_kit.db.roles, ADR 0019).",
+                    "row-level security (avelar_kit.db.roles, ADR 0020).",
     )
     migration_database_url: str | None = Field(
         default=None,

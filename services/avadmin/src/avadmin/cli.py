@@ -22,6 +22,7 @@ from avadmin.security.scopes import KNOWN, unknown_fields
 from avadmin.seed import demo_accounts, seed_demo, seed_plans
 from avelar_kit.db.migrations import migrate as kit_migrate
 from avelar_kit.db.session import Database
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.jobs import run_locked
 from avelar_kit.ops.cli import ModuleSpec, add_ops_commands, run_ops_command
 
@@ -39,12 +40,14 @@ async def _seed(settings: Settings, demo: bool, out: Path | None) -> None:
     db = Database(settings.database_url, pool_size=2)
     try:
         async with db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # the platform's work across companies
             if demo:
                 created = await seed_demo(session)
             else:
                 await seed_plans(session)
                 created = []
         async with db.sessionmaker() as session:
+            await act_as_system(session)  # the platform's work across companies
             accounts = await demo_accounts(session)
     finally:
         await db.dispose()
@@ -65,6 +68,7 @@ async def _create_operator(settings: Settings, email: str, name: str, password: 
     db = Database(settings.database_url, pool_size=2)
     try:
         async with db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # the platform's work across companies
             email = email.strip().lower()
             existing = await session.scalar(select(Operator).where(Operator.email == email))
             if existing is not None:
@@ -83,6 +87,7 @@ async def _create_client(settings: Settings, client_id: str, name: str, secret: 
     db = Database(settings.database_url, pool_size=2)
     try:
         async with db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # the platform's work across companies
             existing = await session.scalar(
                 select(ServiceClient).where(ServiceClient.client_id == client_id))
             if existing is not None:

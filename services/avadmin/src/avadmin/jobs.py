@@ -16,6 +16,7 @@ from avadmin.privacy.worker import PRIVACY_JOB, PrivacyWork
 from avadmin.whatsapp.repository import VerificationCodeRepository
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.session import Database
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.events.outbox import prune_published
 from avelar_kit.jobs import ScheduledJob
 
@@ -26,6 +27,7 @@ PRUNE_CODES = "avadmin.prune-codes"
 
 async def prune_outbox(db: Database, days: int) -> int:
     async with db.sessionmaker() as session, session.begin():
+        await act_as_system(session)  # the platform's work across companies
         return await prune_published(session, OutboxEvent, timedelta(days=days))
 
 
@@ -33,6 +35,7 @@ async def prune_codes(db: Database, days: int) -> int:
     """Expired pending signups, codes expired for a day, WhatsApp messages delivered more than
     ``days`` ago (dead letters stay) (issue 12)."""
     async with db.sessionmaker() as session, session.begin():
+        await act_as_system(session)  # the platform's work across companies
         now = utcnow()
         signups = await PendingSignupRepository(session).prune_expired(now)
         codes = await VerificationCodeRepository(session).prune_expired(now - timedelta(days=1))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from avelar_kit.db.migrations import migrate as kit_migrate
 from avelar_kit.db.session import Database
+from avelar_kit.db.tenancy import act_as_system, act_for_company
 from avelar_kit.ops.cli import ModuleSpec, add_ops_commands, run_ops_command
 from lucrum.bank_accounts.repository import BankAccountRepository
 from lucrum.config import Settings
@@ -31,6 +32,7 @@ async def _seed(settings: Settings, companies: list[tuple[uuid.UUID, str]]) -> N
     try:
         for company, name in companies:
             async with db.sessionmaker() as session, session.begin():
+                await act_for_company(session, company)
                 created = await seed_company(session, company)
             label = f"{name} ({company})" if name else str(company)
             print(f"  Lucrum: {'demo accounts and entries for' if created else 'already seeded:'}"
@@ -43,6 +45,7 @@ async def _check_balances(settings: Settings) -> int:
     db = Database(settings.database_url, pool_size=2)
     try:
         async with db.sessionmaker() as session:
+            await act_as_system(session)  # every company's ledger
             bank_accounts = BankAccountRepository(session)
             drift = await bank_accounts.all_drift()
             total = await bank_accounts.count_all()

@@ -12,6 +12,7 @@ from typing import Any
 
 from avelar_kit.db.migrations import migrate as kit_migrate
 from avelar_kit.db.session import Database
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.jobs import run_locked
 from avelar_kit.ops.cli import ModuleSpec, add_ops_commands, run_ops_command
 from stocktech.config import Settings
@@ -57,6 +58,7 @@ async def _seed(settings: Settings, accounts: list[tuple[uuid.UUID, uuid.UUID, s
     db = Database(settings.database_url, pool_size=2)
     try:
         async with db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # demo data of several companies
             cats, brands = await seed_taxonomy(session)
             print(f"categorias novas: {cats}, marcas novas: {brands}")
             # Spread the demo catalogue over the demo companies, so that each has something
@@ -75,6 +77,7 @@ PRUNE_JOB = "stocktech.prune-idempotency"
 
 async def prune_idempotency(db: Database, settings: Settings) -> int:
     async with db.sessionmaker() as session, session.begin():
+        await act_as_system(session)  # every company's old keys
         return await IdempotencyRepository(session).prune(settings.idempotency_retention_hours)
 
 

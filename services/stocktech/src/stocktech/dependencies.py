@@ -60,7 +60,7 @@ async def require_taxonomy_manager(
     """A platform operator (operator token from AvAdmin) or an internal service (client
     credentials). Returns who, for the logs."""
     if is_operator_token(credentials):
-        return f"operator:{await get_operator(request, credentials)}"
+        return f"operator:{await get_operator(request, credentials, session)}"
     caller = await get_caller(request, credentials, session)
     if caller.principal.kind != "service":
         raise Forbidden("Somente operadores da plataforma gerenciam categorias e marcas",
@@ -82,7 +82,7 @@ async def catalog_reader(
     operators, who manage them (their portal page lists them). True for an internal service,
     which may list the inactive ones too."""
     if is_operator_token(credentials):
-        await get_operator(request, credentials)
+        await get_operator(request, credentials, session)
         return False
     caller = await get_caller(request, credentials, session)
     return caller.principal.is_service

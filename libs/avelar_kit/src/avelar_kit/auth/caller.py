@@ -35,6 +35,7 @@ from avelar_kit.auth.verifier import TokenError, TokenVerifier
 from avelar_kit.avadmin.models import AvAdminAccount, AvAdminUser, PlanSummary
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.db.session import SessionDep
+from avelar_kit.db.tenancy import act_as_system, act_for_company
 from avelar_kit.errors import Forbidden, Unauthorized
 from avelar_kit.public import PUBLIC, public_route
 
@@ -204,6 +205,12 @@ async def get_caller(
         expired = exc.reason == "expired"
         raise Unauthorized("Token expirado; renove a sessão" if expired else "Token inválido",
                            code="token_expired" if expired else "invalid_token") from exc
+    # Row-level security (ADR 0020): whose rows this request's transaction sees, set before
+    # anything reads. A service (internal scope) is the platform reading across companies.
+    if principal.kind == "user" and principal.account_id is not None:
+        await act_for_company(session, principal.account_id)
+    else:
+        await act_as_system(session)
     resolver: CallerResolver = request.app.state.caller_resolver
     caller = await resolver(principal, for_write=request.method not in SAFE_METHODS,
                             session=session)
@@ -240,6 +247,7 @@ OperatorCheck = Callable[[Request, uuid.UUID], Awaitable[None]]
 async def get_operator(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session: SessionDep,
 ) -> uuid.UUID:
     """A platform operator's id, from an operator token (the one place that parses them).
     A tenant's token, however privileged in its company, never passes. AvAdmin registers an
@@ -256,6 +264,8 @@ async def get_operator(
     check: OperatorCheck | None = getattr(request.app.state, "operator_check", None)
     if check is not None:
         await check(request, operator_id)
+    # Platform staff work across companies (row-level security, ADR 0020).
+    await act_as_system(session)
     return operator_id
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from avelar_kit.db.roles import APP_ROLE_SETTING, ensure_app_role, role_of, separate_roles
+from avelar_kit.db.tenancy import SYSTEM_SETTING
 
 
 def run_migrations(metadata: MetaData, default_url: Callable[[], str]) -> None:
@@ -37,11 +38,14 @@ def run_migrations(metadata: MetaData, default_url: Callable[[], str]) -> None:
     app_role = config.attributes.get("app_role")
 
     def _run(connection: Connection) -> None:
+        # This connection is the owner's own (disposed below): session settings are safe here.
+        # Migrations are the platform's work: every company's rows (row-level security binds a
+        # non-superuser owner too, FORCE), and the app role's name for grant_to_app_role.
+        connection.execute(text("SELECT set_config(:k, 'on', false)"), {"k": SYSTEM_SETTING})
         if app_role:
-            # This connection is the owner's own (disposed below): a session setting is safe.
             connection.execute(text("SELECT set_config(:k, :v, false)"),
                                {"k": APP_ROLE_SETTING, "v": app_role})
-            connection.commit()
+        connection.commit()
         context.configure(connection=connection, target_metadata=metadata, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()

@@ -4,7 +4,7 @@ A module's service connects as its *app role* (``<PREFIX>_DATABASE_URL``): a log
 owns nothing, is neither superuser nor ``BYPASSRLS``, and holds only ``SELECT, INSERT, UPDATE,
 DELETE`` on the tables (``USAGE, SELECT`` on the sequences). It cannot change the schema,
 ``TRUNCATE``, ``ALTER TABLE ... DISABLE ROW LEVEL SECURITY`` or switch ``row_security`` off,
-so row-level security (ADR 0019) is a wall it cannot step over. Migrations, backups and
+so row-level security (ADR 0020) is a wall it cannot step over. Migrations, backups and
 restores run as the *owner* (``<PREFIX>_MIGRATION_DATABASE_URL``).
 
 ``ensure_app_role(owner_url, app_url)`` is the one place that creates and grants the app role:

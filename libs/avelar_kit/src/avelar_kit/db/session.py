@@ -5,6 +5,11 @@ gets a session on an AUTOCOMMIT connection: no BEGIN, no COMMIT, one round trip 
 A request that writes gets the transaction it owns: BEGIN at the first statement, COMMIT when
 the endpoint returns, ROLLBACK on error.
 
+Row-level security (ADR 0020): whose rows a request sees is set per transaction by
+``avelar_kit.db.tenancy`` (``get_caller`` sets the caller's company). A read session's
+transaction is opened by that setting (``BEGIN`` and the setting in one round trip)
+and ended here; a connection never returns to the pool inside a transaction.
+
 The pool does not ping a connection at every checkout (one more round trip per request); it
 pings one that has been idle for ``idle_ping_after`` seconds, which is when a restarted server
 or a dropped TCP connection could have left it dead. A connection that fails the ping is
@@ -26,6 +31,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
+
+from avelar_kit.db.tenancy import READ_SESSION, act_as_system, finish_read
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _IDLE_SINCE = "avelar_idle_since"
@@ -60,6 +68,7 @@ def _install_idle_ping(engine: AsyncEngine, idle_ping_after: float) -> None:
     @event.listens_for(pool, "checkin")
     def _checkin(dbapi_connection: Any, record: Any) -> None:
         record.info[_IDLE_SINCE] = time.monotonic()
+        _never_pooled_in_a_transaction(dbapi_connection)
 
     @event.listens_for(pool, "checkout")
     def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
@@ -71,6 +80,18 @@ def _install_idle_ping(engine: AsyncEngine, idle_ping_after: float) -> None:
         except Exception as exc:
             # The pool discards this connection and checks out (or opens) another.
             raise DisconnectionError("idle connection failed its ping") from exc
+
+
+def _never_pooled_in_a_transaction(dbapi_connection: Any) -> None:
+    """A read transaction opened by a company setting and not ended (a read that committed its
+    session midway) is rolled back here, so no setting outlives its request on a pooled
+    connection."""
+    if dbapi_connection is None:
+        return
+    raw = getattr(dbapi_connection, "driver_connection", None)
+    # SQLAlchemy has reset its own transaction before checkin: one still open is ours.
+    if raw is not None and raw.is_in_transaction():
+        await_only(raw.execute("ROLLBACK"))
 
 
 class Database:
@@ -100,7 +121,8 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_engine: AsyncEngine = self.engine.execution_options(
             isolation_level="AUTOCOMMIT")
-        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False,
+                                                    info={READ_SESSION: True})
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -118,7 +140,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     db: Database = request.app.state.db
     if request.method in READ_METHODS:
         async with db.read_sessionmaker() as session:
-            yield session
+            try:
+                yield session
+            except BaseException:
+                await finish_read(session, ok=False)
+                raise
+            await finish_read(session, ok=True)
         return
     async with db.sessionmaker() as session:
         try:
@@ -131,3 +158,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_system_session(session: SessionDep) -> AsyncSession:
+    """The request's own session acting as the platform (``act_as_system``): for a public route
+    that must find a company before anyone is authenticated (AvAdmin's login by CPF, signup,
+    password recovery, MercadoPago's webhooks). The route says so in its signature."""
+    await act_as_system(session)
+    return session
+
+
+SystemSessionDep = Annotated[AsyncSession, Depends(get_system_session)]

@@ -48,6 +48,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from avelar_kit import metrics
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.events.envelope import STREAM_FIELD, EventEnvelope
 from avelar_kit.tracing import handling_event
 
@@ -220,6 +221,8 @@ class StreamConsumer:
         m = cast(Any, self.handled_model)
         try:
             async with self.sessionmaker() as session, session.begin():
+                # An event may touch any company's rows (row-level security, ADR 0020).
+                await act_as_system(session)
                 inserted = await session.execute(
                     insert(m)
                     .values(event_id=event.id, event_type=event.type[:100],

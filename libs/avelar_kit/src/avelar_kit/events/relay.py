@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from avelar_kit import metrics
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.events.envelope import STREAM_FIELD, envelope_from_outbox, stream_name
 from avelar_kit.events.outbox import OutboxMixin
 
@@ -60,6 +61,8 @@ class OutboxRelay:
         """Publish one batch; returns how many events went out."""
         m = cast(Any, self.model)
         async with self.sessionmaker() as session, session.begin():
+            # The outbox holds every company's events (row-level security, ADR 0020).
+            await act_as_system(session)
             rows = (
                 await session.execute(
                     select(m)

@@ -26,7 +26,7 @@ from avadmin.auth.schemas import (
 from avadmin.auth.service import AuthService
 from avadmin.users.schemas import UserOut
 from avelar_kit.auth.caller import PUBLIC
-from avelar_kit.db.session import SessionDep
+from avelar_kit.db.session import SystemSessionDep
 from avelar_kit.errors import BadRequest, Unprocessable
 
 # Public on purpose: these routes authenticate by what their body carries (CPF and password, a
@@ -61,7 +61,7 @@ def _client(request: Request) -> str:
 
 @router.post("/api/auth/signup", dependencies=[PUBLIC], status_code=status.HTTP_202_ACCEPTED,
              response_model=SignupPendingOut)
-async def signup(data: SignupIn, session: SessionDep, auth: AuthServiceDep,
+async def signup(data: SignupIn, session: SystemSessionDep, auth: AuthServiceDep,
                  request: Request) -> SignupPendingOut:
     """Step 1 of signing up a company and its first admin: a 6-digit code goes to the admin's
     WhatsApp (valid 10 minutes). Nothing is created yet; confirm with
@@ -74,7 +74,7 @@ async def signup(data: SignupIn, session: SessionDep, auth: AuthServiceDep,
 @router.post("/api/auth/signup/confirm", dependencies=[PUBLIC],
              status_code=status.HTTP_201_CREATED,
              response_model=SignupOut)
-async def signup_confirm(data: SignupConfirmIn, session: SessionDep,
+async def signup_confirm(data: SignupConfirmIn, session: SystemSessionDep,
                          auth: AuthServiceDep) -> SignupOut:
     """Step 2: the code creates the company (modules from the plan) and its admin, both
     WhatsApp numbers verified, and returns the admin's tokens."""
@@ -89,7 +89,7 @@ async def signup_confirm(data: SignupConfirmIn, session: SessionDep,
 @router.post("/api/auth/password/forgot", dependencies=[PUBLIC],
              status_code=status.HTTP_202_ACCEPTED,
              response_model=CodeRequestedOut)
-async def forgot_password(data: ForgotPasswordIn, session: SessionDep, auth: AuthServiceDep,
+async def forgot_password(data: ForgotPasswordIn, session: SystemSessionDep, auth: AuthServiceDep,
                           request: Request) -> CodeRequestedOut:
     """Forgot the password: a code goes to the user's verified WhatsApp. Same answer for an
     unknown CPF."""
@@ -99,7 +99,7 @@ async def forgot_password(data: ForgotPasswordIn, session: SessionDep, auth: Aut
 
 @router.post("/api/auth/password/reset", dependencies=[PUBLIC],
              status_code=status.HTTP_204_NO_CONTENT)
-async def reset_password(data: ResetPasswordIn, session: SessionDep,
+async def reset_password(data: ResetPasswordIn, session: SystemSessionDep,
                          auth: AuthServiceDep, request: Request) -> Response:
     """Set a new password with the code. Every session and refresh token of the user ends, in
     every module, and the login throttle of the CPF starts again."""
@@ -110,7 +110,7 @@ async def reset_password(data: ResetPasswordIn, session: SessionDep,
 
 @router.post("/api/auth/password/change", dependencies=[PUBLIC],
              response_model=TokenPair)
-async def change_required_password(data: ChangeRequiredPasswordIn, session: SessionDep,
+async def change_required_password(data: ChangeRequiredPasswordIn, session: SystemSessionDep,
                                    auth: AuthServiceDep, request: Request) -> TokenPair:
     """After an admin reset your password: log in with the temporary one and choose yours."""
     return await auth.change_required_password(session, data.cpf, data.current_password,
@@ -118,7 +118,7 @@ async def change_required_password(data: ChangeRequiredPasswordIn, session: Sess
 
 
 @router.post("/api/auth/login", dependencies=[PUBLIC], response_model=TokenPair)
-async def login(data: LoginIn, request: Request, session: SessionDep,
+async def login(data: LoginIn, request: Request, session: SystemSessionDep,
                 auth: AuthServiceDep) -> TokenPair:
     """Log in with CPF and password. An unknown CPF and a wrong password get the same answer;
     after 5 failures on one CPF from one client address that client gets 429 with Retry-After
@@ -135,7 +135,7 @@ async def refresh(data: RefreshIn, auth: AuthServiceDep) -> TokenPair:
 
 
 @router.post("/api/auth/logout", dependencies=[PUBLIC], status_code=status.HTTP_204_NO_CONTENT)
-async def logout(data: RefreshIn, session: SessionDep, auth: AuthServiceDep) -> Response:
+async def logout(data: RefreshIn, session: SystemSessionDep, auth: AuthServiceDep) -> Response:
     """End the session that the refresh token belongs to."""
     await auth.logout(session, data.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -171,7 +171,7 @@ async def _client_credentials(request: Request) -> ServiceTokenIn:
                  "application/json": {"schema": ServiceTokenIn.model_json_schema()},
                  "application/x-www-form-urlencoded": {
                      "schema": ServiceTokenIn.model_json_schema()}}}})
-async def service_token(request: Request, session: SessionDep,
+async def service_token(request: Request, session: SystemSessionDep,
                         auth: AuthServiceDep) -> ServiceTokenOut:
     """Client credentials for the other modules: a token with scope `internal` for the
     internal API."""
@@ -182,7 +182,7 @@ async def service_token(request: Request, session: SessionDep,
 
 @router.post("/api/operator/login", dependencies=[PUBLIC], response_model=ServiceTokenOut,
              tags=["operators"])
-async def operator_login(data: OperatorLoginIn, request: Request, session: SessionDep,
+async def operator_login(data: OperatorLoginIn, request: Request, session: SystemSessionDep,
                          auth: AuthServiceDep) -> ServiceTokenOut:
     """Log in as a platform operator (SaaS staff)."""
     token, ttl = await auth.operator_login(session, data.email, data.password,

@@ -43,6 +43,7 @@ from avelar_kit.auth.principal import Principal
 from avelar_kit.auth.verifier import TokenError, TokenVerifier
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.session import Database
+from avelar_kit.db.tenancy import act_as_system, finish_read
 from avelar_kit.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, Unprocessable
 from avelar_kit.metrics import LOGIN_FAILURES, LOGIN_THROTTLED
 
@@ -317,7 +318,9 @@ class AuthService:
         # Read without holding a connection through the hash: a burst of logins waiting for the
         # hashing threads must not empty the pool that /health and every other request need.
         async with self.db.read_sessionmaker() as reader:
+            await act_as_system(reader)  # a login finds its company by the CPF
             user = await UserRepository(reader).get_by_cpf_with_account(cpf)
+            await finish_read(reader, ok=True)
         ok = await verify_password(user.password_hash if user else None, password)
         if not ok or user is None or not user.is_active:
             logger.info("login failed")
@@ -358,6 +361,7 @@ class AuthService:
         replayed = False
         pair: TokenPair | None = None
         async with self.db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # the refresh token names the user, not yet the company
             tokens = RefreshTokenRepository(session)
             row = await tokens.get_for_update(str(claims["jti"]))
             if row is None or row.revoked_at is not None:

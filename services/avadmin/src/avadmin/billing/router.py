@@ -33,7 +33,7 @@ from avadmin.permissions import CanCheckout
 from avadmin.plans.models import BillingCycle
 from avelar_kit.auth.caller import PUBLIC
 from avelar_kit.auth.dependencies import UserPrincipal
-from avelar_kit.db.session import SessionDep
+from avelar_kit.db.session import SessionDep, SystemSessionDep
 from avelar_kit.errors import Unauthorized
 
 logger = logging.getLogger("avadmin.billing")
@@ -161,7 +161,7 @@ def verify_webhook(request: Request, settings: Settings, data_id: str | None) ->
 
 # Public on purpose: MercadoPago authenticates by the x-signature HMAC, checked inside.
 @router.post("/webhooks/mercadopago", include_in_schema=True, dependencies=[PUBLIC])
-async def mercadopago_webhook(request: Request, session: SessionDep, settings: SettingsDep,
+async def mercadopago_webhook(request: Request, session: SystemSessionDep, settings: SettingsDep,
                               background: BackgroundTasks) -> dict[str, bool]:
     """MercadoPago's notifications. The `x-signature` is verified (401 otherwise, nothing
     changes); the notification is stored and the answer goes out at once; the payment or

@@ -33,6 +33,7 @@ from avadmin.plans.models import BillingCycle, Plan
 from avadmin.plans.repository import PlanRepository
 from avelar_kit.audit import record_audit
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 
 logger = logging.getLogger("avadmin.billing")
@@ -436,18 +437,22 @@ class Dunning:
         now = now or utcnow()
         cutoff = now - timedelta(days=self.settings.billing_grace_days)
         async with self.sessionmaker() as session:
+            await act_as_system(session)  # the platform's work across companies
             overdue = await BillingRepository(session).overdue(cutoff)
             due = await BillingRepository(session).due_downgrades(now)
             grace = await BillingRepository(session).in_grace(now, cutoff)
         suspended = downgraded = warned = 0
         for account_id in grace:
             async with self.sessionmaker() as session, session.begin():
+                await act_as_system(session)  # the platform's work across companies
                 warned += await self._warn(session, account_id, now)
         for account_id in due:
             async with self.sessionmaker() as session, session.begin():
+                await act_as_system(session)  # the platform's work across companies
                 downgraded += await self._downgrade(session, account_id, now)
         for account_id in overdue:
             async with self.sessionmaker() as session, session.begin():
+                await act_as_system(session)  # the platform's work across companies
                 suspended += await self._suspend(session, account_id, cutoff)
         return {"suspended": suspended, "downgraded": downgraded, "warned": warned}
 

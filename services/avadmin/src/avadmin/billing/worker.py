@@ -14,6 +14,7 @@ from avadmin.billing.gateway import GatewayError, PaymentGateway
 from avadmin.billing.repository import BillingRepository
 from avadmin.billing.service import PaymentProcessor
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.errors import ServiceUnavailable
 
 logger = logging.getLogger("avadmin.billing.worker")
@@ -25,6 +26,7 @@ async def process_pending(sessionmaker: async_sessionmaker[AsyncSession],
     done = 0
     while done < limit:
         async with sessionmaker() as session, session.begin():
+            await act_as_system(session)  # the platform's work across companies
             note = await BillingRepository(session).next_pending()
             if note is None:
                 return done

@@ -24,6 +24,7 @@ from avadmin.messaging.models import MessageStatus, OutgoingMessage
 from avadmin.messaging.port import DeliveryError, MessagingPort, TemplateMessage
 from avadmin.messaging.repository import OutgoingMessageRepository
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.tenancy import act_as_system
 
 logger = logging.getLogger("avadmin.messaging")
 
@@ -59,6 +60,7 @@ class MessageDispatcher:
         now = now or utcnow()
         accepted = 0
         async with self.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # the platform's work across companies
             for row in await OutgoingMessageRepository(session).lock_due(now, self.batch_size):
                 if row.expires_at is not None and row.expires_at <= now:
                     row.status = MessageStatus.expired.value

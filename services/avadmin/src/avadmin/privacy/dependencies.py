@@ -24,7 +24,7 @@ async def get_actor(
     session: SessionDep,
 ) -> Actor:
     if is_operator_token(credentials):
-        return Actor("operator", await get_operator(request, credentials))
+        return Actor("operator", await get_operator(request, credentials, session))
     caller = await get_caller(request, credentials, session)
     principal = caller.principal
     if principal.kind != "user" or principal.user_id is None:

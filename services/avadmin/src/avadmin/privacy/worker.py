@@ -16,6 +16,7 @@ from avadmin.privacy.sources import ModuleSources
 from avadmin.privacy.streams import scrub_streams
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.session import Database
+from avelar_kit.db.tenancy import act_as_system
 
 logger = logging.getLogger("avadmin.privacy")
 
@@ -33,10 +34,12 @@ class PrivacyWork:
     async def scrub(self, user_id: uuid.UUID) -> None:
         await scrub_streams(self.redis, self.streams, user_id)
         async with self.db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # the privacy job works across companies
             await PrivacyRepository(session).mark_scrubbed(user_id, utcnow())
 
     async def _complete(self, export_id: uuid.UUID) -> bool:
         async with self.db.sessionmaker() as session:
+            await act_as_system(session)  # the privacy job works across companies
             export = await PrivacyRepository(session).get_export(export_id)
             if export is None or not export.missing:
                 return False
@@ -44,6 +47,7 @@ class PrivacyWork:
         # The modules are asked outside any transaction (a slow one holds no row lock).
         answers = await self.sources.fetch(user_id, missing)
         async with self.db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # the privacy job works across companies
             export = await PrivacyRepository(session).get_export(export_id, for_update=True)
             if export is None:
                 return False
@@ -53,6 +57,7 @@ class PrivacyWork:
     async def run(self) -> dict[str, int]:
         now = utcnow()
         async with self.db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # the privacy job works across companies
             repo = PrivacyRepository(session)
             expired = await repo.delete_expired_exports(now)
             pending = list(await repo.pending_exports(now))

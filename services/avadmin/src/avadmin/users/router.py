@@ -30,6 +30,7 @@ from avelar_kit.audit import AUDITED, record_audit
 from avelar_kit.auth.dependencies import UserPrincipal
 from avelar_kit.auth.principal import Principal
 from avelar_kit.db.session import SessionDep
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.errors import TooManyRequests
 
 router = APIRouter(tags=["users"])
@@ -83,6 +84,7 @@ async def create_user(account_id: uuid.UUID, data: UserCreate, admin: CanCreateU
 
     async def refused(principal: Principal, target: uuid.UUID) -> None:
         async with state.db.sessionmaker() as s, s.begin():
+            await act_as_system(s)  # the platform's work across companies
             record_audit(s, AuditLog, actor=f"user:{principal.user_id}",
                          action="user.create_refused", account_id=target,
                          details={"reason": "cpf_registered"})

@@ -33,6 +33,7 @@ from avelar_kit.auth.principal import Principal
 from avelar_kit.br.phone import format_whatsapp_display
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.session import Database
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.errors import BadRequest, Forbidden, NotFound, TooManyRequests
 
 logger = logging.getLogger("avadmin.whatsapp")
@@ -127,6 +128,7 @@ class OtpService:
         if subject_id is None:
             return None
         async with self.db.sessionmaker() as session, session.begin():
+            await act_as_system(session)  # the platform's work across companies
             codes = VerificationCodeRepository(session)
             row = await codes.latest_for_update(purpose.value, subject_id)
             now = utcnow()

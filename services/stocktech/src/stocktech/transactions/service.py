@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from avelar_kit.auth.caller import Caller
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.tenancy import act_as_system, leave_system
 from avelar_kit.errors import (
     Conflict,
     Forbidden,
@@ -204,6 +205,10 @@ class TransactionService:
             event = record_event(self.session, OutboxEvent, TRANSACTION_CREATED,
                                  created_payload(out))
             await self.session.flush()
+            # The seller's stock is another company's row: the platform takes it, for this one
+            # statement (row-level security, ADR 0020). Set before it, so the product's row
+            # is not held a round trip longer; on success the COMMIT follows at once.
+            await act_as_system(self.session)
             row = await self.repo.reserve_and_record({
                 "quantity": body.quantity, "product_id": product.id, "price": product.price,
                 "name": product.name, "id": tx_id, "buyer_account_id": caller.account_id,
@@ -214,6 +219,7 @@ class TransactionService:
                 logger.info("purchase %s: %d x %s", tx_id, body.quantity, product.code)
                 PURCHASES.inc()
                 return PurchaseResult(201, out, replayed=False)
+            await leave_system(self.session)
             await self.session.delete(event)
             await self.session.flush()
             # The price or the name changed meanwhile: offer what is there now.
@@ -316,8 +322,11 @@ class TransactionService:
         if tx is None:
             await self._explain_refusal(caller, tx_id, "cancelar")
         # Only the request that moved the row out of "pending" gets here, so the units come back
-        # exactly once however many cancels race.
+        # exactly once however many cancels race. The product is the seller's row, whichever
+        # party cancels: the platform puts the units back (row-level security, ADR 0020).
+        await act_as_system(self.session)
         await self.products.restore_stock(tx.product_id, tx.quantity)
+        await leave_system(self.session)
         record_event(self.session, OutboxEvent, TRANSACTION_CANCELLED,
                      cancelled_payload(tx, caller.account_id))
         await self.session.flush()

@@ -1,0 +1,134 @@
+"""Whose rows a transaction may touch: the company, or the platform, set per transaction.
+
+Row-level security (ADR 0020) keys every company table's policies on two settings that live
+only as long as the transaction (``set_config(..., true)``; never a session setting, which a
+pooled connection would carry to the next request):
+
+- ``avelar.company_id``: the caller's company. ``act_for_company(session, id)``; the kit's
+  ``get_caller`` does it for every user's request before anything reads.
+- ``avelar.system = on``: cross-company work of the platform itself (event consumers, relays,
+  scheduled jobs, seeds, service-to-service calls, operators, the public routes that must find a
+  company: login, signup, webhooks). ``act_as_system(session)``, written at each such place so
+  that ``grep act_as_system`` lists them all.
+
+With neither set a transaction sees no company's rows.
+
+Writes: the request's transaction (``sessionmaker``) gets one ``SELECT set_config(...)`` after
+its BEGIN. Reads (``read_sessionmaker``, AUTOCOMMIT connections, ADR 0011) need a transaction
+for a transaction-local setting: the first setting opens one with ``BEGIN; SELECT
+set_config(...)`` sent as ONE simple-protocol message (one round trip; the company id is a
+``uuid.UUID``, rendered by Python, before it is inlined), and ``finish_read`` commits it. A read
+with a company costs three round trips: that message, the query, the COMMIT. Not READ ONLY:
+the few reads that write (Lucrum's first list of categories creates the defaults) keep
+working, and their writes commit at the end like a write request's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+COMPANY_SETTING = "avelar.company_id"
+SYSTEM_SETTING = "avelar.system"
+READ_SESSION = "avelar_read"  # session.info key: an AUTOCOMMIT read session
+_OPEN = "avelar_read_tx"  # session.info key: the raw connection whose read transaction is open
+
+_SET = text("SELECT set_config(:name, :value, true)")
+
+
+def _company_literal(company_id: uuid.UUID) -> str:
+    # A UUID's own rendering (hex digits and dashes): nothing else can reach the SQL text.
+    return str(uuid.UUID(str(company_id)))
+
+
+async def _raw(session: AsyncSession) -> Any:
+    conn = await session.connection()
+    fairy = await conn.get_raw_connection()
+    raw = fairy.driver_connection
+    assert raw is not None
+    return raw
+
+
+async def _apply(session: AsyncSession, name: str, value: str) -> None:
+    if not session.info.get(READ_SESSION):
+        await session.execute(_SET, {"name": name, "value": value})
+        return
+    raw: Any = await _raw(session)
+    statement = f"SELECT set_config('{name}', '{value}', true)"
+    if id(session.info.get(_OPEN)) == id(raw):
+        await raw.execute(statement)
+        return
+    await raw.execute(f"BEGIN; {statement}")
+    session.info[_OPEN] = raw
+
+
+async def act_for_company(session: AsyncSession, company_id: uuid.UUID) -> None:
+    """This transaction works on ``company_id``'s rows (and what policies show every company:
+    the marketplace's active products)."""
+    await _apply(session, COMPANY_SETTING, _company_literal(company_id))
+
+
+async def act_as_system(session: AsyncSession) -> None:
+    """This transaction is the platform's cross-company work: every company's rows. Call it
+    where that work starts (a consumer's handler, a job, a seed, a login lookup)."""
+    await _apply(session, SYSTEM_SETTING, "on")
+
+
+async def leave_system(session: AsyncSession) -> None:
+    """Back to the company's view within the same transaction (after a narrow system step)."""
+    await _apply(session, SYSTEM_SETTING, "off")
+
+
+async def finish_read(session: AsyncSession, *, ok: bool) -> None:
+    """End a read session's transaction, if a setting opened one: COMMIT (ROLLBACK after an
+    error). A connection that cannot end it is invalidated, never pooled mid-transaction."""
+    raw = session.info.pop(_OPEN, None)
+    if raw is None:
+        return
+    try:
+        await raw.execute("COMMIT" if ok else "ROLLBACK")
+    except Exception:
+        conn = await session.connection()
+        await conn.invalidate()
+        if ok:
+            raise
+
+
+# -- the policies, for migrations ---------------------------------------------------------------
+
+CURRENT_COMPANY = f"NULLIF(current_setting('{COMPANY_SETTING}', true), '')::uuid"
+PLATFORM = f"coalesce(current_setting('{SYSTEM_SETTING}', true), '') = 'on'"
+
+
+def _check_name(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"{name!r}: a plain table or column name")
+    return name
+
+
+def company_policies(table: str, *columns: str) -> list[str]:
+    """A migration's statements for a company table: ENABLE and FORCE row-level security (FORCE:
+    the owner is bound too), ``company_rows`` (a row is the company's when any of ``columns``
+    is ``avelar.company_id``; for reading and writing) and ``platform_rows`` (``avelar.system =
+    on``)."""
+    t = _check_name(table)
+    mine = " OR ".join(f"{_check_name(c)} = {CURRENT_COMPANY}" for c in columns or ("account_id",))
+    return [
+        f'ALTER TABLE "{t}" ENABLE ROW LEVEL SECURITY',
+        f'ALTER TABLE "{t}" FORCE ROW LEVEL SECURITY',
+        f'CREATE POLICY company_rows ON "{t}" USING ({mine}) WITH CHECK ({mine})',
+        f'CREATE POLICY platform_rows ON "{t}" USING ({PLATFORM}) WITH CHECK ({PLATFORM})',
+    ]
+
+
+def drop_company_policies(table: str) -> list[str]:
+    t = _check_name(table)
+    return [
+        f'DROP POLICY IF EXISTS platform_rows ON "{t}"',
+        f'DROP POLICY IF EXISTS company_rows ON "{t}"',
+        f'ALTER TABLE "{t}" NO FORCE ROW LEVEL SECURITY',
+        f'ALTER TABLE "{t}" DISABLE ROW LEVEL SECURITY',
+    ]
