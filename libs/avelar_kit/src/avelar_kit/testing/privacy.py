@@ -14,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from avelar_kit.db.tenancy import SYSTEM_SETTING
+
 TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb")
 
 
@@ -24,6 +26,11 @@ async def scan_database(url: str, needles: Iterable[str]) -> list[str]:
     found: list[str] = []
     try:
         async with engine.connect() as conn:
+            # Row-level security would hide rows from a role without a company: the scan takes
+            # the platform's context (its own throwaway connection, so session-wide is fine)
+            # and refuses to pass when it could see no row at all: that would prove nothing.
+            await conn.execute(text(f"SET {SYSTEM_SETTING} = 'on'"))
+            seen = 0
             columns = (await conn.execute(text(
                 "SELECT table_name, column_name FROM information_schema.columns "
                 "WHERE table_schema = 'public' AND data_type = ANY(:types) "
@@ -35,6 +42,12 @@ async def scan_database(url: str, needles: Iterable[str]) -> list[str]:
                         "LIMIT 1"), {"n": needle})
                     if hit:
                         found.append(f"{table}.{column}: {needle}")
+            for table in sorted({t for t, _ in columns}):
+                seen += int(await conn.scalar(text(
+                    f'SELECT count(*) FROM "{table}"')) or 0)  # noqa: S608
+            if seen == 0:
+                raise AssertionError(f"the scan saw no row of {url.rsplit('/', 1)[-1]}: "
+                                     "row-level security hid them, the scan proves nothing")
     finally:
         await engine.dispose()
     return found
