@@ -79,7 +79,9 @@ def test_a_restore_into_an_empty_database_finds_every_row(
         proc = _cli(module, args, source, tmp_path)
         assert proc.returncode == 0, proc.stderr
     before = _contents(source)
-    assert sum(count for count, _ in before.values()) > len(before) // 2  # data, not just DDL
+    # Data, not just DDL: the seed fills several tables (a count against the number of tables
+    # broke as modules grew tables the seed has no reason to fill).
+    assert sum(1 for count, _ in before.values() if count) >= 3, before
 
     proc = _cli(module, ["backup"], source, tmp_path)
     assert proc.returncode == 0, proc.stderr
