@@ -202,7 +202,7 @@ class ModuleSettings(ServiceSettings):
     # Connections to AvAdmin of one process (a burst beyond them waits avadmin_pool_timeout,
     # then answers from the cache's fallback; never counted as AvAdmin failing).
     avadmin_max_connections: int = Field(default=50, ge=1)
-    avadmin_pool_timeout: float = Field(default=1.0, gt=0)
+    avadmin_pool_timeout: float = Field(default=3.0, gt=0)
     # A write is authorised by a last-known answer at most this old while AvAdmin is down.
     avadmin_stale_write_bound: float = Field(default=900, ge=0)
     # The in-process copy of AvAdmin answers used when Redis is down too (entries; seconds a
