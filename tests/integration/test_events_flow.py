@@ -196,6 +196,13 @@ async def test_every_event_avadmin_publishes_is_readable_by_the_client(
                                json={"company_name": "Empresa Renomeada LTDA"})
         assert edited.status_code == 200, edited.text
     await api.deactivate(company, user_id)
+    # An erasure (LGPD) of another user: it scrubs that person's own events from the stream,
+    # so it must not be the user whose user.updated the test reads.
+    erased_id, _ = await api.add_user(company)
+    async with httpx.AsyncClient(base_url=api.url, timeout=10) as c:
+        erased = await c.post("/api/privacy/erase", headers=company.headers,
+                              json={"user_id": str(erased_id)})
+        assert erased.status_code == 200, erased.text
     await api.operator("POST", f"/api/operator/accounts/{company.account_id}/suspend")
     await api.operator("POST", f"/api/operator/accounts/{company.account_id}/reactivate")
     plans = await api.operator("GET", "/api/operator/plans")
