@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -310,8 +311,11 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 # PoolTimeout: every connection of the pool is busy for longer than pool_timeout, i.e. the
 # service is overloaded right now; that is a 503 to retry, not a bug.
+# asyncpg's own connection errors reach here unwrapped from the raw driver statements of
+# avelar_kit.db.tenancy (set_config on a connection PostgreSQL has just closed).
 _UNAVAILABLE = (OperationalError, InterfaceError, ConnectionError, TimeoutError, PoolTimeout,
-                RedisConnectionError, RedisTimeoutError)
+                RedisConnectionError, RedisTimeoutError, asyncpg.InterfaceError,
+                asyncpg.PostgresConnectionError)
 
 
 def install_error_handlers(app: FastAPI) -> None:
