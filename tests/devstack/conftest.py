@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -205,17 +207,37 @@ def ds() -> type[DevStack]:
     return DevStack
 
 
+def _stack_home(prefix: str) -> Iterator[Path]:
+    # Not under pytest's basetemp: the embedded PostgreSQL runs as its own system user and must
+    # traverse the folders above its data, and any pytest that starts on the machine meanwhile
+    # makes /tmp/pytest-of-<user> private again (0700), so initdb failed with "Permission
+    # denied" whenever another run began during this one.
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield tmp / "avelar"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def stack_home() -> Iterator[Path]:
+    """A home folder for one `make run` of a test."""
+    yield from _stack_home("avelar-devstack-")
+
+
 @pytest.fixture(scope="session")
-def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def live_stack() -> Iterator[Stack]:
     """`make run` in a terminal, shared by the tests that need it up; stopped with Ctrl-C,
     after which make itself exits 0 and prints no error."""
-    home = tmp_path_factory.mktemp("live") / "avelar"
+    homes = _stack_home("avelar-live-")
+    home = next(homes)
     stack = MakeRunInTerminal(home, free_base())
     try:
         stack.wait_for(UP, timeout=300)
         yield stack
     finally:
         code = stack.stop()
+        homes.close()
     assert code == 0, stack.lines[-20:]
     assert not any("make: ***" in line for line in stack.lines), stack.lines[-20:]
     assert any("[make run] stopped" in line for line in stack.lines)

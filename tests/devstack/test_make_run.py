@@ -15,8 +15,8 @@ import pytest
 
 
 @pytest.mark.slow
-def test_make_run_serves_the_demo_and_restarts_with_its_data(tmp_path: Path, ds: Any) -> None:
-    home = tmp_path / "avelar"
+def test_make_run_serves_the_demo_and_restarts_with_its_data(stack_home: Path, ds: Any) -> None:
+    home = stack_home
     base = ds.free_base()
     stack = ds.Stack(home, base)
     try:
