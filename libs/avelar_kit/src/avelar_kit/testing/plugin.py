@@ -127,6 +127,32 @@ def pytest_configure(config: pytest.Config) -> None:
     logscan.start()
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def _watchdog_loop() -> None:
+    """The session's event loop, for the watchdog's dump of asyncio tasks."""
+    import asyncio
+
+    from avelar_kit.testing import watchdog
+
+    watchdog.remember_loop(asyncio.get_running_loop())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    from avelar_kit.testing import watchdog
+
+    try:
+        timeout = float(item.config.getini("timeout") or 0)  # pytest-timeout's setting
+    except ValueError:
+        timeout = 0
+    after = float(os.environ.get("AVELAR_TEST_WATCHDOG") or (timeout / 2 if timeout else 300))
+    timer = watchdog.start(item.nodeid, after)
+    try:
+        return (yield)
+    finally:
+        timer.cancel()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     import logging
 
