@@ -106,3 +106,20 @@ def test_no_route_runs_a_dependency_in_the_thread_pool(name: str) -> None:
     from avelar_kit.testing.routes import threadpool_calls
 
     assert threadpool_calls(APPS[name]()) == []
+
+
+def test_the_walk_finds_a_bare_starlette_route() -> None:
+    """Only the kit's plain routes (public by construction) may sit beside FastAPI's."""
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from avelar_kit.plain import PlainAnswer, plain_route
+
+    app = FastAPI()
+
+    async def bare(request: object) -> Response:
+        return Response(b"")
+
+    app.router.routes.append(Route("/bare", bare))
+    plain_route(app, "/plain", PlainAnswer(b"{}"))
+    assert unguarded_routes(app) == ["GET /bare", "HEAD /bare"]

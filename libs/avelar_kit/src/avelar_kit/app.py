@@ -31,7 +31,7 @@ from avelar_kit.errors import install_error_handlers
 from avelar_kit.events.consumer import HandledEventMixin, Handler
 from avelar_kit.events.outbox import OutboxMixin
 from avelar_kit.events.relay import OutboxRelay
-from avelar_kit.health import Check, health_router
+from avelar_kit.health import Check, health_router, serve_live
 from avelar_kit.jobs import JobRunner, ScheduledJob
 from avelar_kit.logging import configure_logging
 from avelar_kit.middleware import KitMiddleware
@@ -129,6 +129,7 @@ def create_service_app(
         health_router(module, lambda: app.state.db.engine,
                       lambda: getattr(app.state, "redis", None), extra)
     )
+    serve_live(app)
     install_observability(app, module, settings)
     return app
 

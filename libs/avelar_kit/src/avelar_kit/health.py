@@ -19,11 +19,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from avelar_kit.plain import PlainAnswer, plain_route
 from avelar_kit.public import PUBLIC
 
 logger = logging.getLogger("avelar_kit.health")
@@ -33,7 +34,9 @@ logger = logging.getLogger("avelar_kit.health")
 Check = Callable[[], Awaitable[dict[str, Any]]]
 
 HEALTH_PATHS = frozenset({"/health", "/health/live", "/health/ready"})
-_LIVE_BODY = b'{"status":"alive"}'
+# Liveness is a plain route (``avelar_kit.plain``, ADR 0021): the frame serves this answer ahead
+# of FastAPI's router, so a probe costs next to nothing even while the process is busy.
+LIVE_ANSWER = PlainAnswer(b'{"status":"alive"}')
 
 
 async def check_database(engine: AsyncEngine, timeout: float = 2.0) -> bool:
@@ -103,10 +106,6 @@ def health_router(
                 "timestamp": datetime.now(UTC).isoformat()}
         return JSONResponse(body, status_code=200 if db_ok else 503)
 
-    @router.get("/health/live", summary="Liveness: the process answers (no I/O)")
-    async def live() -> Response:
-        return Response(_LIVE_BODY, media_type="application/json")
-
     @router.get("/health/ready", summary="Readiness: the module's database answers")
     async def ready() -> JSONResponse:
         db_ok, degraded, fields = await _probe(engine_getter, redis_getter, extra_check)
@@ -115,3 +114,9 @@ def health_router(
         return JSONResponse(body, status_code=200 if db_ok else 503)
 
     return router
+
+
+def serve_live(app: FastAPI) -> None:
+    """``GET /health/live`` on ``app`` as a plain route (no I/O, nothing of FastAPI's)."""
+    plain_route(app, "/health/live", LIVE_ANSWER, tags=["health"],
+                summary="Liveness: the process answers (no I/O)")

@@ -37,6 +37,7 @@ from avelar_kit.auth.caller import checking_resolver
 from avelar_kit.auth.verifier import LocalJWKS, TokenVerifier
 from avelar_kit.events.relay import OutboxRelay
 from avelar_kit.jobs import JobRunner
+from avelar_kit.plain import PlainAnswer, plain_route
 from avelar_kit.settings import SERVICE_AUDIENCE
 
 DESCRIPTION = """
@@ -137,6 +138,12 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
         ],
     )
     app.state.keyring = ring
+    # A plain route (ADR 0021): the same bytes for everyone, served ahead of FastAPI's router.
+    plain_route(app, "/.well-known/jwks.json",
+                PlainAnswer(ring.jwks_json, headers=[(b"cache-control", b"public, max-age=300")]),
+                summary="Public signing keys", tags=["auth"],
+                description="Public keys (by `kid`) with which the other modules verify "
+                            "AvAdmin's tokens.")
     app.state.issuer = TokenIssuer(ring, settings)
     for router in (auth_router, plans_router, accounts_router, users_router, operators_router,
                    billing_router, whatsapp_router, audit_router(AuditLog), privacy_router):

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from avelar_kit.audit import audited_route
 from avelar_kit.auth.permissions import ADMINS
+from avelar_kit.plain import PlainRoute
 from avelar_kit.public import public_route
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -41,12 +42,28 @@ def is_guarded(route: Any) -> bool:
     return any(getattr(call, "__avelar_guard__", False) for call in _calls(route.dependant))
 
 
+def _docs_paths(app: FastAPI) -> set[str]:
+    paths = {app.openapi_url, app.docs_url, app.redoc_url}
+    if app.docs_url and app.swagger_ui_oauth2_redirect_url:
+        paths.add(app.swagger_ui_oauth2_redirect_url)
+    return {p for p in paths if p}
+
+
 def unguarded_routes(app: FastAPI) -> list[str]:
-    """``METHOD path`` of every API route that is neither ``PUBLIC`` nor guarded."""
+    """``METHOD path`` of every API route that is neither ``PUBLIC`` nor guarded, and of every
+    other route that is neither a kit plain route (``avelar_kit.plain``, public by
+    construction) nor one of FastAPI's documentation pages."""
     out: list[str] = []
     for route in api_routes(app):
         if not (is_public(route) or is_guarded(route)):
             out.extend(f"{m} {route.path}" for m in sorted(route.methods))
+    docs = _docs_paths(app)
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.original_route
+        if isinstance(route, APIRoute | PlainRoute) or getattr(route, "path", None) in docs:
+            continue
+        methods = sorted(getattr(route, "methods", None) or {"*"})
+        out.extend(f"{m} {getattr(route, 'path', route)}" for m in methods)
     return out
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from avadmin.accounts.schemas import AccountOut
@@ -45,14 +45,6 @@ async def get_auth_service(request: Request) -> AuthService:
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
-
-
-@router.get("/.well-known/jwks.json", dependencies=[PUBLIC], include_in_schema=True,
-            summary="Public signing keys")
-async def jwks(request: Request) -> JSONResponse:
-    """Public keys (by `kid`) with which the other modules verify AvAdmin's tokens."""
-    return JSONResponse(request.app.state.keyring.jwks(),
-                        headers={"Cache-Control": "public, max-age=300"})
 
 
 def _client(request: Request) -> str:

@@ -14,6 +14,7 @@ class KeyRing:
         self.current = current
         self.previous = previous_jwks or []
         self._jwks: tuple[SigningKey, dict[str, list[dict[str, str]]]] | None = None
+        self._jwks_json: tuple[SigningKey, bytes] | None = None
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         """Computed once (deriving the public keys costs more than serving them)."""
@@ -22,6 +23,14 @@ class KeyRing:
             keys = [self.current.public_jwk()]
             keys += [k for k in self.previous if k.get("kid") != self.current.kid]
             cached = self._jwks = (self.current, {"keys": keys})
+        return cached[1]
+
+    def jwks_json(self) -> bytes:
+        """The JWKS as the route serves it (compact JSON), serialised once per key."""
+        cached = self._jwks_json
+        if cached is None or cached[0] is not self.current:
+            body = json.dumps(self.jwks(), ensure_ascii=False, separators=(",", ":")).encode()
+            cached = self._jwks_json = (self.current, body)
         return cached[1]
 
 
