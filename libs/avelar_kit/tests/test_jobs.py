@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from avelar_kit.jobs import JobRunner, ScheduledJob, lock_key, run_locked
+from avelar_kit.jobs import JobRunner, ScheduledJob, lock_key, run_locked, stop_task
 
 
 @pytest.fixture
@@ -88,3 +88,37 @@ async def test_the_runner_repeats_a_job_and_survives_its_errors(engine: AsyncEng
     finally:
         await runner.stop()
     assert len(runs) >= 3
+
+
+async def test_stop_task_ends_a_loop_that_absorbed_the_first_cancellation() -> None:
+    """What hung the two-replica consumer test in CI: a cancellation turned into a retried
+    read by a library; the loop goes on waiting. stop_task cancels again until it ends."""
+    absorbed = 0
+
+    async def stubborn_loop() -> None:
+        nonlocal absorbed
+        while True:
+            try:
+                await asyncio.Event().wait()  # a read that never answers
+            except asyncio.CancelledError:
+                if absorbed < 2:
+                    absorbed += 1  # swallowed, as TimeoutError -> retry would
+                    continue
+                raise
+
+    task = asyncio.create_task(stubborn_loop())
+    await asyncio.sleep(0)
+    await stop_task(task, grace=0.05)
+    assert task.done() and task.cancelled()
+    assert absorbed == 2
+
+
+async def test_stop_task_raises_what_the_loop_died_of_and_accepts_none() -> None:
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    task = asyncio.create_task(broken())
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="boom"):
+        await stop_task(task)  # already done: nothing to cancel, but not hidden either
+    await stop_task(None)

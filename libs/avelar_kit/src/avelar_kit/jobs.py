@@ -1,5 +1,6 @@
 """Scheduled jobs: run inside the service on a timer, one replica at a time, or once from the
-command line (a Kubernetes CronJob).
+command line (a Kubernetes CronJob). And ``stop_task``, the one way a background loop of the kit
+or of a module (relay, consumer, dispatcher, worker, timers) is stopped.
 
 Each run takes a PostgreSQL session advisory lock named after the job on a connection of its
 own (``pg_try_advisory_lock``): of several replicas whose timers fire together, one runs the job
@@ -23,6 +24,32 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 logger = logging.getLogger("avelar_kit.jobs")
 
 JobFn = Callable[[], Awaitable[Any]]
+
+
+async def stop_task(task: asyncio.Task[Any] | None, *, grace: float = 1.0,
+                    attempts: int = 10) -> None:
+    """Cancel a background loop and wait until it has ended; its own errors are raised.
+
+    One ``cancel()`` is not always enough: a cancellation that meets a library's own timeout at
+    the same instant can be absorbed (asyncio.timeout turns it into TimeoutError, which redis-py
+    retries), and the loop then waits on a read that never ends. The two-replica consumer test
+    hung 80 minutes in CI that way. So the cancel is repeated every ``grace`` seconds."""
+    if task is None:
+        return
+    for attempt in range(attempts):
+        if task.done():
+            break
+        if attempt:
+            logger.warning("task %s went on after a cancellation; cancelled again",
+                           task.get_name())
+        task.cancel()
+        await asyncio.wait({task}, timeout=grace)
+    if not task.done():
+        logger.error("task %s still running after %d cancellations; left behind",
+                     task.get_name(), attempts)
+        return
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def lock_key(name: str) -> int:
@@ -91,6 +118,5 @@ class JobRunner:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         self._tasks.clear()

@@ -26,7 +26,6 @@ The module declares its table with the mixin (and a migration)::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import multiprocessing
 import os
@@ -50,6 +49,7 @@ from avelar_kit import metrics
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.events.envelope import STREAM_FIELD, EventEnvelope
+from avelar_kit.jobs import stop_task
 from avelar_kit.tracing import handling_event
 
 logger = logging.getLogger("avelar_kit.events")
@@ -360,9 +360,7 @@ class StreamConsumer:
         handled again (once) after the restart."""
         metrics.unwatch_consumer(self)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
             await self._leave_group()
 

@@ -15,7 +15,6 @@ Run it in the producer's lifespan hooks::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any, cast
 
@@ -27,6 +26,7 @@ from avelar_kit.db.base import utcnow
 from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.events.envelope import STREAM_FIELD, envelope_from_outbox, stream_name
 from avelar_kit.events.outbox import OutboxMixin
+from avelar_kit.jobs import stop_task
 
 logger = logging.getLogger("avelar_kit.events")
 
@@ -114,7 +114,5 @@ class OutboxRelay:
     async def stop(self) -> None:
         metrics.unwatch_relay(self)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None

@@ -16,6 +16,7 @@ from avadmin.billing.service import PaymentProcessor
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.errors import ServiceUnavailable
+from avelar_kit.jobs import stop_task
 
 logger = logging.getLogger("avadmin.billing.worker")
 
@@ -82,7 +83,5 @@ class NotificationWorker:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None

@@ -13,7 +13,6 @@ message again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from avadmin.messaging.port import DeliveryError, MessagingPort, TemplateMessage
 from avadmin.messaging.repository import OutgoingMessageRepository
 from avelar_kit.db.base import utcnow
 from avelar_kit.db.tenancy import act_as_system
+from avelar_kit.jobs import stop_task
 
 logger = logging.getLogger("avadmin.messaging")
 
@@ -117,7 +117,5 @@ class MessageDispatcher:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
