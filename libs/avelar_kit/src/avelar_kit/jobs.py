@@ -30,10 +30,12 @@ async def stop_task(task: asyncio.Task[Any] | None, *, grace: float = 1.0,
                     attempts: int = 10) -> None:
     """Cancel a background loop and wait until it has ended; its own errors are raised.
 
-    One ``cancel()`` is not always enough: a cancellation that meets a library's own timeout at
-    the same instant can be absorbed (asyncio.timeout turns it into TimeoutError, which redis-py
-    retries), and the loop then waits on a read that never ends. The two-replica consumer test
-    hung 80 minutes in CI that way. So the cancel is repeated every ``grace`` seconds."""
+    One ``cancel()`` is not always enough on Python 3.11: redis-py 8 puts every command under a
+    5 s socket timeout (``asyncio.wait_for``), and before 3.12 ``wait_for`` can swallow a
+    cancellation that arrives as the inner await completes (CPython gh-86296; the same hang is
+    redis-py 8 + 3.11 in eggai-tech/EggAI#267). The loop then goes on, in the cancelling state,
+    and whoever awaits it waits for ever: the two-replica consumer test hung 80 minutes in CI
+    that way. So the cancel is repeated every ``grace`` seconds."""
     if task is None:
         return
     for attempt in range(attempts):
