@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from avelar_kit.db.roles import ensure_app_role
 from avelar_kit.db.session import Database, SessionDep
-from avelar_kit.db.tenancy import act_as_system, act_for_company, company_policies
+from avelar_kit.db.tenancy import act_as_system, act_for_company, company_policies, finish_read
 from avelar_kit.testing.plugin import app_role_url
 from avelar_kit.testing.roundtrips import counting_proxy
 
@@ -177,6 +177,34 @@ async def test_the_platform_context_sees_every_company(urls: tuple[str, str]) ->
              ).scalar_one()
     await db.dispose()
     assert n == 2
+
+
+async def test_naming_the_company_of_a_write_takes_no_connection_until_it_runs(
+        urls: tuple[str, str]) -> None:
+    """A write session that named its company holds no connection before its first statement
+    (AvAdmin's login waits for the password hash after naming the platform): the one
+    connection of the pool serves a read meanwhile, then the write sees its setting."""
+    db = Database(urls[1], pool_size=1, max_overflow=0, pool_timeout=2)
+    pool: Any = db.engine.pool
+    async with db.sessionmaker() as write:
+        await act_for_company(write, A)
+        assert pool.checkedout() == 0
+        async with db.read_sessionmaker() as read:
+            await act_as_system(read)
+            n = (await read.execute(text("SELECT count(*) FROM notes"))).scalar_one()
+            await finish_read(read, ok=True)
+        await act_for_company(write, B)  # the last word before the transaction wins
+        await write.execute(text("INSERT INTO notes (account_id, body) VALUES (:c, 'w')"),
+                            {"c": B})
+        seen = (await write.execute(text("SELECT DISTINCT account_id FROM notes"))
+                ).scalars().all()
+        await act_for_company(write, A)  # inside the transaction: at once
+        other = (await write.execute(text("SELECT DISTINCT account_id FROM notes"))
+                 ).scalars().all()
+        await write.rollback()
+    await db.dispose()
+    assert n >= 4
+    assert list(seen) == [B] and list(other) == [A]
 
 
 async def _error(url: str, *statements: str) -> str:

@@ -14,8 +14,12 @@ pooled connection would carry to the next request):
 With neither set a transaction sees no company's rows.
 
 Writes: the request's transaction (``sessionmaker``) gets one ``SELECT set_config(...)`` after
-its BEGIN. Reads (``read_sessionmaker``, AUTOCOMMIT connections, ADR 0011) need a transaction
-for a transaction-local setting: the first setting opens one with ``BEGIN; SELECT
+its BEGIN. A setting asked before the transaction began waits for it (``after_begin``): naming
+the company takes no connection from the pool, the first statement does (a login that waits for
+the password hash holds none meanwhile).
+
+Reads (``read_sessionmaker``, AUTOCOMMIT connections, ADR 0011) need a transaction for a
+transaction-local setting: the first setting opens one with ``BEGIN; SELECT
 set_config(...)`` sent as ONE simple-protocol message (one round trip; the company id is a
 ``uuid.UUID``, rendered by Python, before it is inlined), and ``finish_read`` commits it. A read
 with a company costs three round trips: that message, the query, the COMMIT. Not READ ONLY:
@@ -28,13 +32,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 COMPANY_SETTING = "avelar.company_id"
 SYSTEM_SETTING = "avelar.system"
 READ_SESSION = "avelar_read"  # session.info key: an AUTOCOMMIT read session
 _OPEN = "avelar_read_tx"  # session.info key: the raw connection whose read transaction is open
+_PENDING = "avelar_pending_settings"  # session.info key: settings for the transaction to come
 
 _SET = text("SELECT set_config(:name, :value, true)")
 
@@ -52,9 +58,21 @@ async def _raw(session: AsyncSession) -> Any:
     return raw
 
 
+@event.listens_for(Session, "after_begin")
+def _apply_pending(session: Session, transaction: Any, connection: Any) -> None:
+    """The settings asked before this transaction began, as its first statements."""
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        for name, value in pending.items():
+            connection.execute(_SET, {"name": name, "value": value})
+
+
 async def _apply(session: AsyncSession, name: str, value: str) -> None:
     if not session.info.get(READ_SESSION):
-        await session.execute(_SET, {"name": name, "value": value})
+        if session.in_transaction():
+            await session.execute(_SET, {"name": name, "value": value})
+        else:  # applied when the transaction begins, at its first statement
+            session.info.setdefault(_PENDING, {})[name] = value
         return
     raw: Any = await _raw(session)
     statement = f"SELECT set_config('{name}', '{value}', true)"
