@@ -34,8 +34,8 @@ def main(path: str, top: int = 25) -> None:
     with open(path, encoding="utf-8") as f:
         for line in f:
             stack, _, count = line.rstrip("\n").rpartition(" ")
-            if not stack:
-                continue
+            if not stack or not count.isdigit():
+                continue  # a line py-spy cut short (its process ended mid-write)
             n = int(count)
             frames = stack.split(";")
             total += n
