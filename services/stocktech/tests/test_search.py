@@ -118,3 +118,36 @@ async def test_a_word_missing_from_the_newest_products_is_found_through_the_inde
         assert [p["id"] for p in got["items"]] == [p["id"] for p in want["items"]]
         assert (got["total"], got["total_exact"]) == (5, True)
     assert (await page(q="cabo", page=9))["items"] == []
+
+
+async def test_a_page_item_is_the_product_answer_byte_for_byte(
+    client: httpx.AsyncClient, company: Any, create_product: Any
+) -> None:
+    """The listing serialises its rows itself (no ProductOut per row): each item must be what
+    GET /api/products/{id} (through ProductOut) answers, for the owner and for another company,
+    on every listing path (plain page, text search's window and GIN paths)."""
+    seller: Company = company()
+    viewer: Company = company()
+    made = [
+        await create_product(seller, name="Conector Tipo C Moto", description=None, price="7",
+                             images=["https://img.example/a.png"],
+                             specifications={"cor": "preto", "peso_g": 1.5, "n": [1, 2]}),
+        await create_product(seller, name="Conector Lightning", description="Ótimo é ção",
+                             price="1234.50", stock_quantity=0),
+    ]
+    for who in (seller, viewer):
+        for params in ({}, {"q": "conector"}, {"q": "conector", "page_size": 1, "page": 2},
+                       {"sort": "price_asc"}, {"mine": "true"} if who is seller else {}):
+            resp = await client.get("/api/products", params=params, headers=who.headers)
+            assert resp.status_code == 200, resp.text
+            assert resp.headers["content-type"] == "application/json"
+            for item in resp.json()["items"]:
+                one = await client.get(f"/api/products/{item['id']}", headers=who.headers)
+                assert one.status_code == 200, one.text
+                assert item == one.json(), params
+                assert list(item) == list(one.json())
+    page = (await client.get("/api/products", params={"q": "conector"},
+                             headers=viewer.headers)).json()
+    assert {p["id"] for p in page["items"]} == {m["id"] for m in made}
+    assert list(page) == ["items", "total", "total_exact", "page", "page_size"]
+    assert page["items"][0]["user_id"] is None

@@ -67,6 +67,19 @@ _CODE_PREFIX = re.compile(r"ST[0-9]{1,6}[A-Z]?")
 
 _seller = aliased(KnownAccount, name="seller")
 
+# The listing runs as Core over the tables (no ORM entity is built for a page of 50 rows; the
+# service turns each row straight into the page's JSON).
+_p = Product.__table__
+_s = KnownAccount.__table__.alias("seller")
+_c = Category.__table__
+_b = Brand.__table__
+_ROW_COLUMNS = (
+    _p.c.id, _p.c.code, _p.c.name, _p.c.description, _p.c.category_id,
+    _c.c.name.label("category_name"), _p.c.brand_id, _b.c.name.label("brand_name"),
+    _p.c.price, _p.c.stock_quantity, _p.c.images, _p.c.specifications, _p.c.is_active,
+    _p.c.account_id, _s.c.company_name, _p.c.user_id, _p.c.created_at, _p.c.updated_at,
+)
+
 
 def prefix_tsquery(q: str) -> str | None:
     """Every word of ``q`` as a prefix, all required: ``tela ipho`` -> ``'tela':* & 'ipho':*``.
@@ -86,39 +99,48 @@ def search_condition(q: str) -> Any:
     alternatives: list[Any] = []
     tsq = prefix_tsquery(q)
     if tsq is not None:
-        alternatives.append(Product.search_vector.op("@@")(
+        alternatives.append(_p.c.search_vector.op("@@")(
             func.to_tsquery(literal_column("'portuguese'::regconfig"), tsq)))
     code = re.sub(r"[\s.-]", "", q).upper()
     if _CODE_PREFIX.fullmatch(code):
-        alternatives.append(Product.code.like(f"{code}%"))
+        alternatives.append(_p.c.code.like(f"{code}%"))
     return or_(*alternatives) if alternatives else false()
 
 
 def _listing_conditions(filters: ListingFilters) -> list[Any]:
     conditions: list[Any] = []
     if filters.mine_of is not None:
-        conditions.append(Product.account_id == filters.mine_of)
+        conditions.append(_p.c.account_id == filters.mine_of)
     else:
         # The marketplace: the join to the local copy of AvAdmin's accounts hides suspended
         # companies without asking AvAdmin anything.
-        conditions += [Product.is_active.is_(True), _seller.status == "active"]
+        conditions += [_p.c.is_active.is_(True), _s.c.status == "active"]
     if filters.q:
         conditions.append(search_condition(filters.q.strip()))
     if filters.category_id is not None:
-        conditions.append(Product.category_id == filters.category_id)
+        conditions.append(_p.c.category_id == filters.category_id)
     if filters.brand_id is not None:
-        conditions.append(Product.brand_id == filters.brand_id)
+        conditions.append(_p.c.brand_id == filters.brand_id)
     # Bound as plain NUMERIC: compared against the column, the parameter would be cast to
     # NUMERIC(10,2) and a bound above 99,999,999.99 would overflow instead of matching.
     if filters.min_price is not None:
-        conditions.append(Product.price >= literal(filters.min_price, Numeric()))
+        conditions.append(_p.c.price >= literal(filters.min_price, Numeric()))
     if filters.max_price is not None:
-        conditions.append(Product.price <= literal(filters.max_price, Numeric()))
+        conditions.append(_p.c.price <= literal(filters.max_price, Numeric()))
     if filters.in_stock is True:
-        conditions.append(Product.stock_quantity > 0)
+        conditions.append(_p.c.stock_quantity > 0)
     elif filters.in_stock is False:
-        conditions.append(Product.stock_quantity == 0)
+        conditions.append(_p.c.stock_quantity == 0)
     return conditions
+
+
+def _rows_select() -> Select[Any]:
+    return (
+        select(*_ROW_COLUMNS)
+        .select_from(_p.join(_s, _s.c.account_id == _p.c.account_id)
+                     .join(_c, _c.c.id == _p.c.category_id)
+                     .join(_b, _b.c.id == _p.c.brand_id))
+    )
 
 
 def _view_select() -> Select[Product, str | None, str, str, str]:
@@ -151,10 +173,15 @@ class ProductRepository(RepositoryBase):
         )).one_or_none()
         return _view(row) if row is not None else None
 
+    async def _rows(self, stmt: Any) -> list[Any]:
+        conn = await self.session.connection()
+        return list((await conn.execute(stmt)).all())
+
     async def listing(
         self, filters: ListingFilters, *, offset: int, limit: int
-    ) -> tuple[list[ProductView], int, bool]:
-        """A page, the number of matching products and whether that number is exact.
+    ) -> tuple[list[Any], int, bool]:
+        """A page (rows of ``_ROW_COLUMNS``), the number of matching products and whether that
+        number is exact.
 
         The count stops at ``TOTAL_BOUND`` + 1 rows: up to the bound it is exact, past it the
         answer is (``TOTAL_BOUND``, False). A first page shorter than ``limit`` is its own
@@ -164,38 +191,37 @@ class ProductRepository(RepositoryBase):
         if filters.q and filters.sort == ProductSort.newest and filters.mine_of is None:
             return await self._search_newest(where, offset=offset, limit=limit)
         orders: dict[ProductSort, list[Any]] = {
-            ProductSort.newest: [Product.created_at.desc()],
-            ProductSort.price_asc: [Product.price.asc()],
-            ProductSort.price_desc: [Product.price.desc()],
-            ProductSort.name: [func.lower(Product.name).asc()],
+            ProductSort.newest: [_p.c.created_at.desc()],
+            ProductSort.price_asc: [_p.c.price.asc()],
+            ProductSort.price_desc: [_p.c.price.desc()],
+            ProductSort.name: [func.lower(_p.c.name).asc()],
         }
         order = orders[filters.sort]
         # The id breaks ties, so that pages neither repeat nor skip rows.
-        stmt = _view_select().where(where).order_by(*order, Product.id).offset(offset).limit(limit)
-        views = [_view(r) for r in (await self.session.execute(stmt)).all()]
-        if offset == 0 and len(views) < limit:
-            return views, len(views), True
+        stmt = _rows_select().where(where).order_by(*order, _p.c.id).offset(offset).limit(limit)
+        rows = await self._rows(stmt)
+        if offset == 0 and len(rows) < limit:
+            return rows, len(rows), True
         total, exact = await self._bounded_count(where)
-        return views, total, exact
+        return rows, total, exact
 
     async def _bounded_count(self, where: Any) -> tuple[int, bool]:
         matching = (
             select(literal(1))
-            .select_from(Product)
-            .join(_seller, _seller.account_id == Product.account_id)
+            .select_from(_p.join(_s, _s.c.account_id == _p.c.account_id))
             .where(where)
             .limit(TOTAL_BOUND + 1)
             .subquery()
         )
-        total = int((await self.session.execute(
-            select(func.count()).select_from(matching))).scalar_one())
+        conn = await self.session.connection()
+        total = int((await conn.execute(select(func.count()).select_from(matching))).scalar_one())
         if total > TOTAL_BOUND:
             return TOTAL_BOUND, False
         return total, True
 
     async def _search_newest(
         self, where: Any, *, offset: int, limit: int
-    ) -> tuple[list[ProductView], int, bool]:
+    ) -> tuple[list[Any], int, bool]:
         """A text search in the marketplace, newest first, whatever the word's frequency.
 
         PostgreSQL estimates every prefix query alike (~2 % of rows), so left to itself it
@@ -208,24 +234,24 @@ class ProductRepository(RepositoryBase):
            the same statement."""
         if offset + limit <= RECENT_WINDOW:
             window_start = (
-                select(Product.created_at)
-                .where(Product.is_active.is_(True))
-                .order_by(Product.created_at.desc())
+                select(_p.c.created_at)
+                .where(_p.c.is_active.is_(True))
+                .order_by(_p.c.created_at.desc())
                 .offset(RECENT_WINDOW - 1)
                 .limit(1)
                 .scalar_subquery()
             )
-            recent = Product.created_at >= func.coalesce(
+            recent = _p.c.created_at >= func.coalesce(
                 window_start, literal_column("'-infinity'::timestamptz"))
-            stmt = (_view_select().where(where, recent)
-                    .order_by(Product.created_at.desc(), Product.id).offset(offset).limit(limit))
-            views = [_view(r) for r in (await self.session.execute(stmt)).all()]
-            if len(views) == limit:
+            stmt = (_rows_select().where(where, recent)
+                    .order_by(_p.c.created_at.desc(), _p.c.id).offset(offset).limit(limit))
+            rows = await self._rows(stmt)
+            if len(rows) == limit:
                 total, exact = await self._bounded_count(where)
-                return views, total, exact
+                return rows, total, exact
         hits = (
-            select(Product.id, Product.created_at)
-            .join(_seller, _seller.account_id == Product.account_id)
+            select(_p.c.id, _p.c.created_at)
+            .select_from(_p.join(_s, _s.c.account_id == _p.c.account_id))
             .where(where)
             .cte("hits")
             .prefix_with("MATERIALIZED", dialect="postgresql")
@@ -238,19 +264,19 @@ class ProductRepository(RepositoryBase):
             .subquery("page")
         )
         total_col = select(func.count()).select_from(hits).scalar_subquery()
-        stmt = (_view_select().add_columns(total_col)
-                .join(page, page.c.id == Product.id)
-                .order_by(Product.created_at.desc(), Product.id))
-        rows = (await self.session.execute(stmt)).all()
+        stmt = (_rows_select().add_columns(total_col.label("total"))
+                .join(page, page.c.id == _p.c.id)
+                .order_by(_p.c.created_at.desc(), _p.c.id))
+        rows = await self._rows(stmt)
         if rows:
-            total = int(rows[0][-1])
+            total = int(rows[0].total)
         else:
-            total = 0 if offset == 0 else int((await self.session.execute(
+            conn = await self.session.connection()
+            total = 0 if offset == 0 else int((await conn.execute(
                 select(total_col))).scalar_one())
-        views = [_view(r) for r in rows]
         if total > TOTAL_BOUND:
-            return views, TOTAL_BOUND, False
-        return views, total, True
+            return rows, TOTAL_BOUND, False
+        return rows, total, True
 
     async def count_active(self, account_id: uuid.UUID) -> int:
         stmt = select(func.count()).select_from(Product).where(
