@@ -123,3 +123,35 @@ async def test_a_reservation_that_finds_nothing_leaves_nothing_behind(
     replay = await client.post("/api/transactions", json={"product_id": product["id"],
                                                           "quantity": 1}, headers=headers)
     assert replay.headers.get("Idempotent-Replayed") == "true"
+
+
+async def test_a_write_stores_avadmins_answer_only_when_it_changed(
+    client: httpx.AsyncClient, company: Any, create_product: Any, app: Any,
+    fake_avadmin: TestAvAdmin,
+) -> None:
+    """authorise_write writes the buyer's known_accounts row only when AvAdmin's answer differs
+    from it (a purchase otherwise only locks it), and a changed plan is stored and applies."""
+    seller: Company = company()
+    buyer: Company = company(max_transactions=50)
+    product = await create_product(seller, stock_quantity=10)
+
+    async def known() -> tuple[Any, ...]:
+        async with app.state.db.sessionmaker() as s:
+            await act_as_system(s)
+            return tuple((await s.execute(text(
+                "SELECT updated_at, xmin::text, max_transactions FROM known_accounts "
+                "WHERE account_id = :a"), {"a": buyer.account_id})).one())
+
+    assert (await _buy(client, buyer, product["id"])).status_code == 201
+    first = await known()
+    assert (await _buy(client, buyer, product["id"])).status_code == 201
+    # Only locked (FOR UPDATE leaves the row's version and its updated_at as they were).
+    assert (await known())[:2] == first[:2]
+    fake_avadmin.set_plan_limits(buyer.account_id, max_transactions=40)
+    assert (await _buy(client, buyer, product["id"])).status_code == 201
+    changed = await known()
+    assert changed[2] == 40 and changed[0] > first[0]
+    fake_avadmin.set_plan_limits(buyer.account_id, max_transactions=3)
+    refused = await _buy(client, buyer, product["id"])
+    assert refused.status_code == 403, refused.text
+    assert (refused.json()["allowed"], refused.json()["used"]) == (3, 3)

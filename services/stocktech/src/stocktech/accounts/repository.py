@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, literal, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 
 from avelar_kit.db.base import utcnow
@@ -26,13 +27,51 @@ class AccountSnapshot:
     whatsapp: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class KnownStanding:
+    """A company's row of ``known_accounts`` as a write reads it (``refresh_and_lock``)."""
+
+    account_id: uuid.UUID
+    status: str
+    plan_name: str | None
+    max_products: int | None
+    max_transactions: int | None
+    company_name: str | None
+    whatsapp: str | None
+
+    def unchanged_by(self, answer: AccountSnapshot) -> bool:
+        """Would storing ``answer`` change nothing (``refresh_and_lock``'s rules: a name or a
+        number AvAdmin leaves out keeps the one known)?"""
+        return (answer.status == self.status and answer.plan_name == self.plan_name
+                and answer.max_products == self.max_products
+                and answer.max_transactions == self.max_transactions
+                and answer.company_name in (None, self.company_name)
+                and answer.whatsapp in (None, self.whatsapp))
+
+    @property
+    def has_limits(self) -> bool:
+        return self.max_products is not None or self.max_transactions is not None
+
+
+_k = KnownAccount.__table__
+_u = KnownUser.__table__
+_STANDING_COLUMNS = (_k.c.account_id, _k.c.status, _k.c.plan_name, _k.c.max_products,
+                     _k.c.max_transactions, _k.c.company_name, _k.c.whatsapp)
+
+
+def _standing(row: Any) -> KnownStanding:
+    return KnownStanding(account_id=row.account_id, status=row.status, plan_name=row.plan_name,
+                         max_products=row.max_products, max_transactions=row.max_transactions,
+                         company_name=row.company_name, whatsapp=row.whatsapp)
+
+
 class AccountRepository(RepositoryBase):
     async def get(self, account_id: uuid.UUID) -> KnownAccount | None:
         return await self.session.get(KnownAccount, account_id)
 
     async def refresh_and_lock(
         self, account_id: uuid.UUID, answer: AccountSnapshot, *, event_cutoff: datetime
-    ) -> KnownAccount:
+    ) -> KnownStanding:
         """Store AvAdmin's answer and lock the account's row until the transaction ends.
 
         The row lock serialises the writes of one company that are bounded by its plan (two
@@ -67,12 +106,17 @@ class AccountRepository(RepositoryBase):
                 "whatsapp": func.coalesce(ex.whatsapp, t.c.whatsapp),
                 "updated_at": ex.updated_at,
             },
-        ).returning(KnownAccount)
-        result = await self.session.execute(
-            upsert, execution_options={"populate_existing": True}
-        )
-        row: KnownAccount = result.scalar_one()
-        return row
+        ).returning(*_STANDING_COLUMNS)
+        conn = await self.session.connection()
+        return _standing((await conn.execute(upsert)).one())
+
+    async def lock(self, account_id: uuid.UUID) -> KnownStanding | None:
+        """Lock the account's row until the transaction ends, as it is now."""
+        conn = await self.session.connection()
+        row = (await conn.execute(
+            select(*_STANDING_COLUMNS).where(_k.c.account_id == account_id).with_for_update()
+        )).one_or_none()
+        return _standing(row) if row is not None else None
 
     async def apply_event(
         self,
@@ -132,19 +176,18 @@ class AccountRepository(RepositoryBase):
         )
         await self.session.execute(stmt)
 
-    async def standing(self, user_id: uuid.UUID, account_id: uuid.UUID) -> tuple[bool, str]:
-        """(user still active, account status) as last learnt; unknown means active."""
+    async def standing(
+        self, user_id: uuid.UUID, account_id: uuid.UUID
+    ) -> tuple[bool, KnownStanding | None]:
+        """(user still active, the account's row) as last learnt; an unknown user is active,
+        an unknown account has no row (and counts as active). One statement."""
         user_active = (
-            select(KnownUser.is_active).where(KnownUser.user_id == user_id).scalar_subquery()
+            select(_u.c.is_active).where(_u.c.user_id == user_id).scalar_subquery()
         )
-        account_status = (
-            select(KnownAccount.status)
-            .where(KnownAccount.account_id == account_id)
-            .scalar_subquery()
-        )
-        row = (
-            await self.session.execute(
-                select(func.coalesce(user_active, True), func.coalesce(account_status, "active"))
-            )
-        ).one()
-        return bool(row[0]), str(row[1])
+        known = select(*_STANDING_COLUMNS).where(_k.c.account_id == account_id).subquery("k")
+        stmt = (select(func.coalesce(user_active, True).label("user_active"), known)
+                .select_from(select(literal(1).label("one")).subquery("one")
+                             .outerjoin(known, true())))
+        conn = await self.session.connection()
+        row = (await conn.execute(stmt)).one()
+        return bool(row.user_active), _standing(row) if row.account_id is not None else None

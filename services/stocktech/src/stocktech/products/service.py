@@ -13,7 +13,7 @@ from avelar_kit.audit import record_audit
 from avelar_kit.auth.caller import Caller
 from avelar_kit.br.money import quantize_brl
 from avelar_kit.errors import Conflict, NotFound, PlanLimitReached, Unprocessable
-from stocktech.accounts.models import KnownAccount
+from stocktech.accounts.repository import KnownStanding
 from stocktech.accounts.service import AccountService
 from stocktech.audit.models import AuditLog
 from stocktech.catalog.models import Brand, Category
@@ -72,7 +72,7 @@ def _visible(view: ProductView | None, viewer: uuid.UUID) -> ProductView:
     return view
 
 
-async def _check_product_limit(repo: ProductRepository, account: KnownAccount) -> None:
+async def _check_product_limit(repo: ProductRepository, account: KnownStanding) -> None:
     """Called with the company's row locked (authorise_write), so the count cannot change
     under us: of two concurrent creates at the limit, the second sees the first."""
     if account.max_products is None:

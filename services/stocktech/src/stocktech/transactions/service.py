@@ -29,8 +29,7 @@ from avelar_kit.errors import (
 from avelar_kit.events.outbox import EVENT_SCHEMA_VERSION, record_event
 from avelar_kit.metrics import PURCHASES
 from avelar_kit.tracing import event_context
-from stocktech.accounts.models import KnownAccount
-from stocktech.accounts.repository import AccountRepository
+from stocktech.accounts.repository import AccountRepository, KnownStanding
 from stocktech.accounts.service import AccountService
 from stocktech.events.models import OutboxEvent
 from stocktech.products.repository import ProductRepository, ProductView
@@ -76,7 +75,7 @@ def request_hash(body: PurchaseCreate) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def _check_transaction_limit(repo: TransactionRepository, account: KnownAccount) -> None:
+async def _check_transaction_limit(repo: TransactionRepository, account: KnownStanding) -> None:
     """Called with the buyer's row locked, so concurrent purchases are counted one by one."""
     if account.max_transactions is None:
         return
