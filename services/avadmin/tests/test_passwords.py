@@ -39,6 +39,22 @@ async def test_hashes_run_on_a_bounded_executor() -> None:
     assert len(seen) <= passwords.hashing_threads()
 
 
+async def test_hashing_threads_yield_to_the_event_loop() -> None:
+    """A hashing thread's nice value is above the process's (Linux: per thread), so a burst of
+    logins does not take the cores from the event loop's probes and requests."""
+    import os
+    import sys
+
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    loop_nice = nice()
+    thread_nice = await asyncio.get_running_loop().run_in_executor(passwords._EXECUTOR, nice)
+    if sys.platform.startswith("linux"):
+        assert thread_nice == min(19, loop_nice + passwords.HASH_NICE)
+    assert nice() == loop_nice  # the loop's own thread keeps its priority
+
+
 def test_thread_count_follows_the_setting(monkeypatch: Any) -> None:
     monkeypatch.setenv("AVADMIN_PASSWORD_HASH_THREADS", "3")
     assert passwords.hashing_threads() == 3
