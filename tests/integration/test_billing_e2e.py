@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from avelar_kit.testing.plugin import migrated_database
+from avelar_kit.testing.plugin import migrated_database, owner_url
 
 from .conftest import ROOT, RUN_ID, AvAdminProcess, free_port, whatsapp_env
 from .test_three_services_e2e import (
@@ -69,7 +69,8 @@ class BillingStack:
         return out.stdout.decode()
 
     async def sql(self, statement: str, **params: Any) -> None:
-        engine = create_async_engine(self.avadmin_db_url, poolclass=NullPool)
+        # As the owner: the app role sees no company's rows without a company (ADR 0020).
+        engine = create_async_engine(owner_url(self.avadmin_db_url), poolclass=NullPool)
         try:
             async with engine.begin() as conn:
                 await conn.execute(text(statement), params)

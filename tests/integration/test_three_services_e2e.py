@@ -35,7 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from avelar_kit.testing.plugin import migrated_database
+from avelar_kit.testing.plugin import migrated_database, owner_url
 
 from .conftest import (
     OPERATOR_EMAIL,
@@ -643,7 +643,9 @@ async def test_purchase_tells_the_seller_once_and_a_whatsapp_outage_blocks_nothi
         assert bought.status_code == 201, bought.text  # WhatsApp down: the purchase goes on
         tx = bought.json()
         # The message waits in AvAdmin's outbox, retried with backoff.
-        engine = create_async_engine(s.avadmin.env["AVADMIN_DATABASE_URL"], poolclass=NullPool)
+        # As the owner: the app role sees no company's rows without a company (ADR 0020).
+        engine = create_async_engine(owner_url(s.avadmin.env["AVADMIN_DATABASE_URL"]),
+                                     poolclass=NullPool)
         try:
             async def tried() -> bool:
                 async with engine.connect() as conn:

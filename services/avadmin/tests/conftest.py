@@ -17,6 +17,7 @@ from avadmin.main import create_app
 from avadmin.security.keys import KeyRing
 from avadmin.seed import seed_plans
 from avelar_kit.auth.signing import SigningKey
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.testing.database import truncate_all
 from avelar_kit.testing.logscan import plant
 from avelar_kit.testing.plugin import migrated_database, owner_url
@@ -90,6 +91,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def plans(app: FastAPI, client: httpx.AsyncClient) -> dict[str, Any]:
     async with app.state.db.sessionmaker() as session, session.begin():
+        await act_as_system(session)  # the test works on every company's rows
         created = await seed_plans(session)
     return {name: plan.id for name, plan in created.items()}
 

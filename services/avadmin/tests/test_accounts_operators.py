@@ -6,6 +6,7 @@ import httpx
 from sqlalchemy import select
 
 from avadmin.models import OutboxEvent
+from avelar_kit.db.tenancy import act_as_system
 
 from .conftest import CNPJS, CPFS
 
@@ -79,6 +80,7 @@ async def test_operator_suspends_and_reactivates(client: httpx.AsyncClient, sign
     assert (await client.post("/api/auth/login",
                               json={"cpf": CPFS[0], "password": a.password})).status_code == 200
     async with app.state.db.sessionmaker() as session:
+        await act_as_system(session)  # the test works on every company's rows
         types = [e.event_type for e in (await session.scalars(
             select(OutboxEvent).order_by(OutboxEvent.created_at))).all()]
     assert types == ["account.suspended", "account.reactivated"]
@@ -95,6 +97,7 @@ async def test_operator_changes_plan_and_event_carries_limits(
     assert resp.json()["plan"]["name"] == "Lojista"
     assert resp.json()["enabled_modules"] == ["StockTech"]  # Lucrum is not in Lojista
     async with app.state.db.sessionmaker() as session:
+        await act_as_system(session)  # the test works on every company's rows
         events = (await session.scalars(select(OutboxEvent)
                                         .order_by(OutboxEvent.created_at))).all()
     changed = next(e for e in events if e.event_type == "account.plan_changed")
@@ -126,6 +129,7 @@ async def test_operator_creates_and_edits_plans(client: httpx.AsyncClient, signu
                                 json={"max_products": 400})
     assert edited.json()["max_products"] == 400
     async with app.state.db.sessionmaker() as session:
+        await act_as_system(session)  # the test works on every company's rows
         ev = await session.scalar(select(OutboxEvent)
                                   .where(OutboxEvent.event_type == "account.plan_changed"))
     assert ev is not None
@@ -155,6 +159,7 @@ async def test_operator_token_dies_with_the_operator(client: httpx.AsyncClient, 
                             headers={"Authorization": f"Bearer {ghost}"})
     assert resp.status_code == 401
     async with app.state.db.sessionmaker() as session, session.begin():
+        await act_as_system(session)  # the test works on every company's rows
         await session.execute(update(Operator).values(is_active=False))
     assert (await client.get("/api/operator/accounts", headers=operator)).status_code == 401
 
@@ -170,6 +175,7 @@ async def test_plan_losing_a_module_switches_it_off_for_its_companies(
     me = (await client.get("/api/accounts/me", headers=a.headers)).json()
     assert me["enabled_modules"] == ["StockTech"]
     async with app.state.db.sessionmaker() as session:
+        await act_as_system(session)  # the test works on every company's rows
         events = (await session.scalars(select(OutboxEvent)
                                         .order_by(OutboxEvent.created_at))).all()
     assert [e.event_type for e in events] == ["account.plan_changed", "account.updated"]

@@ -36,6 +36,7 @@ from avadmin.security.keys import KeyRing
 from avadmin.seed import seed_plans
 from avelar_kit.auth.signing import SigningKey
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.testing.database import truncate_all
 from avelar_kit.testing.plugin import owner_url
 from avelar_standins import mercadopago as mp
@@ -186,6 +187,7 @@ async def billing(avadmin_db_url: str, redis_url: str, standin: Served,
 async def env(billing: Served, standin: Served) -> AsyncIterator[Env]:
     app: FastAPI = billing.app
     async with app.state.db.sessionmaker() as session, session.begin():
+        await act_as_system(session)  # the test works on every company's rows
         plans = {name: plan.id for name, plan in (await seed_plans(session)).items()}
     async with httpx.AsyncClient(base_url=billing.url, timeout=30) as api, \
             httpx.AsyncClient(base_url=standin.url, timeout=30) as mp_http:
@@ -235,22 +237,26 @@ class Env:
 
     async def tx(self, tx_id: str) -> BillingTransaction:
         async with self.app.state.db.sessionmaker() as s:
+            await act_as_system(s)  # the test works on every company's rows
             row = await s.get(BillingTransaction, uuid.UUID(tx_id))
             assert row is not None
             return row
 
     async def sub(self, account_id: uuid.UUID) -> Subscription | None:
         async with self.app.state.db.sessionmaker() as s:
+            await act_as_system(s)  # the test works on every company's rows
             return await s.get(Subscription, account_id)
 
     async def account(self, account_id: uuid.UUID) -> Account:
         async with self.app.state.db.sessionmaker() as s:
+            await act_as_system(s)  # the test works on every company's rows
             row = await s.get(Account, account_id)
             assert row is not None
             return row
 
     async def events(self, event_type: str, account_id: uuid.UUID) -> list[dict[str, Any]]:
         async with self.app.state.db.sessionmaker() as s:
+            await act_as_system(s)  # the test works on every company's rows
             rows = (await s.scalars(select(OutboxEvent).where(
                 OutboxEvent.event_type == event_type,
                 OutboxEvent.payload["account_id"].astext == str(account_id))
@@ -261,6 +267,7 @@ class Env:
         """Every stored notification processed (the worker runs after the webhook's answer)."""
         async def done() -> bool:
             async with self.app.state.db.sessionmaker() as s:
+                await act_as_system(s)  # the test works on every company's rows
                 left = await s.scalar(select(func.count()).select_from(BillingNotification)
                                       .where(BillingNotification.processed_at.is_(None)))
             return left == 0
@@ -387,6 +394,7 @@ async def test_card_subscription_checkout_to_paid_then_a_renewal_extends_the_per
     charge = await env.act(card["preapproval_id"], "charge")
     await env.settled()
     async with env.app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         renewal = await s.scalar(select(BillingTransaction).where(
             BillingTransaction.mercadopago_id == str(charge["id"])))
     assert renewal is not None and renewal.status.value == "paid"
@@ -454,6 +462,7 @@ async def test_tampered_webhooks_get_401_and_change_nothing(env: Env) -> None:
         assert resp.status_code == 401, (name, resp.text)
         assert resp.json()["code"] == "invalid_signature"
     async with env.app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         assert await s.scalar(select(func.count()).select_from(BillingNotification)) == 0
     assert (await env.tx(tx["id"])).status.value == "pending"
     assert await env.events("account.plan_changed", company.account_id) == []
@@ -489,6 +498,7 @@ async def test_five_identical_deliveries_pay_once(env: Env) -> None:
     assert len(await env.events("account.plan_changed", company.account_id)) == 1
     assert len(await env.events("billing.payment_succeeded", company.account_id)) == 1
     async with env.app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         paid_rows = await s.scalar(select(func.count()).select_from(BillingTransaction).where(
             BillingTransaction.account_id == company.account_id,
             BillingTransaction.status == "paid"))
@@ -559,6 +569,7 @@ async def test_amount_currency_or_reference_mismatch_is_refused(env: Env, field:
     assert account.plan_id == env.plans["Empresa"]
     assert await env.sub(company.account_id) is None
     async with env.app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         [note] = (await s.scalars(select(BillingNotification))).all()
         refused = await s.scalar(select(func.count()).select_from(AuditLog).where(
             AuditLog.action == "billing.notification_refused"))
@@ -622,6 +633,7 @@ async def test_unpaid_after_grace_is_suspended_and_a_payment_reactivates(env: En
     me = await env.api.get("/api/accounts/me", headers=company.headers)
     assert me.status_code == 403 and me.json()["code"] == "account_suspended"
     async with env.app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await s.execute(update(Subscription).where(Subscription.account_id == company.account_id)
                         .values(paid_until=utcnow() - timedelta(days=9)))
     tx = (await env.checkout(company, "Empresa", "pix")).json()["transaction"]
@@ -651,6 +663,7 @@ async def test_a_period_already_paid_survives_a_suspension_attempt(env: Env) -> 
     assert await env.events("account.suspended", company.account_id) == []
     # An operator's suspension is not dunning's: it does not open billing to the company.
     async with env.app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await s.execute(update(Account).where(Account.id == company.account_id)
                         .values(status="suspended"))
     refused = await env.checkout(company, "Empresa", "pix")
@@ -679,6 +692,7 @@ async def test_downgrade_refused_by_usage_lists_what_to_remove(env: Env) -> None
                      "message": "usuários ativos: 3 (o plano permite 2; remova 1)"}
     assert "usuários ativos: 3" in problem["detail"] and "remova 1" in problem["detail"]
     async with env.app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         assert await s.scalar(select(func.count()).select_from(BillingTransaction).where(
             BillingTransaction.method.is_not(None))) == 0
 
@@ -698,6 +712,7 @@ async def test_downgrade_refused_by_usage_lists_what_to_remove(env: Env) -> None
         "plan_id": lojista, "force": True, "reason": "acordo comercial"})
     assert forced.status_code == 200, forced.text
     async with env.app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         audit = await s.scalar(select(AuditLog).where(AuditLog.action == "account.plan_changed",
                                                       AuditLog.account_id == company.account_id))
     assert audit is not None and audit.details["forced"] is True

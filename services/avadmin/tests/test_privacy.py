@@ -34,10 +34,11 @@ from avadmin.models import (
 from avadmin.privacy.sources import ModuleSource, ModuleSources
 from avelar_kit.br.cpf import compute_cpf_check_digits
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.testing.privacy import scan_database, scan_redis
 from avelar_standins.server import BackgroundServer
 
-from .conftest import CNPJS, CPFS, deliver, number_for
+from .conftest import CNPJS, CPFS, deliver, number_for, signup_body
 
 PASSWORD = "vendas2024x"
 
@@ -129,6 +130,7 @@ async def test_export_for_oneself_holds_every_avadmin_field_and_only_the_person_
         assert other.status_code == 404, other.text
     # A limited time: past expires_at it is gone (and the job deletes it).
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await s.execute(update(PrivacyExport).values(expires_at=utcnow() - timedelta(seconds=1)))
     late = await client.get(export["download_url"], headers=bearer(tokens["access_token"]))
     assert late.status_code == 404
@@ -165,6 +167,7 @@ async def test_operator_export_is_recorded_and_a_slow_module_completes_later(
     assert doc["modules"]["StockTech"]["products_listed"] == [{"name": f"Tela de {str(uid)[:8]}"}]
     assert doc["requested_by"].startswith("operator:")
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         audit = (await s.scalars(select(AuditLog).where(
             AuditLog.action == "privacy.export_requested"))).all()
     assert [(a.actor.split(":")[0], a.target) for a in audit] == [("operator", f"user:{uid}")]
@@ -184,12 +187,14 @@ async def test_erasure_anonymises_every_copy_in_avadmin_and_ends_every_session(
 ) -> None:
     company = await signup()
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         s.add(BillingTransaction(account_id=company.account_id, plan_id=plans["Empresa"],
                                  amount=Decimal("249.90"), status=BillingStatus.paid,
                                  paid_at=utcnow(), mercadopago_id=f"mp-{uuid.uuid4().hex}"))
 
     async def billing() -> list[tuple[Any, ...]]:
         async with app.state.db.sessionmaker() as s:
+            await act_as_system(s)  # the test works on every company's rows
             rows = (await s.scalars(select(BillingTransaction).where(
                 BillingTransaction.account_id == company.account_id))).all()
         return sorted((r.id, r.amount, r.status, r.mercadopago_id, r.paid_at) for r in rows)
@@ -231,6 +236,7 @@ async def test_erasure_anonymises_every_copy_in_avadmin_and_ends_every_session(
     assert login.status_code == 401
     # The row stays, the pseudonymous reference; the modules learn it from user.erased.
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         user = await s.get(User, uid)
         assert user is not None and user.erased_at is not None and not user.is_active
         event = (await s.scalars(select(OutboxEvent).where(
@@ -275,11 +281,35 @@ async def test_who_may_erase(client: httpx.AsyncClient, signup: Any,
     assert (await client.post("/api/privacy/erase", json={})).status_code == 401
 
 
+async def test_an_admins_erasure_also_scrubs_the_copies_that_name_no_company(
+    client: httpx.AsyncClient, signup: Any, app: FastAPI,
+) -> None:
+    """A signup the person began and never confirmed sent a code to their number before any
+    company existed (a message without account_id). The erasure runs in the admin's company,
+    and row-level security hides such rows from it: the scrub is the platform's step."""
+    company = await signup()
+    cpf = unique_cpf()
+    name, number = f"Lia Semempresa {uuid.uuid4().hex[:6]}", number_for(cpf)
+    body = signup_body(cnpj=CNPJS[1], cpf=cpf)
+    body["admin"]["full_name"] = name
+    started = await client.post("/api/auth/signup", json=body)
+    assert started.status_code == 202, started.text
+    await deliver(app)
+    digits = number.lstrip("+")
+    assert await scan_database(app.state.settings.database_url, [digits])  # the copy is there
+    uid, _ = await add_user(client, company, cpf, name=name)
+    resp = await client.post("/api/privacy/erase", headers=company.headers,
+                             json={"user_id": str(uid)})
+    assert resp.status_code == 200, resp.text
+    assert await scan_database(app.state.settings.database_url, [cpf, name, digits]) == []
+
+
 async def test_the_last_admin_of_a_paying_company_is_not_erased(
     client: httpx.AsyncClient, signup: Any, app: FastAPI, operator: dict[str, str],
 ) -> None:
     company = await signup()
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         s.add(Subscription(account_id=company.account_id,
                            paid_until=utcnow() + timedelta(days=20)))
     for headers in (company.headers, operator):

@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy import func, select
 
 from avadmin.models import Account, BillingTransaction, User
+from avelar_kit.db.tenancy import act_as_system
 
 from .conftest import CNPJS, CPFS, confirmed_signup, last_code, number_for, signup_body
 
@@ -36,6 +37,7 @@ async def test_signup_creates_company_and_admin_with_plan_modules(
     assert company.data["account"]["whatsapp_verified"] is True
     assert "password_hash" not in company.data["user"]
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         bill = await s.scalar(select(BillingTransaction))
         assert bill is not None and bill.amount == Decimal("99.90")
         assert bill.status.value == "pending"
@@ -63,6 +65,7 @@ async def test_duplicate_cnpj_or_cpf_answers_like_a_new_one_and_writes_nothing(
         assert resp.status_code == 202, resp.text
         assert resp.json()["status"] == "pending_confirmation"
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         assert await s.scalar(select(func.count()).select_from(Account)) == 1
         assert await s.scalar(select(func.count()).select_from(User)) == 1
 
@@ -81,6 +84,7 @@ async def test_concurrent_confirmations_with_same_cnpj_create_one(
     statuses = sorted(r.status_code for r in results)
     assert statuses == [201, 409, 409, 409], [r.text for r in results]
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         assert await s.scalar(select(func.count()).select_from(Account)) == 1
         assert await s.scalar(select(func.count()).select_from(User)) == 1
 
@@ -176,6 +180,7 @@ async def test_passwords_are_argon2id_at_least_owasp(client: httpx.AsyncClient, 
 
     await signup()
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         stored = await s.scalar(select(User.password_hash))
     assert stored is not None and stored.startswith("$argon2id$")
     params = extract_parameters(stored)
@@ -264,6 +269,7 @@ async def test_old_failures_do_not_count_toward_a_new_lock(client: httpx.AsyncCl
         await client.post("/api/auth/login", json={"cpf": CPFS[0], "password": "errada123"})
     window = timedelta(seconds=app.state.settings.login_lockout_seconds + 60)
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await s.execute(update(LoginThrottle)
                         .values(updated_at=LoginThrottle.updated_at - window))
     for _ in range(4):

@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import func, select
 
 from avadmin.models import AuditLog, OutboxEvent, User
+from avelar_kit.db.tenancy import act_as_system
 
 from .conftest import CNPJS, CPFS
 
@@ -81,6 +82,7 @@ async def test_max_users_under_concurrency_exactly_one_succeeds(
     codes = sorted(r.status_code for r in results)
     assert codes == [201, 403, 403, 403, 403], [r.text for r in results]
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         count = await s.scalar(select(func.count()).select_from(User)
                                .where(User.account_id == a.account_id))
     assert count == 2
@@ -130,6 +132,7 @@ async def test_registered_cpf_gets_a_generic_refusal_recorded_and_rate_limited(
     assert resp.status_code == 429
     assert resp.json()["code"] == "user_create_throttled"
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         refusals = (await s.scalars(select(AuditLog).where(
             AuditLog.action == "user.create_refused"))).all()
     assert len(refusals) == limit + 1
@@ -178,6 +181,7 @@ async def test_user_events_are_written_with_the_change(client: httpx.AsyncClient
                            json=new_user(CPFS[1]))).json()
     await client.post(f"/api/users/{u['id']}/deactivate", headers=a.headers)
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         events = (await s.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))).all()
     types = [e.event_type for e in events]
     assert types == ["user.updated", "user.deactivated"]
@@ -185,6 +189,7 @@ async def test_user_events_are_written_with_the_change(client: httpx.AsyncClient
     # A refused change writes no event.
     await client.post(f"/api/users/{a.user_id}/deactivate", headers=a.headers)
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         assert await s.scalar(select(func.count()).select_from(OutboxEvent)) == 2
 
 
@@ -211,6 +216,7 @@ async def test_relay_publishes_outbox_events_to_the_stream(client: httpx.AsyncCl
     assert event["source"] == "AvAdmin"
     assert event["schema_version"] == 1
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         pending = await s.scalar(select(func.count()).select_from(OutboxEvent)
                                  .where(OutboxEvent.published_at.is_(None)))
     assert pending == 0
@@ -231,6 +237,7 @@ async def test_an_edit_after_a_concurrent_deactivation_keeps_it(
     admin = Principal(kind="user", subject=str(a.user_id), token_id="t", user_id=a.user_id,
                       account_id=a.account_id, role="admin")
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         snapshot = await s.get(User, uuid.UUID(u["id"]))  # still active
         assert snapshot is not None and snapshot.is_active
         off = await client.post(f"/api/users/{u['id']}/deactivate", headers=a.headers)
@@ -241,6 +248,7 @@ async def test_an_edit_after_a_concurrent_deactivation_keeps_it(
         again = await UserService(s).deactivate(admin, edited.id)
         assert again.is_active is False
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         events = (await s.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at))).all()
     assert [e.event_type for e in events] == ["user.updated", "user.deactivated", "user.updated"]
     assert events[-1].payload["is_active"] is False
@@ -256,6 +264,7 @@ async def test_password_change_ends_access_tokens_at_avadmin(client: httpx.Async
                            json={"current_password": a.password, "new_password": "novaSenha2025"})
     assert ok.status_code == 204
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await s.execute(update(User).where(User.id == a.user_id).values(
             sessions_valid_after=func.now() + func.make_interval(0, 0, 0, 0, 0, 0, 5)))
     old = await client.get("/api/users/me", headers=a.headers)
@@ -294,6 +303,7 @@ async def test_prune_outbox_deletes_only_old_published_events(client: httpx.Asyn
     app.state.relay and await app.state.relay.stop()
     try:
         async with app.state.db.sessionmaker() as s, s.begin():
+            await act_as_system(s)  # the test works on every company's rows
             ids = (await s.scalars(select(OutboxEvent.id).order_by(OutboxEvent.created_at))).all()
             assert len(ids) == 3
             await s.execute(update(OutboxEvent).where(OutboxEvent.id == ids[0])
@@ -304,6 +314,7 @@ async def test_prune_outbox_deletes_only_old_published_events(client: httpx.Asyn
                             .values(published_at=None, created_at=utcnow() - timedelta(days=30)))
         assert await _prune_outbox(app.state.settings, 7) == 1
         async with app.state.db.sessionmaker() as s:
+            await act_as_system(s)  # the test works on every company's rows
             left = set((await s.scalars(select(OutboxEvent.id))).all())
         assert left == {ids[1], ids[2]}
     finally:

@@ -87,6 +87,8 @@ async def test_database_rejects_invalid_documents(app: Any, signup: Any, table: 
     company = await signup()
     target = company.user_id if table == "users" else company.account_id
     async with app.state.db.engine.connect() as conn:
+        # The platform's context: the company's own row is what the check must refuse.
+        await conn.execute(text("SELECT set_config('avelar.system', 'on', true)"))
         with pytest.raises(IntegrityError):
             await conn.execute(text(f"UPDATE {table} SET {column} = :v WHERE id = :id"),  # noqa: S608
                                {"v": value, "id": target})

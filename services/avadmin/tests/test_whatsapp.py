@@ -31,6 +31,7 @@ from avadmin.models import (
 )
 from avadmin.notifications.service import handle_event
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.events.consumer import StreamConsumer
 from avelar_kit.events.envelope import STREAM_FIELD
 
@@ -56,6 +57,7 @@ async def outage(app: Any, status: int | None, code: int = 131000) -> None:
 
 async def rows(app: Any, model: Any, *where: Any) -> list[Any]:
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         return list((await s.scalars(select(model).where(*where))).all())
 
 
@@ -152,6 +154,7 @@ async def test_code_expires_after_ten_minutes(client: httpx.AsyncClient, signup:
     [row] = await rows(app, VerificationCode, VerificationCode.subject_id == a.user_id)
     assert timedelta(minutes=9) < row.expires_at - row.created_at <= timedelta(minutes=10)
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await s.execute(update(VerificationCode).values(expires_at=utcnow() - timedelta(seconds=1)))
     late = await client.post("/api/whatsapp/verify/confirm", headers=a.headers,
                              json={"code": code})
@@ -235,6 +238,7 @@ async def test_signup_with_a_new_cpf_is_confirmed_by_the_code(
     started = await client.post("/api/auth/signup", json=body)
     assert started.status_code == 202
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         assert await s.scalar(select(func.count()).select_from(Account)) == 0
     wrong = await client.post("/api/auth/signup/confirm",
                               json={"signup_id": started.json()["signup_id"], "code": "000000"})
@@ -276,6 +280,7 @@ async def test_signup_with_a_taken_cpf_looks_the_same_and_tells_the_owner(
                                  json={"signup_id": b.json()["signup_id"], "code": guess})
         assert resp.status_code == 400 and resp.json()["code"] == "invalid_code"
     async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)  # the test works on every company's rows
         assert await s.scalar(select(func.count()).select_from(User)) == 1
     assert owner.user_id is not None
 
@@ -295,6 +300,7 @@ async def test_a_taken_cnpj_tells_the_company_and_pending_signups_expire(
     started = await client.post("/api/auth/signup", json=fresh)
     code = await last_code(app, fresh["admin"]["whatsapp"])
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await s.execute(update(PendingSignup).where(
             PendingSignup.id == uuid.UUID(started.json()["signup_id"]))
             .values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -304,6 +310,7 @@ async def test_a_taken_cnpj_tells_the_company_and_pending_signups_expire(
     from avadmin.auth.repository import PendingSignupRepository
 
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         assert await PendingSignupRepository(s).prune_expired(utcnow()) == 1
 
 
@@ -333,6 +340,7 @@ async def test_forgot_password_sets_a_new_one_and_ends_every_session(
     assert (await client.post("/api/auth/refresh",
                               json={"refresh_token": a.refresh})).status_code == 401
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await s.execute(update(User).where(User.id == a.user_id).values(
             sessions_valid_after=func.now() + timedelta(seconds=5)))
     old = await client.get("/api/users/me", headers=a.headers)
@@ -349,6 +357,7 @@ async def test_recovery_needs_a_verified_number(client: httpx.AsyncClient, signu
                                                 app: Any) -> None:
     await signup()
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await s.execute(update(User).values(whatsapp_verified=False))
     resp = await client.post("/api/auth/password/forgot", json={"cpf": CPFS[0]})
     assert resp.status_code == 202
@@ -426,6 +435,7 @@ async def test_a_purchase_tells_the_seller_once_even_when_delivered_twice(
         from avelar_kit.events.envelope import EventEnvelope
 
         async with app.state.db.sessionmaker() as s, s.begin():
+            await act_as_system(s)  # the test works on every company's rows
             await handle_event(EventEnvelope.model_validate(event), s)
     finally:
         await app.state.redis.delete(stream)
@@ -445,6 +455,7 @@ async def test_no_message_when_the_plan_lacks_the_whatsapp_feature(
     seller = await signup(plan="Lojista")
     buyer = await signup(cnpj=CNPJS[1], cpf=CPFS[1])
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await s.execute(update(Plan).where(Plan.name == "Lojista").values(features=[]))
     stream = f"{app.state.settings.notifications_stocktech_stream}:{uuid.uuid4().hex[:6]}"
     try:
@@ -527,10 +538,12 @@ async def test_permanent_errors_and_exhausted_retries_become_dead_letters(
     from avadmin.messaging.repository import OutgoingMessageRepository
 
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await OutgoingMessageRepository(s).enqueue("+5511987654321",
                                                    TemplateMessage("nao_aprovado", "pt_BR"))
     await deliver(app)  # unknown template: permanent, dead at the first attempt
     async with app.state.db.sessionmaker() as s, s.begin():
+        await act_as_system(s)  # the test works on every company's rows
         await OutgoingMessageRepository(s).enqueue("+5511987654322",
                                                    templates.signup_attempt("CPF"))
     await outage(app, 500)

@@ -15,6 +15,7 @@ from avadmin.billing.usage import StockTechUsage, excess, read_usage, refuse_if_
 from avadmin.plans.models import Plan
 from avadmin.plans.repository import PlanRepository
 from avelar_kit.audit import record_audit, snapshot
+from avelar_kit.db.tenancy import act_as_system, leave_system
 from avelar_kit.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 
 
@@ -39,7 +40,12 @@ class AccountService:
             raise _not_found()
         changes = data.model_dump(exclude_unset=True, exclude_none=True)
         if "cnpj" in changes and changes["cnpj"] != account.cnpj:
-            if await self.accounts.cnpj_taken(changes["cnpj"], exclude=account.id):
+            # A CNPJ is unique across the platform: the one question this company's
+            # transaction asks about every company (only whether it is taken), then back.
+            await act_as_system(self.session)
+            taken = await self.accounts.cnpj_taken(changes["cnpj"], exclude=account.id)
+            await leave_system(self.session)
+            if taken:
                 raise Conflict("Já existe uma empresa com este CNPJ", code="cnpj_taken")
         if "enabled_modules" in changes:
             outside = [m for m in changes["enabled_modules"] if m not in account.plan.modules]

@@ -32,6 +32,7 @@ from avadmin.users.models import Role, User
 from avadmin.users.repository import UserRepository
 from avelar_kit.audit import record_audit
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.tenancy import act_as_system, leave_system
 from avelar_kit.errors import Conflict, Forbidden, NotFound
 
 AVADMIN = "AvAdmin"
@@ -220,8 +221,15 @@ class PrivacyService:
         await self.session.flush()
         await RefreshTokenRepository(self.session).revoke_user(user.id)
         await LoginThrottleRepository(self.session).reset(login_throttle_key(cpf))
+        # The copies are the person's wherever they are, some under no company (the code of a
+        # signup begun before the company existed goes to the number with no account_id):
+        # scrubbing them is the platform's work, for this one step; then a user's erasure is
+        # back to its company's rows (an operator's transaction is the platform's already).
+        await act_as_system(self.session)
         await self.repo.scrub_copies(user.id, user.account_id, values, name)
         await self.repo.scrub_number(user.id, number)
+        if not actor.is_operator:
+            await leave_system(self.session)
         await self.repo.delete_exports_of(user.id)
         await self.repo.add(Erasure(user_id=user.id, account_id=user.account_id,
                                     requested_by=actor.label))

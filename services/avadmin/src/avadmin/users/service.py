@@ -27,6 +27,7 @@ from avadmin.users.schemas import UserCreate, UserUpdate
 from avelar_kit.audit import record_audit, snapshot
 from avelar_kit.auth.principal import Principal
 from avelar_kit.db.base import utcnow
+from avelar_kit.db.tenancy import act_as_system, leave_system
 from avelar_kit.errors import (
     Conflict,
     NotFound,
@@ -104,7 +105,12 @@ class UserService:
             raise _account_not_found()
         password_hash = await hash_password(data.password)
         await self._lock_account_with_room(account_id)
-        if await self.users.cpf_taken(data.cpf):
+        # A CPF is unique across the platform: whether it is taken is the one question this
+        # company's transaction asks about every company, then it is back to its own rows.
+        await act_as_system(self.session)
+        taken = await self.users.cpf_taken(data.cpf)
+        await leave_system(self.session)
+        if taken:
             # A CPF is unique across the platform: saying so would tell this admin that the
             # person is someone else's customer. The refusal is generic, counted and recorded.
             if refusals is not None:
