@@ -91,7 +91,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def plans(app: FastAPI, client: httpx.AsyncClient) -> dict[str, Any]:
     async with app.state.db.sessionmaker() as session, session.begin():
-        await act_as_system(session)  # the test works on every company's rows
+        await act_as_system(session)  # as the seed command does (the platform's work)
         created = await seed_plans(session)
     return {name: plan.id for name, plan in created.items()}
 
