@@ -88,3 +88,15 @@ async def test_the_twin_answers_the_same_bytes() -> None:
     assert response.body == b'{"a":1}'
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["content-type"] == "application/json"
+
+
+async def test_the_kit_layer_answers_plain_routes_and_logs_their_route(
+        client: tuple[FastAPI, httpx.AsyncClient], caplog: pytest.LogCaptureFixture) -> None:
+    app, c = client
+    with caplog.at_level("INFO", logger="avelar.access"):
+        assert (await c.get("/keys")).status_code == 200
+    lines = [r for r in caplog.records if r.name == "avelar.access"]
+    assert [getattr(r, "route", None) for r in lines] == ["/keys"]
+    # A plain route added after the first request is still served (by the router).
+    plain_route(app, "/late", PlainAnswer(b'{"late":true}'))
+    assert (await c.get("/late")).json() == {"late": True}

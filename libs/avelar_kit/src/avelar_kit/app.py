@@ -36,6 +36,7 @@ from avelar_kit.jobs import JobRunner, ScheduledJob
 from avelar_kit.logging import configure_logging
 from avelar_kit.middleware import KitMiddleware
 from avelar_kit.observability import install_observability
+from avelar_kit.plain import plain_routes
 from avelar_kit.redis_guard import RedisGuard
 from avelar_kit.settings import SERVICE_AUDIENCE, ModuleSettings, ServiceSettings
 
@@ -123,7 +124,8 @@ def create_service_app(
     app.add_middleware(
         KitMiddleware, guard=lambda: app.state.redis_guard,
         limiter=lambda: getattr(app.state, "abuse_limiter", None),
-        trace_context=lambda: settings.tracing_enabled and not tracing.exporting())
+        trace_context=lambda: settings.tracing_enabled and not tracing.exporting(),
+        plain_routes=lambda: plain_routes(app))
     extra = health_extra(app) if health_extra else None
     app.include_router(
         health_router(module, lambda: app.state.db.engine,

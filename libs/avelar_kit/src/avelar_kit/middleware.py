@@ -9,7 +9,8 @@ headers per request):
 2. the request id (a sane ``X-Request-ID`` or a new one), echoed on the answer, on every log
    line of the request, and the client address (both read by the audit trail, ADR 0017);
 3. the request's Redis budget (``avelar_kit.redis_guard``);
-4. the abuse limits (``avelar_kit.abuse``): 429 before the route runs;
+4. the abuse limits (``avelar_kit.abuse``): 429 before the route runs; then the app's plain
+   routes (``avelar_kit.plain``) are answered here, everything else goes down to FastAPI;
 5. on the answer: the security headers (``avelar_kit.security_headers``) and ``X-Request-ID``;
 6. after it: one access line and one histogram observation (``avelar_kit.metrics``).
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -72,11 +73,17 @@ class KitMiddleware:
         guard: Callable[[], RedisGuard | None],
         limiter: Callable[[], AbuseLimiter | None],
         trace_context: Callable[[], bool] = lambda: False,
+        plain_routes: Callable[[], Mapping[str, Any]] = dict,
     ) -> None:
         self.app = app
         self._guard = guard
         self._limiter = limiter
         self.trace_context = trace_context()
+        # The app's plain routes by path (avelar_kit.plain, ADR 0021), answered from here: the
+        # layers below (FastAPI's exception middleware, its exit stack, the router's walk) have
+        # nothing to do for them. Another method, or a plain route added after the first
+        # request, goes down to the router as before.
+        self.plain = dict(plain_routes())
         self.logger = access_logger()
         self._observer: Any = _UNSET
 
@@ -108,8 +115,12 @@ class KitMiddleware:
 
         try:
             limited = await self._limited(scope, authorization)
+            plain = self.plain.get(scope["path"]) if self.plain else None
             if limited is not None:
                 await limited(scope, receive, send_wrapper)
+            elif plain is not None and scope["method"] in plain.methods:
+                scope["route"] = plain
+                await plain.app(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
         finally:

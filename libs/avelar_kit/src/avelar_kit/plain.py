@@ -5,7 +5,8 @@ JWKS) still paid FastAPI's whole request path: the router's walk over the includ
 dependency solver (for the ``PUBLIC`` marker alone), the query-string parse, the response
 wrapper. That was more than half of what such a request cost. A plain route is a bare Starlette
 ``Route`` to an ASGI answer, put first in the app's routes, so it is matched before FastAPI's
-routes and costs a path comparison:
+routes and costs a path comparison (the kit middleware answers them itself, from a table of
+the app's plain routes by path, before FastAPI's own layers):
 
     plain_route(app, "/health/live", PlainAnswer(b'{"status":"alive"}'),
                 summary="Liveness", tags=["health"])
@@ -14,7 +15,7 @@ routes and costs a path comparison:
   for everyone. ``avelar_kit.testing.routes.unguarded_routes`` fails on any non-FastAPI route
   that is not a ``PlainRoute`` (the docs pages aside).
 - Still inside the kit frame: the kit middleware (request id, security headers, access line,
-  metrics; ADR 0019) and the error handlers see it like any other route.
+  metrics; ADR 0019) applies to it like to any other route.
 - Documented and answered as before: a FastAPI twin (``PUBLIC``, same path, same answer) stays
   in the schema and answers what the plain route does not match (another method: 405 through
   the kit's error handlers, as before).
@@ -94,3 +95,8 @@ def plain_route(app: FastAPI, path: str, answer: PlainAnswer, *,
         mark()
     return route
 
+
+
+def plain_routes(app: FastAPI) -> dict[str, PlainRoute]:
+    """``app``'s plain routes by path (the kit middleware answers them itself)."""
+    return {r.path: r for r in app.router.routes if isinstance(r, PlainRoute)}
