@@ -127,16 +127,6 @@ def pytest_configure(config: pytest.Config) -> None:
     logscan.start()
 
 
-@pytest.fixture(scope="session", autouse=True)
-async def _watchdog_loop() -> None:
-    """The session's event loop, for the watchdog's dump of asyncio tasks."""
-    import asyncio
-
-    from avelar_kit.testing import watchdog
-
-    watchdog.remember_loop(asyncio.get_running_loop())
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
     from avelar_kit.testing import watchdog

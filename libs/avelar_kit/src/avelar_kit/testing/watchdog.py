@@ -16,12 +16,15 @@ import sys
 import threading
 from typing import Any
 
-_loop: asyncio.AbstractEventLoop | None = None
 
+def _running_loops() -> list[asyncio.AbstractEventLoop]:
+    """The event loops running now, in any thread: found among live objects, which is slow but
+    needs no fixture (an autouse async fixture would break runs without pytest-asyncio's auto
+    mode), and this runs once per hung test."""
+    import gc
 
-def remember_loop(loop: asyncio.AbstractEventLoop) -> None:
-    global _loop
-    _loop = loop
+    return [o for o in gc.get_objects()
+            if isinstance(o, asyncio.AbstractEventLoop) and o.is_running()]
 
 
 def _awaited_frames(coro: Any) -> list[str]:
@@ -50,8 +53,7 @@ def _dump(nodeid: str, after: float) -> None:
                      "stacks of every thread, then of every asyncio task\n")
     sys.stderr.flush()
     faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
-    loop = _loop
-    if loop is not None and loop.is_running():
+    for loop in _running_loops():
         loop.call_soon_threadsafe(_dump_tasks, loop)
 
 
