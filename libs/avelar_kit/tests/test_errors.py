@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,34 @@ async def engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
     eng = create_async_engine(pg_url)
     yield eng
     await eng.dispose()
+
+
+RAW = {
+    "deadlock": "DO $$ BEGIN RAISE EXCEPTION 'simulated' USING ERRCODE = '40P01'; END $$",
+    "cancelled": "SET LOCAL statement_timeout = 1; SELECT pg_sleep(1)",
+    "unique": "CREATE TEMP TABLE t (x int UNIQUE); INSERT INTO t VALUES (1), (1)",
+    "bad-cast": "SELECT 'abc'::int",
+    "bug": "SELECT * FROM no_such_table",
+}
+
+
+def _add_raw_routes(app: FastAPI, engine: AsyncEngine) -> None:
+    async def raw(statement: str) -> dict[str, str]:
+        # A raw driver statement (simple protocol, as the kit's read settings and StockTech's
+        # purchase send them): asyncpg's own exception, not wrapped by SQLAlchemy.
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute(statement)
+        return {"ok": "yes"}
+
+    def endpoint(statement: str) -> Any:
+        async def run() -> dict[str, str]:
+            return await raw(statement)
+        return run
+
+    for name, statement in RAW.items():
+        app.add_api_route(f"/raw/{name}", endpoint(statement), methods=["GET"])
 
 
 @pytest.fixture
@@ -47,6 +76,8 @@ def app(engine: AsyncEngine) -> FastAPI:
     async def deadlock() -> dict[str, str]:
         return await run("DO $$ BEGIN RAISE EXCEPTION 'simulated' USING ERRCODE = '40P01'; END $$")
 
+    _add_raw_routes(app, engine)
+
     @app.get("/pool-exhausted")
     async def pool_exhausted() -> dict[str, str]:
         from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -67,6 +98,11 @@ def app(engine: AsyncEngine) -> FastAPI:
     ("/missing", 404, "product_not_found"),
     ("/pool-exhausted", 503, "service_unavailable"),
     ("/deadlock", 503, "service_unavailable"),
+    ("/raw/deadlock", 503, "service_unavailable"),
+    ("/raw/cancelled", 503, "service_unavailable"),
+    ("/raw/unique", 409, "conflict"),
+    ("/raw/bad-cast", 422, "invalid_data"),
+    ("/raw/bug", 500, "internal_error"),
 ])
 async def test_errors_become_problems(app: FastAPI, path: str, status: int, code: str) -> None:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -155,3 +155,54 @@ async def test_a_write_stores_avadmins_answer_only_when_it_changed(
     refused = await _buy(client, buyer, product["id"])
     assert refused.status_code == 403, refused.text
     assert (refused.json()["allowed"], refused.json()["used"]) == (3, 3)
+
+
+async def test_a_reservation_cancelled_by_the_server_is_a_503_and_leaves_nothing(
+    client: httpx.AsyncClient, company: Any, create_product: Any, app: Any,
+) -> None:
+    """The reservation's message goes straight to the driver (simple protocol), past
+    SQLAlchemy's wrapping: a statement the server cancels there (here the product's row is held
+    by another transaction and the purchase's backend is cancelled while it waits; the same
+    SQLSTATE 57014 as a statement_timeout) is still the kit's 503 to retry, as it was through
+    SQLAlchemy, not a 500; and nothing of the purchase is left."""
+    import asyncio
+
+    seller: Company = company()
+    buyer: Company = company()
+    product = await create_product(seller, stock_quantity=2)
+    headers = {**buyer.headers, "Idempotency-Key": "k-cancelled-by-server"}
+    async with app.state.db.sessionmaker() as holder, holder.begin():
+        await act_as_system(holder)
+        await holder.execute(text("SELECT 1 FROM products WHERE id = :id FOR UPDATE"),
+                             {"id": product["id"]})
+        purchase = asyncio.create_task(client.post(
+            "/api/transactions", json={"product_id": product["id"], "quantity": 1},
+            headers=headers))
+        cancelled = False
+        async with app.state.db.sessionmaker() as watcher:
+            for _ in range(200):
+                cancelled = bool((await watcher.execute(text(
+                    "SELECT bool_or(pg_cancel_backend(pid)) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND query LIKE '%avelar.purchase%'"
+                ))).scalar())
+                await watcher.commit()
+                if cancelled:
+                    break
+                await asyncio.sleep(0.05)
+        assert cancelled, "the purchase never waited on the product's row"
+        resp = await purchase
+    assert resp.status_code == 503, resp.text
+    assert resp.json()["code"] == "service_unavailable"
+    assert resp.headers.get("Retry-After") == "5"
+    async with app.state.db.sessionmaker() as s:
+        await act_as_system(s)
+        rows = (await s.execute(text(
+            "SELECT (SELECT count(*) FROM transactions WHERE product_id = :id), "
+            "(SELECT count(*) FROM outbox_events WHERE payload->>'product_id' = :sid), "
+            "(SELECT count(*) FROM idempotency_keys WHERE key = 'k-cancelled-by-server'), "
+            "(SELECT stock_quantity FROM products WHERE id = :id)"),
+            {"id": product["id"], "sid": str(product["id"])})).one()
+    assert tuple(rows) == (0, 0, 0, 2)
+    again = await client.post("/api/transactions", json={"product_id": product["id"],
+                                                         "quantity": 1}, headers=headers)
+    assert again.status_code == 201, again.text

@@ -263,6 +263,14 @@ async def _integrity(request: Request, exc: DBAPIError) -> JSONResponse:
     # A safety net: services check their rules first; a constraint that still fires means
     # a race or a rule nobody checked, which is the client's conflict, not our crash.
     constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    return _conflict(request, constraint)
+
+
+async def _integrity_raw(request: Request, exc: asyncpg.PostgresError) -> JSONResponse:
+    return _conflict(request, getattr(exc, "constraint_name", None))
+
+
+def _conflict(request: Request, constraint: str | None) -> JSONResponse:
     logger.warning("integrity error on %s: constraint=%s", request.url.path, constraint)
     return problem(409, "conflict", "Conflito com o estado atual",
                    "A operação viola uma regra de integridade dos dados",
@@ -271,26 +279,50 @@ async def _integrity(request: Request, exc: DBAPIError) -> JSONResponse:
 
 async def _data_error(request: Request, exc: DBAPIError) -> JSONResponse:
     logger.warning("data error on %s: %s", request.url.path, type(exc.orig).__name__)
+    return _data_problem(request)
+
+
+def _data_problem(request: Request) -> JSONResponse:
     return problem(422, "invalid_data", "Dados inválidos",
                    "Um valor está fora do formato ou do intervalo aceito", request=request)
 
 
-async def _dbapi_error(request: Request, exc: DBAPIError) -> JSONResponse:
-    # asyncpg errors reach SQLAlchemy's async adapter as a generic DBAPIError; sort them by
-    # SQLSTATE class: 22 data exception (overflow, bad value) -> 422, 23 integrity -> 409,
-    # 40 deadlock/serialization, 08 connection, 53 resources, 57 operator intervention -> 503.
-    # Anything else is our bug.
-    sqlstate = str(getattr(exc.orig, "sqlstate", "") or
-                   getattr(getattr(exc.orig, "__cause__", None), "sqlstate", "") or "")
+def _sort_by_sqlstate(sqlstate: str) -> Any:
+    """The handler for a PostgreSQL error by its SQLSTATE class: 22 data exception (overflow,
+    bad value) -> 422, 23 integrity -> 409, 40 deadlock/serialization, 08 connection, 53
+    resources, 57 operator intervention (a cancelled statement, a statement_timeout) -> 503.
+    Anything else is our bug."""
     if sqlstate.startswith("22"):
-        return await _data_error(request, exc)
+        return _data_error
     if sqlstate.startswith("23"):
-        return await _integrity(request, exc)
+        return _integrity
     # 40: deadlock or serialization failure (the transaction was rolled back whole and may
     # simply be retried); 08/53/57: connection lost, resources, operator intervention.
     if sqlstate.startswith(("08", "40", "53", "57")):
-        return await _unavailable(request, exc)
-    return await _unexpected(request, exc)
+        return _unavailable
+    return _unexpected
+
+
+async def _dbapi_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    # asyncpg errors reach SQLAlchemy's async adapter as a generic DBAPIError.
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or
+                   getattr(getattr(exc.orig, "__cause__", None), "sqlstate", "") or "")
+    handler = _sort_by_sqlstate(sqlstate)
+    result: JSONResponse = await handler(request, exc)
+    return result
+
+
+async def _postgres_error(request: Request, exc: asyncpg.PostgresError) -> JSONResponse:
+    # The same errors from a raw driver statement (the kit's read settings, StockTech's
+    # purchase in one simple-protocol message), which SQLAlchemy never wraps.
+    handler = _sort_by_sqlstate(str(getattr(exc, "sqlstate", "") or ""))
+    if handler is _integrity:
+        return await _integrity_raw(request, exc)
+    if handler is _data_error:
+        logger.warning("data error on %s: %s", request.url.path, type(exc).__name__)
+        return _data_problem(request)
+    result: JSONResponse = await handler(request, exc)
+    return result
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -328,6 +360,7 @@ def install_error_handlers(app: FastAPI) -> None:
         (IntegrityError, _integrity),
         (DataError, _data_error),
         (DBAPIError, _dbapi_error),
+        (asyncpg.PostgresError, _postgres_error),
         *((exc_type, _unavailable) for exc_type in _UNAVAILABLE),
         (Exception, _unexpected),
     ]
