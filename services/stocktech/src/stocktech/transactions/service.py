@@ -26,9 +26,8 @@ from avelar_kit.errors import (
     ServiceUnavailable,
     Unprocessable,
 )
-from avelar_kit.events.outbox import EVENT_SCHEMA_VERSION, record_event
+from avelar_kit.events.outbox import record_event
 from avelar_kit.metrics import PURCHASES
-from avelar_kit.tracing import event_context
 from stocktech.accounts.repository import AccountRepository, KnownStanding
 from stocktech.accounts.service import AccountService
 from stocktech.events.models import OutboxEvent
@@ -201,26 +200,23 @@ class TransactionService:
                 # if the purchase commits.
                 await self.idempotency.store_response(caller.account_id, idempotency_key, 201,
                                                       out)
+            # AvAdmin tells the seller by WhatsApp (docs/stocktech-events.md). Written before
+            # the reservation too, in the same transaction.
+            record_event(self.session, OutboxEvent, TRANSACTION_CREATED, created_payload(out))
+            await self.session.flush()
             # The seller's stock is another company's row: the platform takes it for the
-            # reservation (row-level security, ADR 0020), which COMMITs in the same round trip,
-            # with the transaction row and the outbox event (AvAdmin tells the seller by
-            # WhatsApp, docs/stocktech-events.md): the event exists if and only if the purchase
-            # does.
+            # reservation (row-level security, ADR 0020), which COMMITs in the same round trip.
             if await self.repo.reserve_and_record({
                 "quantity": body.quantity, "product_id": product.id, "price": product.price,
                 "name": product.name, "id": tx_id, "buyer_account_id": caller.account_id,
                 "buyer_user_id": caller.user_id, "chat": out["whatsapp_chat_id"],
                 "link": out["whatsapp_link"], "created_at": created_at,
-                "event_id": uuid.uuid4(), "event_type": TRANSACTION_CREATED,
-                "event_payload": created_payload(out),
-                "event_schema_version": EVENT_SCHEMA_VERSION,
-                "event_trace_context": event_context(),
             }):
                 logger.info("purchase %s: %d x %s", tx_id, body.quantity, product.code)
                 PURCHASES.inc()
                 return PurchaseResult(201, out, replayed=False)
             # Nothing reserved: the transaction is aborted; all it wrote (the key's claim, the
-            # buyer's row) goes. A new one, as the caller's company again, tells why
+            # event, the buyer's row) goes. A new one, as the caller's company again, tells why
             # (off sale, not enough stock), or the price or the name changed meanwhile: offer
             # what is there now, from the start.
             await self.session.rollback()
