@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from avelar_kit.auth.caller import Caller
 from avelar_kit.avadmin.protocol import AvAdminReader
 from avelar_kit.db.base import utcnow
-from avelar_kit.db.tenancy import act_as_system, act_for_company, leave_system
+from avelar_kit.db.tenancy import act_as_system, leave_system
 from avelar_kit.errors import (
     Conflict,
     Forbidden,
@@ -176,51 +176,52 @@ class TransactionService:
         idempotency_key: str | None,
         event_precedence_seconds: int,
     ) -> PurchaseResult:
-        view: ProductView | None = None
+        if idempotency_key is not None:
+            replay = await self._claim_or_replay(caller, idempotency_key, body)
+            if replay is not None:
+                return replay
+        view = await self._product_to_buy(caller, body.product_id, body.quantity)
+        seller_phone = await self._seller_whatsapp(avadmin, view.product.account_id)
+
+        buyer = await AccountService(self.session).authorise_write(
+            caller, event_precedence_seconds=event_precedence_seconds)
+        await _check_transaction_limit(self.repo, buyer)
+
+        digits = whatsapp.wa_digits(seller_phone)
         for _ in range(3):
-            if idempotency_key is not None:
-                replay = await self._claim_or_replay(caller, idempotency_key, body)
-                if replay is not None:
-                    return replay
-            if view is None:
-                view = await self._product_to_buy(caller, body.product_id, body.quantity)
             product = view.product
-            seller_phone = await self._seller_whatsapp(avadmin, product.account_id)
-
-            buyer = await AccountService(self.session).authorise_write(
-                caller, event_precedence_seconds=event_precedence_seconds)
-            await _check_transaction_limit(self.repo, buyer)
-
-            digits = whatsapp.wa_digits(seller_phone)
             tx_id = uuid.uuid4()
             created_at = utcnow()
             out = _answer(caller, view, body.quantity, digits, tx_id, created_at)
             if idempotency_key is not None:
                 # Stored before the reservation, in the same transaction: it exists if and only
-                # if the purchase commits.
+                # if the purchase commits, and nothing runs between the reservation and the
+                # COMMIT.
                 await self.idempotency.store_response(caller.account_id, idempotency_key, 201,
                                                       out)
             # AvAdmin tells the seller by WhatsApp (docs/stocktech-events.md). Written before
-            # the reservation too, in the same transaction.
-            record_event(self.session, OutboxEvent, TRANSACTION_CREATED, created_payload(out))
+            # the reservation too (nothing runs between it and the COMMIT); dropped if it fails.
+            event = record_event(self.session, OutboxEvent, TRANSACTION_CREATED,
+                                 created_payload(out))
             await self.session.flush()
-            # The seller's stock is another company's row: the platform takes it for the
-            # reservation (row-level security, ADR 0020), which COMMITs in the same round trip.
-            if await self.repo.reserve_and_record({
+            # The seller's stock is another company's row: the platform takes it, for this one
+            # statement (row-level security, ADR 0020). Set before it, so the product's row
+            # is not held a round trip longer; on success the COMMIT follows at once.
+            await act_as_system(self.session)
+            row = await self.repo.reserve_and_record({
                 "quantity": body.quantity, "product_id": product.id, "price": product.price,
                 "name": product.name, "id": tx_id, "buyer_account_id": caller.account_id,
                 "buyer_user_id": caller.user_id, "chat": out["whatsapp_chat_id"],
                 "link": out["whatsapp_link"], "created_at": created_at,
-            }):
+            })
+            if row is not None:
                 logger.info("purchase %s: %d x %s", tx_id, body.quantity, product.code)
                 PURCHASES.inc()
                 return PurchaseResult(201, out, replayed=False)
-            # Nothing reserved: the transaction is aborted; all it wrote (the key's claim, the
-            # event, the buyer's row) goes. A new one, as the caller's company again, tells why
-            # (off sale, not enough stock), or the price or the name changed meanwhile: offer
-            # what is there now, from the start.
-            await self.session.rollback()
-            await act_for_company(self.session, caller.account_id)
+            await leave_system(self.session)
+            await self.session.delete(event)
+            await self.session.flush()
+            # The price or the name changed meanwhile: offer what is there now.
             view = await self._still_available(body)
         raise Conflict("O produto mudou durante a compra; tente de novo", code="product_changed")
 
