@@ -32,8 +32,8 @@ RAW = {
 
 def _add_raw_routes(app: FastAPI, engine: AsyncEngine) -> None:
     async def raw(statement: str) -> dict[str, str]:
-        # A raw driver statement (simple protocol, as the kit's read settings and StockTech's
-        # purchase send them): asyncpg's own exception, not wrapped by SQLAlchemy.
+        # A raw driver statement (simple protocol, as the kit's read settings send them):
+        # asyncpg's own exception, not wrapped by SQLAlchemy.
         async with engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None

@@ -313,8 +313,8 @@ async def _dbapi_error(request: Request, exc: DBAPIError) -> JSONResponse:
 
 
 async def _postgres_error(request: Request, exc: asyncpg.PostgresError) -> JSONResponse:
-    # The same errors from a raw driver statement (the kit's read settings, StockTech's
-    # purchase in one simple-protocol message), which SQLAlchemy never wraps.
+    # The same errors from a raw driver statement (the kit's simple-protocol company setting
+    # of a read), which SQLAlchemy never wraps.
     handler = _sort_by_sqlstate(str(getattr(exc, "sqlstate", "") or ""))
     if handler is _integrity:
         return await _integrity_raw(request, exc)
