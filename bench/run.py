@@ -4,7 +4,9 @@
    BENCH_DATABASE_URL / TEST_DATABASE_URL (default the machine's, 127.0.0.1:5432), migrated by
    the modules' own CLIs, then filled in bulk with COPY: 70 companies (20 sellers, 50 buyers),
    10,000 users, 100,000 products, 100,000 ledger rows. Redis: BENCH_REDIS_URL /
-   TEST_REDIS_URL with database index 13 (flushed).
+   TEST_REDIS_URL with database index 13 (flushed). The modules serve as the app role
+   ``avelar_bench_app`` (row-level security applies) and migrate as the owner; the fill and the
+   reference use the owner.
 2. AvAdmin, StockTech and Lucrum started with uvicorn, access log off, ``BENCH_WORKERS``
    workers each (default 1), and ``bench/reference.py`` (Starlette + asyncpg) with the same.
 3. Load from wrk (a separate process; ``make bench`` installs it from Debian when missing),
@@ -13,7 +15,8 @@
    the purchase's conditional UPDATE with 50 clients in the same rounds.
 4. Then: a sell-out (50 buyers on a product with 100 units: sold must equal 100, the losers'
    409 p99), a login burst (20 concurrent logins, 3 times, with a probe of the health route
-   every 25 ms), memory of each service idle and after the load.
+   every 25 ms), memory of each service idle and after the load, and the warm start of
+   ``avelar-devstack run`` (issue 10: seconds until the three modules answer healthy).
 
 Prints a table and writes ``bench/results/bench-<time>.json`` (not committed). Ratios are what
 to compare between machines and runs; absolute figures move with the machine and its load.
@@ -81,6 +84,20 @@ def _cnpj(n: int) -> str:
     return base + compute_cnpj_check_digits(base)
 
 
+# The modules' app role, one per server for the three bench databases (as the tests'
+# avelar_test_app): created by the first `<module> migrate`, granted on each database.
+BENCH_APP_ROLE = "avelar_bench_app"
+BENCH_APP_PASSWORD = "avelar-bench-app"  # noqa: S105 (a local bench role's)
+
+
+def app_role_url(owner_url: str) -> str:
+    """The same database as the bench app role."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(owner_url).set(username=BENCH_APP_ROLE, password=BENCH_APP_PASSWORD
+                                   ).render_as_string(hide_password=False)
+
+
 def with_db(url: str, name: str, driver: str = "") -> str:
     parts = urlsplit(url)
     scheme = "postgresql" + (f"+{driver}" if driver else "")
@@ -120,6 +137,26 @@ async def recreate_databases(server: str) -> None:
             await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+
+
+async def module_roles(server: str) -> dict[str, list[str]]:
+    """Which roles are connected to each bench database (the modules' app role, the
+    reference's owner), and that the app role is neither superuser nor BYPASSRLS."""
+    conn = await asyncpg.connect(with_db(server, "postgres"))
+    try:
+        rows = await conn.fetch(
+            "SELECT DISTINCT datname, usename FROM pg_stat_activity "
+            "WHERE datname LIKE 'bench\\_%' ORDER BY 1, 2")
+        flags = await conn.fetchrow(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1", BENCH_APP_ROLE)
+    finally:
+        await conn.close()
+    if flags is None or flags[0] or flags[1]:
+        raise SystemExit(f"[bench] {BENCH_APP_ROLE} missing, superuser or BYPASSRLS")
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r[0], []).append(r[1])
+    return out
 
 
 def run_all(cmds: list[tuple[list[str], dict[str, str], str | None]]) -> list[str]:
@@ -541,6 +578,121 @@ def login_burst(avadmin: str, probe_path: str, cpfs: list[str], bursts: int = 3,
     }
 
 
+# ------------------------------------------------------------------------------ warm start --
+
+DEVSTACK_UP = "Ctrl-C stops everything."  # `avelar-devstack run`'s last line once up
+WARM_TARGET_S = 10.0  # issue 10: warm `make run` until the three modules answer healthy
+
+
+def _devstack_base(preferred: int) -> int:
+    """A port base where `make run` finds its ports free: the modules (+0..+2), the
+    MercadoPago (+3) and WhatsApp (+10) stand-ins, the portal (+80), as tests/devstack does."""
+    for base in range(preferred, preferred + 2000, 100):
+        ok = True
+        for offset in (0, 1, 2, 3, 10, 80):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", base + offset))
+                except OSError:
+                    ok = False
+        if ok:
+            return base
+    raise SystemExit("[bench] warm start: no free ports")
+
+
+def _all_healthy(urls: list[str]) -> bool:
+    for url in urls:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (loopback)
+                if resp.status != 200:
+                    return False
+        except OSError:
+            return False
+    return True
+
+
+def _devstack_once(home: Path, base: int, health: list[str] | None, timeout: float,
+                   log: Path) -> tuple[float, float, list[str]]:
+    """One `avelar-devstack run` (embedded PostgreSQL and Redis in ``home``): the seconds until
+    its "up" line, and until every URL of ``health`` answers 200 (found on the first run when
+    ``health`` is None: /health/live, else /health); stopped with SIGINT (Ctrl-C)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("TEST_")
+           and not k.startswith(("AVADMIN_", "STOCKTECH_", "LUCRUM_"))}
+    lines: list[str] = []
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "avelar_devstack.cli", "run", "--home", str(home),
+         "--port-base", str(base)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, cwd=ROOT)
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    up_s = healthy_s = float("nan")
+    try:
+        deadline = t0 + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            now = time.monotonic()
+            if up_s != up_s and any(DEVSTACK_UP in ln for ln in lines):
+                up_s = now - t0
+            if health is None and up_s == up_s:
+                # First run, once up: which health route the modules have.
+                live = [f"http://127.0.0.1:{base + i}/health/live" for i in range(3)]
+                health = live if _all_healthy(live) else [u.removesuffix("/live") for u in live]
+            if health is not None and healthy_s != healthy_s and _all_healthy(health):
+                healthy_s = now - t0
+            if up_s == up_s and healthy_s == healthy_s:
+                break
+            time.sleep(0.05)
+        if up_s != up_s or healthy_s != healthy_s:
+            say("warm start: `avelar-devstack run` not up; its output:\n" + "\n".join(lines[-30:]))
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=10)
+        with log.open("a") as f:
+            # Not the demo logins (a CPF and a password each).
+            f.write("\n".join(ln for ln in lines if "Demo login" not in ln) + "\n")
+    return up_s, healthy_s, health or []
+
+
+def warm_start(port_base: int) -> dict[str, Any]:
+    """Issue 10's warm start: `avelar-devstack run` in a fresh home folder (embedded PostgreSQL
+    and Redis, not under any pytest basetemp: the embedded server's own system user must
+    traverse the folders above its data) once to create and migrate everything (the cold
+    start), stopped with SIGINT once up; then again, timed from the start command until the
+    three modules answer 200 on their health route."""
+    tmp = Path(tempfile.mkdtemp(prefix="avelar-bench-devstack-"))
+    tmp.chmod(0o755)
+    home = tmp / "avelar"
+    base = _devstack_base(port_base)
+    log = tmp / "devstack.log"
+    try:
+        cold_up, cold_healthy, health = _devstack_once(home, base, None, 300, log)
+        if health == [] or cold_up != cold_up:
+            return {"error": "cold start not up", "cold_up_s": cold_up}
+        time.sleep(1)
+        warm_up, warm_healthy, _ = _devstack_once(home, base, health, 120, log)
+        return {"warm_healthy_s": warm_healthy, "warm_up_line_s": warm_up,
+                "cold_healthy_s": cold_healthy, "cold_up_line_s": cold_up,
+                "health_path": urlsplit(health[0]).path, "target_s": WARM_TARGET_S,
+                "port_base": base}
+    finally:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        if log.exists():
+            shutil.copy(log, RESULTS / "last-devstack.log")
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ------------------------------------------------------------------------------------ main --
 
 def main() -> int:
@@ -587,7 +739,12 @@ def main() -> int:
     for name in ("avadmin", "stocktech", "lucrum"):
         p = name.upper()
         env = dict(base_env)
-        env.update({f"{p}_DATABASE_URL": with_db(server, f"bench_{name}", "asyncpg"),
+        # As production: the module serves as the app role (owns nothing, no BYPASSRLS, so
+        # row-level security applies) and migrates as the owner; `<module> migrate` creates and
+        # grants the app role (avelar_kit.db.roles.ensure_app_role), as `make run` does.
+        owner = with_db(server, f"bench_{name}", "asyncpg")
+        env.update({f"{p}_DATABASE_URL": app_role_url(owner),
+                    f"{p}_MIGRATION_DATABASE_URL": owner,
                     f"{p}_REDIS_URL": redis_url,
                     f"{p}_HOST": "127.0.0.1",
                     f"{p}_PORT": str(ports[name])})
@@ -673,6 +830,11 @@ def main() -> int:
         status, body = http("GET", f"{urls['lucrum']}/api/bank-accounts", token=seller0.token)
         if status != 200:
             raise SystemExit(f"[bench] Lucrum refuses the bench's tokens: {status} {body}")
+        connected_as = asyncio.run(module_roles(server))
+        for db in ("bench_avadmin", "bench_stocktech", "bench_lucrum"):
+            if BENCH_APP_ROLE not in connected_as.get(db, []):
+                raise SystemExit(f"[bench] no module connection to {db} as {BENCH_APP_ROLE}: "
+                                 f"{connected_as}")
         time.sleep(1)
         memory_idle = {n: rss_mb(p.pid) for n, p in procs.items()}
 
@@ -832,8 +994,18 @@ def main() -> int:
             shutil.copy(log, RESULTS / f"last-{log.name}")
         shutil.rmtree(home, ignore_errors=True)
 
+    if not only or "warm-start" in only:
+        # After the load, the bench's services stopped: the warm start has the machine alone.
+        say("warm start: `avelar-devstack run` cold, Ctrl-C, then warm until healthy")
+        extra["warm_start"] = warm_start(args.port_base + 100)
+
     report = {
         "when": datetime.now(UTC).isoformat(), "host_cpus": os.cpu_count(),
+        "load_1m": os.getloadavg()[0],
+        "roles": {"modules": f"{BENCH_APP_ROLE} (app role: owns nothing, no BYPASSRLS, "
+                             "row-level security applies); migrations as the owner",
+                  "reference": f"{urlsplit(server).username or 'postgres'} (the owner)",
+                  "data_fill": "the owner (COPY)", "connected": connected_as},
         "workers": args.workers, "rounds": args.rounds, "duration_s": args.duration,
         "setup_s": setup_s, "total_s": time.monotonic() - started, "paths": results,
         "memory_mb": {"idle": memory_idle, "after_load": memory_after}, **extra,
@@ -879,6 +1051,14 @@ def print_report(r: dict[str, Any]) -> None:
               f"{_f(lb['login_p50_ms'], '.0f')} ms, p95 {_f(lb['login_p95_ms'], '.0f')} ms; "
               f"{lb['probe_path']} meanwhile: {lb['probes']} probes, {lb['probe_failed']} failed, "
               f"p99 {_f(lb['probe_p99_ms'])} ms")
+    if "warm_start" in r:
+        w = r["warm_start"]
+        if "error" in w:
+            print(f"warm start: {w['error']} (bench/results/last-devstack.log)")
+        else:
+            print(f"warm start: {_f(w['warm_healthy_s'])} s until the three modules answer "
+                  f"{w['health_path']} 200 (target <= {w['target_s']:g} s; 'up' line at "
+                  f"{_f(w['warm_up_line_s'])} s); cold start {_f(w['cold_healthy_s'])} s")
     mem = r["memory_mb"]
     print("memory (MB RSS) idle -> after load: " + ", ".join(
         f"{n} {mem['idle'][n]:.0f} -> {mem['after_load'][n]:.0f}" for n in mem["idle"]))
