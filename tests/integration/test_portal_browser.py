@@ -906,11 +906,14 @@ async def test_a_plan_paid_by_pix_at_the_mercadopago_standin_shows_as_paid(
     await mp.wait_for_load_state()
     assert "approved" in await mp.locator("tr", has_text=payment).inner_text()
     await mp.close()
-    # The signed webhook reaches AvAdmin: the portal shows the plan paid.
+    # The signed webhook reaches AvAdmin: the portal shows the plan paid. The page reads the
+    # subscription, then the history: a payment applied between the two reads shows "pago" in
+    # the history above the old plan, so both are waited for (one fresh page shows both).
     deadline = time.monotonic() + 20
     while True:
         await page.goto(f"{portal.url}/plano")
-        if await page.locator("td.billing-status[data-status='paid']").count():
+        if (await page.locator("td.billing-status[data-status='paid']").count()
+                and "Corporativo" in await page.inner_text("dl.facts")):
             break
         assert time.monotonic() < deadline, await page.inner_text("main")
         await asyncio.sleep(0.3)
