@@ -585,19 +585,13 @@ WARM_TARGET_S = 10.0  # issue 10: warm `make run` until the three modules answer
 
 
 def _devstack_base(preferred: int) -> int:
-    """A port base where `make run` finds its ports free: the modules (+0..+2), the
-    MercadoPago (+3) and WhatsApp (+10) stand-ins, the portal (+80), as tests/devstack does."""
-    for base in range(preferred, preferred + 2000, 100):
-        ok = True
-        for offset in (0, 1, 2, 3, 10, 80):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", base + offset))
-                except OSError:
-                    ok = False
-        if ok:
-            return base
-    raise SystemExit("[bench] warm start: no free ports")
+    """A port base where `make run` finds every port it takes free."""
+    from avelar_devstack.cli import free_port_base
+
+    base = free_port_base(range(preferred, preferred + 2000, 100))
+    if base is None:
+        raise SystemExit("[bench] warm start: no free ports")
+    return base
 
 
 def _all_healthy(urls: list[str]) -> bool:

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,20 +25,14 @@ UP = "Ctrl-C stops everything."
 
 
 def free_base() -> int:
-    for _ in range(50):
-        base = 20000 + (os.getpid() * 7 + int(time.time() * 1000)) % 30000
-        ok = True
-        # The modules, the MercadoPago (+3) and WhatsApp (+10) stand-ins, the portal (+80).
-        for offset in (0, 1, 2, 3, 10, 80):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", base + offset))
-                except OSError:
-                    ok = False
-        if ok:
-            return base
-        time.sleep(0.01)
-    raise RuntimeError("no free ports")
+    from avelar_devstack.cli import free_port_base
+
+    candidates = (20000 + (os.getpid() * 7 + int(time.time() * 1000) + i * 101) % 30000
+                  for i in range(50))
+    base = free_port_base(candidates)
+    if base is None:
+        raise RuntimeError("no free ports")
+    return base
 
 
 class Stack:

@@ -21,7 +21,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,8 +43,6 @@ ARTIFACTS = ROOT / "test-artifacts" / "portal"
 PASSWORD = "senhaSegura123"
 OPERATOR = (f"portal-{RUN_ID}@avelarsys.test", "operador-senha-forte-123")
 UP = "Ctrl-C stops everything."
-# make run's ports: the modules (+0..+2), MercadoPago (+3) and WhatsApp (+10) stand-ins, portal.
-OFFSETS = (0, 1, 2, 3, 10, 80)
 # Settings of the caller that would change what make run starts (its own databases, the real
 # MercadoPago or WhatsApp): left out, as on a fresh clone.
 FOREIGN = ("AVADMIN_", "STOCKTECH_", "LUCRUM_", "WEB_", "MERCADOPAGO_", "WHATSAPP_", "TEST_")
@@ -62,19 +59,13 @@ def person() -> str:
 
 
 def free_base() -> int:
-    for _ in range(100):
-        base = random.randrange(20000, 60000 - max(OFFSETS))
-        ok = True
-        for offset in OFFSETS:
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", base + offset))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free port base")
+    from avelar_devstack.cli import PORT_OFFSETS, free_port_base
+
+    top = 60000 - max(PORT_OFFSETS)
+    base = free_port_base(random.randrange(20000, top) for _ in range(100))
+    if base is None:
+        raise RuntimeError("no free port base")
+    return base
 
 
 def clean_env() -> dict[str, str]:

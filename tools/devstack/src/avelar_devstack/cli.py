@@ -26,7 +26,7 @@ import sys
 import time
 import urllib.request
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -373,6 +373,29 @@ def web(stack: Stack) -> tuple[list[str], dict[str, str]] | None:
 # AvAdmin to the real WhatsApp Cloud API; without them the stand-in runs on port base + 10 and
 # its page is the inbox of every number.
 WHATSAPP_PORT_OFFSET = 10
+
+# Every port a `make run` takes, as offsets from its port base: the three modules (+0..+2), the
+# MercadoPago and WhatsApp stand-ins and the portal.
+PORT_OFFSETS = (0, 1, 2, MERCADOPAGO_PORT_OFFSET, WHATSAPP_PORT_OFFSET, WEB_PORT_OFFSET)
+
+
+def free_port_base(candidates: Iterable[int]) -> int | None:
+    """The first of ``candidates`` at which every port of PORT_OFFSETS is free (for the tests
+    and the bench, which run `make run` beside other stacks); None when none is."""
+    import socket
+
+    for base in candidates:
+        free = True
+        for offset in PORT_OFFSETS:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", base + offset))
+                except OSError:
+                    free = False
+                    break
+        if free:
+            return base
+    return None
 
 
 def whatsapp(stack: Stack) -> tuple[dict[str, str], list[str] | None]:
