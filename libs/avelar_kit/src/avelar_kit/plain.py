@@ -90,11 +90,8 @@ def plain_route(app: FastAPI, path: str, answer: PlainAnswer, *,
                                  summary=summary, tags=list(tags or []),
                                  include_in_schema=include_in_schema,
                                  response_class=Response, name=f"plain:{path}")
-    mark = getattr(app.router, "_mark_routes_changed", None)
-    if mark is not None:  # FastAPI caches its view of the routes by a version number
-        mark()
+    # add_api_route (after the insert) is what tells FastAPI its routes changed.
     return route
-
 
 
 def plain_routes(app: FastAPI) -> dict[str, PlainRoute]:
