@@ -27,7 +27,7 @@ UP = "Ctrl-C stops everything."
 def free_base() -> int:
     from avelar_devstack.cli import free_port_base
 
-    candidates = (20000 + (os.getpid() * 7 + int(time.time() * 1000) + i * 101) % 30000
+    candidates = (20000 + (os.getpid() * 7 + int(time.time() * 1000) + i * 101) % 12000
                   for i in range(50))
     base = free_port_base(candidates)
     if base is None:

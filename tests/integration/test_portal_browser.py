@@ -61,8 +61,7 @@ def person() -> str:
 def free_base() -> int:
     from avelar_devstack.cli import PORT_OFFSETS, free_port_base
 
-    top = 60000 - max(PORT_OFFSETS)
-    base = free_port_base(random.randrange(20000, top) for _ in range(100))
+    base = free_port_base(random.randrange(20000, 32000 - max(PORT_OFFSETS)) for _ in range(100))
     if base is None:
         raise RuntimeError("no free port base")
     return base

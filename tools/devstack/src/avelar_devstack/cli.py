@@ -384,7 +384,15 @@ def free_port_base(candidates: Iterable[int]) -> int | None:
     and the bench, which run `make run` beside other stacks); None when none is."""
     import socket
 
+    # Never in the kernel's range of ephemeral ports: a client's source port taken there between
+    # this check and the server's bind (or a probe connecting to itself, TCP's self-connect on a
+    # port nobody listens on yet) took a module's port once ("address already in use").
+    low, high = 32768, 60999
+    with contextlib.suppress(OSError, ValueError):
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
     for base in candidates:
+        if base + max(PORT_OFFSETS) >= low and base <= high:
+            continue
         free = True
         for offset in PORT_OFFSETS:
             with socket.socket() as s:
