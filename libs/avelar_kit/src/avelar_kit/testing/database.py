@@ -69,11 +69,24 @@ async def truncate_all(engine: AsyncEngine | str,
         finally:
             await owned.dispose()
         return
-    async with engine.begin() as conn:
-        rows = await conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        )
-        tables = [r[0] for r in rows if r[0] not in keep]
-        if tables:
-            quoted = ", ".join(f'"{t}"' for t in tables)
-            await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    import asyncio
+
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(5):
+        try:
+            async with engine.begin() as conn:
+                rows = await conn.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                )
+                tables = [r[0] for r in rows if r[0] not in keep]
+                if tables:
+                    quoted = ", ".join(f'"{t}"' for t in tables)
+                    await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            return
+        except DBAPIError as exc:
+            # A background task of the app (a worker's sweep) still in a transaction: the
+            # TRUNCATE's locks on every table can deadlock with it; PostgreSQL aborts one side.
+            if getattr(exc.orig, "sqlstate", None) != "40P01" or attempt == 4:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
