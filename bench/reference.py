@@ -50,12 +50,12 @@ def respond(data: Any, status: int = 200) -> Response:
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     env = os.environ
-    app.state.avadmin = await asyncpg.create_pool(env["BENCH_REF_AVADMIN_DSN"], min_size=2,
-                                                  max_size=POOL)
-    app.state.stocktech = await asyncpg.create_pool(env["BENCH_REF_STOCKTECH_DSN"], min_size=2,
-                                                    max_size=POOL)
-    app.state.lucrum = await asyncpg.create_pool(env["BENCH_REF_LUCRUM_DSN"], min_size=2,
-                                                 max_size=POOL)
+    # Connections idle for a second are closed: the three pools, the modules' and pgbench's
+    # 50 clients fit a PostgreSQL left at its default max_connections = 100.
+    pools = {name: await asyncpg.create_pool(env[f"BENCH_REF_{name.upper()}_DSN"], min_size=1,
+                                             max_size=POOL, max_inactive_connection_lifetime=1.0)
+             for name in ("avadmin", "stocktech", "lucrum")}
+    app.state.avadmin, app.state.stocktech, app.state.lucrum = pools.values()
     app.state.redis = aioredis.Redis.from_url(env["BENCH_REF_REDIS_URL"])
     async with app.state.stocktech.acquire() as conn:
         stored = await conn.fetchval(
