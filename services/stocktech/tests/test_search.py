@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -118,6 +120,44 @@ async def test_a_word_missing_from_the_newest_products_is_found_through_the_inde
         assert [p["id"] for p in got["items"]] == [p["id"] for p in want["items"]]
         assert (got["total"], got["total_exact"]) == (5, True)
     assert (await page(q="cabo", page=9))["items"] == []
+
+
+async def test_the_window_start_is_reused_and_any_start_gives_the_same_pages(
+    client: httpx.AsyncClient, company: Any, create_product: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newest-first window's start is read once per WINDOW_START_TTL_S per process; a start
+    that is stale either way (far past: the whole table; far future: an empty window, the GIN
+    path) gives the same pages and totals."""
+    seller: Company = company()
+    viewer: Company = company()
+    for i in range(5):
+        await create_product(seller, name=f"Cabo USB-C {i}")
+        await create_product(seller, name=f"Película 3D {i}")
+    monkeypatch.setattr(repository, "RECENT_WINDOW", 4)
+    monkeypatch.setattr(repository, "_window_start", (float("-inf"), 0, None))
+
+    async def pages() -> list[Any]:
+        got = []
+        for n in (1, 2, 3):
+            resp = await client.get("/api/products", params={"q": "cabo", "page_size": 2,
+                                                              "page": n}, headers=viewer.headers)
+            assert resp.status_code == 200, resp.text
+            data = resp.json()
+            got.append(([p["id"] for p in data["items"]], data["total"], data["total_exact"]))
+        return got
+
+    want = await pages()
+    read_at, window, start = repository._window_start
+    assert window == 4 and start is not None
+    assert await pages() == want
+    assert repository._window_start[0] == read_at  # reused, not read again
+    assert [len(ids) for ids, _, _ in want] == [2, 2, 1] and want[0][1:] == (5, True)
+    for stale in (datetime(1970, 1, 1, tzinfo=UTC), datetime(2999, 1, 1, tzinfo=UTC)):
+        monkeypatch.setattr(repository, "_window_start", (time.monotonic(), 4, stale))
+        assert await pages() == want, stale
+    monkeypatch.setattr(repository, "_window_start", (time.monotonic() - 11, 4, None))
+    assert await pages() == want
+    assert repository._window_start[2] == start  # read again once the reuse ran out
 
 
 async def test_a_page_item_is_the_product_answer_byte_for_byte(
