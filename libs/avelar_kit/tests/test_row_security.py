@@ -20,7 +20,13 @@ from sqlalchemy.pool import NullPool
 
 from avelar_kit.db.roles import ensure_app_role
 from avelar_kit.db.session import Database, SessionDep
-from avelar_kit.db.tenancy import act_as_system, act_for_company, company_policies, finish_read
+from avelar_kit.db.tenancy import (
+    act_as_system,
+    act_for_company,
+    company_policies,
+    finish_read,
+    plan_for_these_values,
+)
 from avelar_kit.testing.plugin import app_role_url
 from avelar_kit.testing.roundtrips import counting_proxy
 
@@ -177,6 +183,30 @@ async def test_the_platform_context_sees_every_company(urls: tuple[str, str]) ->
              ).scalar_one()
     await db.dispose()
     assert n == 2
+
+
+async def test_plans_for_these_values_last_as_long_as_the_transaction(
+        urls: tuple[str, str]) -> None:
+    """A read and a write session asking for plans made for their own values get them, with
+    the company kept, and the connection goes back to the pool without them."""
+    db = Database(urls[1], pool_size=1, max_overflow=0)
+    show = text("SELECT current_setting('plan_cache_mode'), count(*) FROM notes")
+    try:
+        async with db.read_sessionmaker() as session:
+            await act_for_company(session, A)
+            await plan_for_these_values(session)
+            mode, seen = (await session.execute(show)).one()
+            assert (mode, seen > 0) == ("force_custom_plan", True)
+            await finish_read(session, ok=True)
+        async with db.sessionmaker() as session, session.begin():
+            await act_for_company(session, B)
+            await plan_for_these_values(session)
+            mode, seen = (await session.execute(show)).one()
+            assert (mode, seen > 0) == ("force_custom_plan", True)
+        async with db.read_sessionmaker() as session:  # the same, only connection
+            assert tuple((await session.execute(show)).one()) == ("auto", 0)
+    finally:
+        await db.dispose()
 
 
 async def test_naming_the_company_of_a_write_takes_no_connection_until_it_runs(

@@ -95,6 +95,16 @@ async def act_as_system(session: AsyncSession) -> None:
     await _apply(session, SYSTEM_SETTING, "on")
 
 
+async def plan_for_these_values(session: AsyncSession) -> None:
+    """This transaction's statements are planned for their own parameter values, every time
+    (``plan_cache_mode = force_custom_plan``). For aggregates over many rows: after five runs of
+    a prepared statement PostgreSQL may switch to its generic plan, made for an average
+    company, and the cash-flow report of a company with 100,000 entries then walked an index
+    over all of them (194 ms) instead of a parallel scan (76 ms). Costs a round trip and a
+    plan per statement: not for the cheap reads."""
+    await _apply(session, "plan_cache_mode", "force_custom_plan")
+
+
 async def leave_system(session: AsyncSession) -> None:
     """Back to the company's view within the same transaction (after a narrow system step)."""
     await _apply(session, SYSTEM_SETTING, "off")

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from avelar_kit.db.tenancy import plan_for_these_values
 from avelar_kit.errors import Unprocessable
 from lucrum.bank_accounts.repository import BankAccountRepository
 from lucrum.bank_accounts.service import BankAccountService
@@ -58,6 +59,7 @@ class ReportService:
         _check_period(date_from, date_to)
         if bank_account_id is not None:
             await BankAccountService(self.session).get(company, bank_account_id)
+        await plan_for_these_values(self.session)
         if group_by == GroupBy.month:
             rows = await self._by_month(company, date_from, date_to, bank_account_id)
         else:
