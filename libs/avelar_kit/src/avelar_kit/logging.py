@@ -16,7 +16,6 @@ import logging.config
 import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -66,6 +65,12 @@ def current_client_address() -> str | None:
     """The address of the client of the request being served (as uvicorn saw it: a trusted
     proxy's X-Forwarded-For already applied), or None outside a request."""
     return _client_address.get()
+
+
+def new_request_id() -> str:
+    """32 hex digits from the OS's random source: uuid4().hex's form, at a third of its cost
+    (it builds a UUID object first; every request makes one)."""
+    return os.urandom(16).hex()
 
 
 def valid_request_id(value: str | None) -> str | None:
@@ -231,7 +236,7 @@ class RequestIdMiddleware:
             if key == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        rid = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        rid = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
         token = _request_id.set(rid)
         client = scope.get("client")
         address_token = _client_address.set(str(client[0])[:64] if client else None)

@@ -22,7 +22,6 @@ request id.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -35,6 +34,7 @@ from avelar_kit.logging import (
     access_logger,
     client_address_var,
     log_access,
+    new_request_id,
     request_id_var,
     valid_request_id,
 )
@@ -96,7 +96,7 @@ class KitMiddleware:
         if self.trace_context:
             parent = propagate.extract(carrier) if carrier else None
             otel_token = otel_context.attach(untraced_child(parent))
-        rid = valid_request_id(incoming) or uuid.uuid4().hex
+        rid = valid_request_id(incoming) or new_request_id()
         rid_token = request_id_var.set(rid)
         client = scope.get("client")
         address_token = client_address_var.set(str(client[0])[:64] if client else None)
