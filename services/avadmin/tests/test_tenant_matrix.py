@@ -55,10 +55,6 @@ async def test_other_companys_ids_answer_as_missing_ones_and_change_nothing(
     assert tx_id is not None
     export = await client.post("/api/privacy/export", headers=owner.headers, json={})
     assert export.status_code in (201, 202), export.text
-    # The database at rest before the first snapshot: the outbox relay, left running, marked the
-    # setup's events published between a call's two snapshots once (an embedded-servers run).
-    await app.state.relay.stop()
-    await app.state.relay.publish_pending()
 
     matrix = TenantMatrix(
         client=client, openapi=(await client.get("/openapi.json")).json(),
@@ -77,7 +73,15 @@ async def test_other_companys_ids_answer_as_missing_ones_and_change_nothing(
             "PATCH /api/operator/plans/{plan_id}": {"json": {"max_products": 1}},
         },
         snapshot=lambda: table_checksums(owner_engine))
-    failures = await matrix.run()
+    # The database at rest during the matrix: the outbox relay, left running, marked the setup's
+    # events published between one call's two snapshots once (an embedded-servers run). The app
+    # is the session's: its relay starts again afterwards.
+    await app.state.relay.stop()
+    try:
+        await app.state.relay.publish_pending()
+        failures = await matrix.run()
+    finally:
+        await app.state.relay.start()
     print(f"[tenancy] AvAdmin: {len(matrix.rows)} intruder calls, {len(matrix.owner_rows)} "
           "owner controls")
     assert not failures, "\n".join(failures)
