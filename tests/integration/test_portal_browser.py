@@ -209,6 +209,11 @@ def make_run() -> Iterator[MakeRun]:
         yield stack
     finally:
         stack.stop()
+        # Kept for whoever reads a failure (once every test of the suite found the WhatsApp
+        # stand-in's port closed, and the stack's log went with its temporary folder).
+        if stack.log.exists():
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(stack.log, ARTIFACTS / "make-run.log")
         if not attached:
             shutil.rmtree(stack.home.parent, ignore_errors=True)
 

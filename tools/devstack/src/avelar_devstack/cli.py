@@ -444,6 +444,19 @@ def say_standins(stack: Stack, *, mercadopago: bool, whatsapp: bool) -> None:
             f"{stack.port_base + WHATSAPP_PORT_OFFSET}/  <- the inbox: codes and notifications")
 
 
+def helpers_up(stack: Stack, *, portal: bool, mercadopago: bool,
+               whatsapp: bool) -> dict[str, str]:
+    """What else must answer before the "up" lines, by name: the portal and the stand-ins that
+    run (every URL those lines print answers when they are printed)."""
+    host = f"http://{stack.host}"
+    urls = {"Web": f"{web_url(stack)}/health/live"} if portal else {}
+    if mercadopago:
+        urls["MercadoPago"] = f"{host}:{stack.port_base + MERCADOPAGO_PORT_OFFSET}/health"
+    if whatsapp:
+        urls["WhatsApp"] = f"{host}:{stack.port_base + WHATSAPP_PORT_OFFSET}/"
+    return urls
+
+
 def run(stack: Stack, sup: Supervisor) -> None:
     stack.start_servers()
     client_secrets = load_secrets(stack.home / "secrets.json")
@@ -465,7 +478,9 @@ def run(stack: Stack, sup: Supervisor) -> None:
         sup.add("Web", portal[0], {**base, **portal[1]})
     sup.start_all()
     stack.demo = start_demo(stack, envs, client_secrets)
-    wait_up(stack, modules, sup, {"Web": f"{web_url(stack)}/health/live"} if portal else {})
+    wait_up(stack, modules, sup, helpers_up(stack, portal=portal is not None,
+                                            mercadopago=standin is not None,
+                                            whatsapp=whatsapp_standin))
     if stack.demo_fingerprint:
         (stack.home / "demo-done").write_text(stack.demo_fingerprint + "\n")
     say("AvelarSys is up:")
