@@ -131,12 +131,12 @@ async def finish_read(session: AsyncSession, *, ok: bool) -> None:
 # every row with the result. Written bare, the setting was read, NULLIF'd and cast to uuid once
 # per row: the cash-flow report over 100,000 rows took 2.7 times as long as the app role as
 # without row-level security (ADR 0020).
-CURRENT_COMPANY = f"(SELECT NULLIF(current_setting('{COMPANY_SETTING}', true), '')::uuid)"
-PLATFORM = f"(SELECT coalesce(current_setting('{SYSTEM_SETTING}', true), '') = 'on')"
-# The forms of the first policies (until each module's "policies once per statement"
-# migration), for those migrations' downgrades.
+# ROW_BY_ROW_*: the bare forms of the first policies (until each module's "policies once per
+# statement" migration), for those migrations' downgrades.
 ROW_BY_ROW_COMPANY = f"NULLIF(current_setting('{COMPANY_SETTING}', true), '')::uuid"
 ROW_BY_ROW_PLATFORM = f"coalesce(current_setting('{SYSTEM_SETTING}', true), '') = 'on'"
+CURRENT_COMPANY = f"(SELECT {ROW_BY_ROW_COMPANY})"
+PLATFORM = f"(SELECT {ROW_BY_ROW_PLATFORM})"
 
 
 def _check_name(name: str) -> str:
