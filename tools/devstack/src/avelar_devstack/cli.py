@@ -406,8 +406,8 @@ def free_port_base(candidates: Iterable[int]) -> int | None:
     return None
 
 
-def whatsapp(stack: Stack) -> tuple[dict[str, str], list[str] | None]:
-    """AvAdmin's WhatsApp settings, and the stand-in's command when it runs."""
+def whatsapp(stack: Stack) -> tuple[dict[str, str], tuple[list[str], dict[str, str]] | None]:
+    """AvAdmin's WhatsApp settings, and the stand-in's command and environment when it runs."""
     number_id, token = (os.environ.get("WHATSAPP_PHONE_NUMBER_ID"),
                         os.environ.get("WHATSAPP_ACCESS_TOKEN"))
     if number_id and token:
@@ -421,8 +421,10 @@ def whatsapp(stack: Stack) -> tuple[dict[str, str], list[str] | None]:
            "AVADMIN_WHATSAPP_PHONE_NUMBER_ID": "100000000000000",
            "AVADMIN_WHATSAPP_ACCESS_TOKEN": token}
     cmd = [sys.executable, "-m", "avelar_standins.whatsapp", "--host", stack.host,
-           "--port", str(port), "--access-token", token]
-    return env, cmd
+           "--port", str(port)]
+    # By environment, not argv: out of the process list, and a token_urlsafe that begins with
+    # "-" (1 in 64) made argparse refuse the command on every restart.
+    return env, (cmd, {"WHATSAPP_STANDIN_ACCESS_TOKEN": token})
 
 
 def add_whatsapp(stack: Stack, sup: Supervisor, envs: dict[str, dict[str, str]],
@@ -432,7 +434,7 @@ def add_whatsapp(stack: Stack, sup: Supervisor, envs: dict[str, dict[str, str]],
     if "avadmin" in envs:
         envs["avadmin"].update(whatsapp_env)
     if standin is not None:
-        sup.add("WhatsApp", standin, base)
+        sup.add("WhatsApp", standin[0], {**base, **standin[1]})
     return standin is not None
 
 

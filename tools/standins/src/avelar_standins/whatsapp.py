@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import re
 import secrets
 import threading
@@ -41,6 +42,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 # Approved templates (name -> category, body text with {{n}} placeholders, button parameters).
+TOKEN_ENV = "WHATSAPP_STANDIN_ACCESS_TOKEN"  # noqa: S105 (a variable name)
+
 TEMPLATES: dict[str, dict[str, Any]] = {
     "avelar_codigo": {
         "category": "AUTHENTICATION",
@@ -282,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="avelar_standins.whatsapp")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8010)
-    parser.add_argument("--access-token", default=None)
+    # The token comes by environment, as the MercadoPago stand-in's secrets do: out of the
+    # process list, and a token that begins with "-" is not taken for an option.
+    parser.add_argument("--access-token", default=os.environ.get(TOKEN_ENV))
     args = parser.parse_args(argv)
     uvicorn.run(create_app(access_token=args.access_token), host=args.host, port=args.port,
                 log_level="warning")
