@@ -120,6 +120,9 @@ class World:
     user_ids: list[uuid.UUID] = field(default_factory=list)
     product_ids: list[uuid.UUID] = field(default_factory=list)
     hot_product: uuid.UUID | None = None
+    # The reference's product creates go to a company of their own: under a buyer's they pushed
+    # that buyer past its plan's 5,000 products, and the project's creates for it got 403.
+    reference_account: uuid.UUID = field(default_factory=uuid.uuid4)
     sellout_product: uuid.UUID | None = None
     category_id: uuid.UUID | None = None
     brand_id: uuid.UUID | None = None
@@ -229,7 +232,9 @@ async def fill_stocktech(dsn: str, world: World) -> None:
         await conn.copy_records_to_table(
             "known_accounts",
             records=[(c.account_id, c.name, "+5511987654321", "active", "Corporativo", 5000,
-                      20000) for c in world.sellers + world.buyers],
+                      20000) for c in world.sellers + world.buyers]
+            + [(world.reference_account, "Referência do bench", "+5511987654321", "active",
+                "Corporativo", None, None)],
             columns=["account_id", "company_name", "whatsapp", "status", "plan_name",
                      "max_products", "max_transactions"])
         cats = [r[0] for r in await conn.fetch("SELECT id FROM categories ORDER BY name")]
@@ -398,6 +403,7 @@ class Run:
     p99_ms: float
     errors: int
     statuses: dict[str, int]
+    first_error: str = ""  # the status and start of the body of a first answer >= 400
 
 
 def wrk(url_base: str, path_list: list[str], *, seconds: float, connections: int,
@@ -409,7 +415,8 @@ def wrk(url_base: str, path_list: list[str], *, seconds: float, connections: int
     threads = min(2, connections)
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
            "--timeout", "10s", "-s", str(LUA), url_base]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, errors="replace",
+                         check=False)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if line is None:
         raise SystemExit(f"[bench] wrk failed: {out.stdout}\n{out.stderr}")
@@ -426,7 +433,7 @@ def wrk(url_base: str, path_list: list[str], *, seconds: float, connections: int
     done = data["requests"] > 0
     return Run(data["requests"], data["duration_us"] / 1e6,
                data["p50_us"] / 1000 if done else none, data["p99_us"] / 1000 if done else none,
-               bad + data["socket_errors"], statuses)
+               bad + data["socket_errors"], statuses, data.get("first_error", ""))
 
 
 def pgbench(dsn: str, product: uuid.UUID, seconds: float, clients: int) -> Run:
@@ -516,6 +523,7 @@ def summarise(runs: list[Run]) -> dict[str, Any]:
     return {"rps": req / secs, "p50_ms": statistics.median(r.p50_ms for r in runs),
             "p99_ms": statistics.median(r.p99_ms for r in runs),
             "errors": sum(r.errors for r in runs), "requests": req, "statuses": statuses,
+            "first_error": next((r.first_error for r in runs if r.first_error), ""),
             "rounds": [r.__dict__ for r in runs]}
 
 
@@ -858,8 +866,8 @@ def main() -> int:
             "category_id": str(world.category_id), "brand_id": str(world.brand_id),
             "price": "19.90", "stock_quantity": 5})
         ref_create = json.dumps({
-            "account_id": str(world.buyers[0].account_id),
-            "user_id": str(world.buyers[0].admin_id), "name": "Produto bench {n}",
+            "account_id": str(world.reference_account),
+            "user_id": str(uuid.uuid4()), "name": "Produto bench {n}",
             "description": "criado pelo bench", "category_id": str(world.category_id),
             "brand_id": str(world.brand_id), "price": "19.90", "stock_quantity": 5})
         purchase_body = json.dumps({"product_id": str(world.hot_product), "quantity": 1})
@@ -1062,6 +1070,10 @@ def print_report(r: dict[str, Any]) -> None:
                   f"{'':>8} {'':>5} | {g['rps']:>9.0f} {g['p50_ms']:>8.1f} {'(avg)':>8} "
                   f"{'':>5} | "
                   f"{_f(d['ratio_pgbench'], '.3f'):>6}")
+    for name, d in r["paths"].items():
+        for side in ("project", "reference"):
+            if d[side].get("first_error"):
+                print(f"  {name}, {side}: first error answer {d[side]['first_error'][:160]}")
     if "sell_out" in r:
         s = r["sell_out"]
         print(f"\nsell-out: {s['units']} units, {s['answered_201']} answered 201 to wrk, "

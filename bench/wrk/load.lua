@@ -12,6 +12,7 @@ local body = os.getenv("WRK_BODY")
 local threads = {}
 local counter, tid = 0, 0
 local statuses = {}
+first_error = ""  -- the first answer >= 400 of this thread: its status and the start of its body
 
 function setup(thread)
   thread:set("tid", #threads + 1)
@@ -39,6 +40,11 @@ end
 function response(status, headers, b)
   local k = tostring(status)
   statuses[k] = (statuses[k] or 0) + 1
+  if status >= 400 and first_error == "" then
+    -- kept JSON-safe for done(): no quote, backslash or control character
+    local text = string.gsub(string.sub(b or "", 1, 300), '[%c"\\]', " ")
+    first_error = k .. " " .. text
+  end
 end
 
 function done(summary, latency, requests)
@@ -47,12 +53,17 @@ function done(summary, latency, requests)
     local s = t:get("statuses")
     if s then for k, v in pairs(s) do agg[k] = (agg[k] or 0) + v end end
   end
-  local parts = {}
+  local parts, sample = {}, ""
+  for _, t in ipairs(threads) do
+    local f = t:get("first_error")
+    if sample == "" and f and f ~= "" then sample = f end
+  end
   for k, v in pairs(agg) do parts[#parts + 1] = string.format('"%s":%d', k, v) end
   local e = summary.errors
   io.write(string.format(
     'WRKJSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,' ..
-    '"socket_errors":%d,"status_errors":%d,"statuses":{%s}}\n',
+    '"socket_errors":%d,"status_errors":%d,"statuses":{%s},"first_error":"%s"}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    latency.max, e.connect + e.read + e.write + e.timeout, e.status, table.concat(parts, ",")))
+    latency.max, e.connect + e.read + e.write + e.timeout, e.status, table.concat(parts, ","),
+    sample))
 end
