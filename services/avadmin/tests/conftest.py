@@ -58,6 +58,9 @@ def settings(avadmin_db_url: str, redis_url: str,
                     whatsapp_access_token=SecretStr(STANDIN_TOKEN),
                     # Tests deliver explicitly (``deliver``) and feed events themselves.
                     messaging_enabled=False, notifications_enabled=False,
+                    # Tests run the privacy job themselves (``app.state.privacy.run()``); the
+                    # app's own 30 s tick took an export between a test's two runs (CI run).
+                    privacy_job_interval_seconds=86_400,
                     rate_limit_prefix=f"avelar:test:{run}:limits",
                     notifications_stocktech_stream=f"avelar:test:{run}:events:stocktech")
 
