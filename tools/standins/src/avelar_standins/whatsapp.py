@@ -41,9 +41,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-# Approved templates (name -> category, body text with {{n}} placeholders, button parameters).
+# The bearer token it accepts, when set (`make run` sets it; see main()).
 TOKEN_ENV = "WHATSAPP_STANDIN_ACCESS_TOKEN"  # noqa: S105 (a variable name)
 
+# Approved templates (name -> category, body text with {{n}} placeholders, button parameters).
 TEMPLATES: dict[str, dict[str, Any]] = {
     "avelar_codigo": {
         "category": "AUTHENTICATION",
