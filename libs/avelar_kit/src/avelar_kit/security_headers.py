@@ -29,20 +29,30 @@ _ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"
            (b"referrer-policy", b"no-referrer"))
 
 
+_OURS = frozenset({name for name, _ in _ALWAYS} | {b"content-security-policy", b"cache-control"})
+
+
 def with_security_headers(message: Any, authenticated: bool,
                           *extra: tuple[bytes, bytes]) -> Any:
     """The ``http.response.start`` message with the security headers a route did not set
-    itself, and ``extra`` headers (the request id), as a new message."""
+    itself, and ``extra`` headers (the request id), as a new message. One pass over the
+    route's headers (every answer comes through here)."""
     headers = list(message.get("headers", ()))
-    present = {k.lower() for k, _ in headers}
-    for name, value in _ALWAYS:
-        if name not in present:
-            headers.append((name, value))
+    present: set[bytes] = set()
+    html = False
+    for key, value in headers:
+        name = key.lower()
+        if name in _OURS:
+            present.add(name)
+        elif name == b"content-type" and value.startswith(b"text/html"):
+            html = True
+    if not present:
+        headers += _ALWAYS
+    else:
+        headers += [(n, v) for n, v in _ALWAYS if n not in present]
     if b"content-security-policy" not in present:
-        html = any(k.lower() == b"content-type" and v.startswith(b"text/html")
-                   for k, v in headers)
         headers.append((b"content-security-policy", _HTML_CSP if html else _API_CSP))
     if authenticated and b"cache-control" not in present:
         headers.append((b"cache-control", b"no-store"))
-    headers.extend(extra)
+    headers += extra
     return {**message, "headers": headers}

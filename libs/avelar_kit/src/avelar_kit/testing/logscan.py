@@ -105,8 +105,12 @@ class _ScanHandler(logging.Handler):
             line = self.format(record)
         except Exception:  # a broken record is the logging library's problem, not a leak
             return
-        SCANNER.scan(line, f"{record.name} ({record.pathname.rsplit('/', 1)[-1]}:"
-                           f"{record.lineno})")
+        # Services' processes leave the caller's file out of their records
+        # (avelar_kit.logging.configure_logging): then the logger's name says where.
+        where = record.name
+        if record.lineno:
+            where += f" ({record.pathname.rsplit('/', 1)[-1]}:{record.lineno})"
+        SCANNER.scan(line, where)
 
 
 _state: dict[str, object] = {}
