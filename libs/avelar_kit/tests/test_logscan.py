@@ -108,3 +108,32 @@ def test_the_one_scan_of_redact_misses_nothing_the_masks_would_change() -> None:
     # And the access line, the commonest line, is left as it is.
     line = "GET /api/users/fae15102-23b9-478c-9cb8-b59b07c7bca3 200 3.1ms"
     assert redact(line) == line
+
+
+def test_the_access_line_redacts_the_client_s_path_in_the_message_and_the_json_field() -> None:
+    """The access line skips the formatter's redaction (issue 10): its method and path are
+    redacted when the line is made, and so is the JSON line's ``path`` field, which no
+    redaction reached before."""
+    import json as json_
+    import logging
+
+    from avelar_kit.logging import JsonFormatter, TextFormatter, log_access
+
+    lines: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record)
+
+    logger = logging.getLogger("avelar.access.test")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.addHandler(Keep())
+    scope = {"method": "GET", "path": f"/api/users/by-cpf/{CPF}", "state": {}}
+    log_access(logger, scope, "/api/users/by-cpf/{cpf}", 404, 0.0021)
+    record = lines[-1]
+    text = TextFormatter().format(record)
+    data = json_.loads(JsonFormatter().format(record))
+    assert CPF not in text and "/api/users/by-cpf/[cpf] 404 2.1ms" in text
+    assert CPF not in data["message"] and data["path"] == "/api/users/by-cpf/[cpf]"
+    assert data["route"] == "/api/users/by-cpf/{cpf}" and data["status"] == 404
