@@ -175,11 +175,14 @@ def base_environment() -> dict[str, str]:
             if not k.startswith(MODULE_PREFIXES) and k != "NEON_DATABASE_URL"}
 
 
-def migrate_behind(modules: list[Module], envs: dict[str, dict[str, str]]) -> None:
+def migrate_behind(modules: list[Module], envs: dict[str, dict[str, str]],
+                   heads_file: Path | None = None) -> None:
     """Run ``<module> migrate`` (in parallel) only for the databases behind their head; the
-    app roles are made sure of every time (a data folder from before the split has none)."""
+    app roles are made sure of every time (a data folder from before the split has none).
+    ``heads_file``: where the scripts' heads are kept between runs (``migrations.script_heads``)."""
     behind = [m for m in modules
-              if not at_head(m.package, envs[m.package][f"{m.prefix}_MIGRATION_DATABASE_URL"])]
+              if not at_head(m.package, envs[m.package][f"{m.prefix}_MIGRATION_DATABASE_URL"],
+                             heads_file)]
     procs = []
     for m in behind:
         say(f"migrating {m.name}")
@@ -470,7 +473,7 @@ def run(stack: Stack, sup: Supervisor) -> None:
     if "avadmin" in envs:
         envs["avadmin"].update(billing_env)
     write_stack_env(stack.home / "stack.env", envs)
-    migrate_behind(modules, envs)
+    migrate_behind(modules, envs, stack.home / "migration-heads.json")
     for m in modules:
         sup.add(m.name, serve_command(stack, m), {**base, **envs[m.package]})
     if standin is not None:
