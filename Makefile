@@ -25,8 +25,14 @@ $(BOOTSTRAP)/bin/uv:
 	$(PYTHON) -m venv $(BOOTSTRAP)
 	$(BOOTSTRAP)/bin/pip install --quiet "uv==$(UV_VERSION)"
 
+# Our own packages are installed editable (their sources stay in services/, libs/, tools/), so
+# uv's compile step does not reach them: compiled here too (only what changed since), or every
+# server and test process compiles all of our modules again at start (0.5 s each on 2 cores).
+OUR_SOURCES := services/*/src libs/*/src tools/*/src examples/partner_module
+
 install: $(if $(shell command -v uv 2>/dev/null),,$(BOOTSTRAP)/bin/uv)
 	$(UV) sync --frozen --all-packages
+	@$(UV) run --frozen python -m compileall -q -j 0 $(OUR_SOURCES) >/dev/null
 
 run: install
 	$(UV) run --frozen avelar-devstack run
