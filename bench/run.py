@@ -50,6 +50,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "wrk" / "load.lua"
@@ -366,6 +367,47 @@ def rss_mb(pid: int) -> float:
         except OSError:
             continue
     return total / 1024
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each named process with its children
+    (uvicorn workers), and by the PostgreSQL server: every process named postgres, plus what
+    the postmaster's exited children (backends a pool closed during the run) used, which the
+    kernel adds to the postmaster's children times when it reaps them."""
+    out: dict[str, float] = {}
+    for name, pid in pids.items():
+        total = 0.0
+        try:
+            root = psutil.Process(pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            tree = []
+        for proc in tree:
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        out[name] = total
+    pg = 0.0
+    names = {p.pid: p.info.get("name") or "" for p in psutil.process_iter(["name"])}
+    for proc in psutil.process_iter(["name", "ppid", "cpu_times"]):
+        times = proc.info.get("cpu_times")
+        if not (proc.info.get("name") or "").startswith("postgres") or times is None:
+            continue
+        pg += times.user + times.system
+        if not names.get(proc.info.get("ppid") or 0, "").startswith("postgres"):
+            pg += times.children_user + times.children_system  # the postmaster
+    out["postgres"] = pg
+    return out
+
+
+def cpu_per_request(samples: list[tuple[dict[str, float], int]]) -> dict[str, float]:
+    """Milliseconds of CPU per answered request, by process, over a side's rounds."""
+    requests = sum(n for _, n in samples)
+    names = {k for d, _ in samples for k in d}
+    return {k: (1000 * sum(d.get(k, 0.0) for d, _ in samples) / requests if requests
+                else float("nan")) for k in sorted(names)}
 
 
 def http(method: str, url: str, body: Any = None, token: str | None = None,
@@ -927,6 +969,12 @@ def main() -> int:
             specs = [s for s in specs if any(o in s.name for o in only)]
         runs: dict[str, dict[str, list[Run]]] = {s.name: {"project": [], "reference": []}
                                                   for s in specs}
+        # Where each side's CPU goes (issue 10: the purchase's is spread over three modules and
+        # the database): CPU seconds of each process over each load run, per request.
+        watched = {"project": {n: procs[n].pid for n in ("avadmin", "stocktech", "lucrum")},
+                   "reference": {"reference": procs["reference"].pid}}
+        cpu: dict[str, dict[str, list[tuple[dict[str, float], int]]]] = {
+            s.name: {"project": [], "reference": []} for s in specs}
         pg_runs: list[Run] = []
         pgbench_clients: list[int] = []
         st_dsn = with_db(server, "bench_stocktech")
@@ -937,10 +985,14 @@ def main() -> int:
             for spec in specs:
                 for side in ("project", "reference"):
                     s = spec.project if side == "project" else spec.reference
-                    runs[spec.name][side].append(wrk(
-                        s["base"], s["paths"], seconds=args.duration,
-                        connections=spec.connections, method=s.get("method", "GET"),
-                        tokens=s.get("tokens"), body=s.get("body")))
+                    before = cpu_seconds(watched[side])
+                    run = wrk(s["base"], s["paths"], seconds=args.duration,
+                              connections=spec.connections, method=s.get("method", "GET"),
+                              tokens=s.get("tokens"), body=s.get("body"))
+                    after = cpu_seconds(watched[side])
+                    runs[spec.name][side].append(run)
+                    cpu[spec.name][side].append(
+                        ({k: after[k] - before[k] for k in after}, run.requests))
                     settle(server)
                 if spec.name.startswith("purchase"):
                     settle(server, timeout=10.0, free=PGBENCH_CLIENTS + 2)
@@ -960,7 +1012,10 @@ def main() -> int:
             proj = summarise(runs[spec.name]["project"])
             refr = summarise(runs[spec.name]["reference"])
             results[spec.name] = {"project": proj, "reference": refr,
-                                  "ratio": proj["rps"] / refr["rps"] if refr["rps"] else None}
+                                  "ratio": proj["rps"] / refr["rps"] if refr["rps"] else None,
+                                  "cpu_ms_per_request": {
+                                      side: cpu_per_request(cpu[spec.name][side])
+                                      for side in ("project", "reference")}}
         if pg_runs:
             pg = summarise(pg_runs)
             name = "purchase, 50 buyers on one product"
@@ -1070,6 +1125,17 @@ def print_report(r: dict[str, Any]) -> None:
                   f"{'':>8} {'':>5} | {g['rps']:>9.0f} {g['p50_ms']:>8.1f} {'(avg)':>8} "
                   f"{'':>5} | "
                   f"{_f(d['ratio_pgbench'], '.3f'):>6}")
+    print(f"\nCPU ms per request (during the load, so work a request leaves to consumers "
+          f"counts too)\n{'path':<40} {'avadmin':>8} {'stocktech':>9} {'lucrum':>8} "
+          f"{'postgres':>8} | {'reference':>9} {'postgres':>8}")
+    for name, d in r["paths"].items():
+        c = d.get("cpu_ms_per_request")
+        if not c:
+            continue
+        p, f = c["project"], c["reference"]
+        print(f"{name:<40} {_f(p.get('avadmin'), '.2f'):>8} {_f(p.get('stocktech'), '.2f'):>9} "
+              f"{_f(p.get('lucrum'), '.2f'):>8} {_f(p.get('postgres'), '.2f'):>8} | "
+              f"{_f(f.get('reference'), '.2f'):>9} {_f(f.get('postgres'), '.2f'):>8}")
     for name, d in r["paths"].items():
         for side in ("project", "reference"):
             if d[side].get("first_error"):
