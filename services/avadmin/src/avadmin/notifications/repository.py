@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from avadmin.accounts.models import Account
 from avadmin.users.models import Role, User
@@ -16,8 +16,11 @@ class RecipientRepository:
         self.session = session
 
     async def account(self, account_id: uuid.UUID) -> Account | None:
+        # The plan in the same statement (every company has one): one round trip per company
+        # of an event instead of two (issue 10: each sale reads two companies).
         return await self.session.scalar(
-            select(Account).where(Account.id == account_id).options(selectinload(Account.plan)))
+            select(Account).where(Account.id == account_id)
+            .options(joinedload(Account.plan, innerjoin=True)))
 
     async def verified_admin_numbers(self, account_id: uuid.UUID) -> Sequence[str]:
         stmt = (select(User.whatsapp)
