@@ -71,6 +71,6 @@ def test_the_dev_stack_imports_neither_fastapi_nor_alembic_before_the_servers_st
 
     code = ("import sys, avelar_devstack.cli\n"
             "print(sorted(m for m in ('fastapi', 'alembic') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,  # noqa: S603
                          check=True).stdout.strip()
     assert out == "[]"
