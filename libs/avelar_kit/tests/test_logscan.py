@@ -137,3 +137,27 @@ def test_the_access_line_redacts_the_client_s_path_in_the_message_and_the_json_f
     assert CPF not in text and "/api/users/by-cpf/[cpf] 404 2.1ms" in text
     assert CPF not in data["message"] and data["path"] == "/api/users/by-cpf/[cpf]"
     assert data["route"] == "/api/users/by-cpf/{cpf}" and data["status"] == 404
+
+
+def test_a_long_path_is_redacted_too_and_not_kept() -> None:
+    """Only short paths are kept redacted (a bounded cache of short strings); a long one a
+    client made up is redacted each time."""
+    import logging
+
+    from avelar_kit.logging import _redacted_request, log_access
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger = logging.getLogger("avelar.access.test-long")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.addHandler(Keep())
+    before = _redacted_request.cache_info().currsize
+    path = "/x/" + "a" * 400 + f"/{CPF}"
+    log_access(logger, {"method": "GET", "path": path, "state": {}}, "<unmatched>", 404, 0.001)
+    assert CPF not in lines[-1] and "[cpf]" in lines[-1]
+    assert _redacted_request.cache_info().currsize == before

@@ -231,7 +231,11 @@ def log_access(logger: logging.Logger, scope: Scope, route: str, status: int,
     path = scope.get("path", "")
     if path in QUIET_PATHS or not logger.isEnabledFor(logging.INFO):
         return
-    method, path = _redacted_request(scope.get("method", ""), path)
+    method = scope.get("method", "")
+    if len(path) <= _CACHED_PATH_MAX:
+        method, path = _redacted_request(method, path)
+    else:  # not kept: 4,096 long paths a client made up would hold megabytes
+        method, path = redact(method), redact(path)
     principal = scope.get("state", {}).get("principal")
     company = getattr(principal, "account_id", None)
     ms = elapsed * 1000
@@ -240,6 +244,9 @@ def log_access(logger: logging.Logger, scope: Scope, route: str, status: int,
         extra={"method": method, "path": path, "route": route, "status": status,
                "duration_ms": round(ms, 1), "company_id": str(company) if company else None,
                "avelar_redacted": True})
+
+
+_CACHED_PATH_MAX = 256
 
 
 @functools.lru_cache(maxsize=4096)
