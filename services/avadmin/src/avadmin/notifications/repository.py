@@ -22,6 +22,13 @@ class RecipientRepository:
             select(Account).where(Account.id == account_id)
             .options(joinedload(Account.plan, innerjoin=True)))
 
+    async def accounts(self, *account_ids: uuid.UUID) -> dict[uuid.UUID, Account]:
+        """Several companies with their plans, in one statement, by id."""
+        rows = await self.session.scalars(
+            select(Account).where(Account.id.in_(account_ids))
+            .options(joinedload(Account.plan, innerjoin=True)))
+        return {a.id: a for a in rows.unique()}
+
     async def verified_admin_numbers(self, account_id: uuid.UUID) -> Sequence[str]:
         stmt = (select(User.whatsapp)
                 .where(User.account_id == account_id, User.role == Role.admin,

@@ -68,7 +68,11 @@ class Notifier:
         self.outbox = OutgoingMessageRepository(session)
 
     async def _company(self, account_id: uuid.UUID) -> Account | None:
-        account = await self.recipients.account(account_id)
+        return self._messaged(await self.recipients.account(account_id))
+
+    @staticmethod
+    def _messaged(account: Account | None) -> Account | None:
+        """``account`` when its plan has the WhatsApp feature, else None."""
         if account is None:
             return None
         if FEATURE not in (account.plan.features or []):
@@ -92,12 +96,20 @@ class Notifier:
                 sent += 1
         return sent
 
+    async def _sale_companies(self, data: dict[str, Any], *, told: str, other: str
+                              ) -> tuple[Account | None, Account | None]:
+        """The company told of a sale (None when its plan has no WhatsApp) and the other
+        party, read in one statement."""
+        told_id, other_id = _uuid(data, told), _uuid(data, other)
+        found = await self.recipients.accounts(told_id, other_id)
+        return self._messaged(found.get(told_id)), found.get(other_id)
+
     async def purchase_created(self, event: EventEnvelope) -> int:
         data = event.data
-        seller = await self._company(_uuid(data, "seller_account_id"))
+        seller, buyer = await self._sale_companies(data, told="seller_account_id",
+                                                   other="buyer_account_id")
         if seller is None:
             return 0
-        buyer = await self.recipients.account(_uuid(data, "buyer_account_id"))
         buyer_name = buyer.company_name if buyer is not None else "empresa compradora"
         link = ""
         if buyer is not None:
@@ -115,10 +127,10 @@ class Notifier:
     async def _buyer_told(self, event: EventEnvelope, build: Callable[..., TemplateMessage]
                           ) -> int:
         data = event.data
-        buyer = await self._company(_uuid(data, "buyer_account_id"))
+        buyer, seller = await self._sale_companies(data, told="buyer_account_id",
+                                                   other="seller_account_id")
         if buyer is None:
             return 0
-        seller = await self.recipients.account(_uuid(data, "seller_account_id"))
         message = build(product=str(data.get("product_name", "")),
                         code=str(data.get("product_code", "")),
                         quantity=int(data.get("quantity", 0)),
