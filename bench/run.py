@@ -389,15 +389,16 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
                 continue
             total += times.user + times.system
         out[name] = total
+    every = [p.info for p in psutil.process_iter(["pid", "name", "ppid", "cpu_times"])]
+    postgres = {i["pid"] for i in every if (i.get("name") or "").startswith("postgres")}
     pg = 0.0
-    names = {p.pid: p.info.get("name") or "" for p in psutil.process_iter(["name"])}
-    for proc in psutil.process_iter(["name", "ppid", "cpu_times"]):
-        times = proc.info.get("cpu_times")
-        if not (proc.info.get("name") or "").startswith("postgres") or times is None:
+    for info in every:
+        times = info.get("cpu_times")
+        if info["pid"] not in postgres or times is None:
             continue
         pg += times.user + times.system
-        if not names.get(proc.info.get("ppid") or 0, "").startswith("postgres"):
-            pg += times.children_user + times.children_system  # the postmaster
+        if info.get("ppid") not in postgres:  # the postmaster
+            pg += times.children_user + times.children_system
     out["postgres"] = pg
     return out
 
