@@ -180,3 +180,67 @@ async def test_unknown_fields_are_refused_by_the_cli(app: Any, capsys: Any) -> N
                               fields="account.whatsapp,user.password_hash")
     assert _cmd_create_service_client(app.state.settings, args) == 2
     assert "user.password_hash" in capsys.readouterr().err
+
+
+async def test_a_service_lookup_is_lean_and_gives_the_routes_bytes(
+        app: Any, client: httpx.AsyncClient, two: Any, signing_key: SigningKey) -> None:
+    """ADR 0023: a token's first read is the FastAPI route's (it verifies the token); the next
+    ones are answered by the lean read, byte for byte the same, for every field scope and with a
+    ``sessions_valid_after``."""
+    a, _ = two
+    changed = await client.post("/api/users/me/password", headers=a.headers, json={
+        "current_password": a.password, "new_password": "outraSenhaSegura456"})
+    assert changed.status_code == 204, changed.text
+    lean = next(r for r in app.state.lean_routes if r.template == "/api/users/{user_id}")
+    for scope in (EVERY_FIELD, "internal", "internal user.whatsapp"):
+        h = service_headers(signing_key, scope)
+        before = lean.answered
+        by_route = await client.get(f"/api/users/{a.user_id}", headers=h)
+        by_lean = await client.get(f"/api/users/{a.user_id}", headers=h)
+        assert lean.answered == before + 1
+        assert by_lean.status_code == by_route.status_code == 200
+        assert by_lean.content == by_route.content
+        assert by_lean.headers["content-type"] == by_route.headers["content-type"]
+        assert by_lean.json()["sessions_valid_after"] is not None
+    assert by_lean.json()["whatsapp"] == number_for(CPFS[0]) and by_lean.json()["cpf"] is None
+
+
+async def test_what_a_lean_read_declines_is_answered_by_the_route(
+        app: Any, client: httpx.AsyncClient, two: Any, signing_key: SigningKey) -> None:
+    a, b = two
+    lean = next(r for r in app.state.lean_routes if r.template == "/api/users/{user_id}")
+    h = service_headers(signing_key)
+    assert (await client.get(f"/api/users/{a.user_id}", headers=h)).status_code == 200
+    before = lean.answered
+    missing = await client.get(f"/api/users/{uuid.uuid4()}", headers=h)
+    assert missing.status_code == 404 and missing.json()["code"] == "user_not_found"
+    # A user token: the route's checks (its own company only).
+    assert (await client.get(f"/api/users/{b.user_id}", headers=a.headers)).status_code == 404
+    assert (await client.get(f"/api/users/{a.user_id}", headers=a.headers)).status_code == 200
+    assert (await client.get("/api/users/me", headers=a.headers)).status_code == 200
+    assert lean.answered == before
+
+
+async def test_a_lean_read_leaves_no_setting_and_no_transaction_on_the_pool(
+        app: Any, client: httpx.AsyncClient, two: Any, signing_key: SigningKey) -> None:
+    a, _ = two
+    lean = next(r for r in app.state.lean_routes if r.template == "/api/users/{user_id}")
+    h = service_headers(signing_key)
+    before = lean.answered
+    for _ in range(6):
+        assert (await client.get(f"/api/users/{a.user_id}", headers=h)).status_code == 200
+    assert lean.answered == before + 5
+    pool = app.state.db.engine.sync_engine.pool
+    assert pool.checkedout() == 0
+    # Every pooled connection, checked out at once: none inside a transaction, none acting as
+    # the platform (the setting was the lean transaction's own).
+    conns = [await app.state.db.engine.raw_connection() for _ in range(pool.checkedin())]
+    try:
+        for fairy in conns:
+            raw = fairy.driver_connection
+            assert not raw.is_in_transaction()
+            assert await raw.fetchval("SELECT current_setting('avelar.system', true)") in (
+                None, "")
+    finally:
+        for fairy in conns:
+            fairy.close()

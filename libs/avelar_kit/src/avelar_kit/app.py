@@ -33,6 +33,7 @@ from avelar_kit.events.outbox import OutboxMixin
 from avelar_kit.events.relay import OutboxRelay
 from avelar_kit.health import Check, health_router, serve_live
 from avelar_kit.jobs import JobRunner, ScheduledJob
+from avelar_kit.lean import lean_routes
 from avelar_kit.logging import configure_logging
 from avelar_kit.middleware import KitMiddleware
 from avelar_kit.observability import install_observability
@@ -125,7 +126,7 @@ def create_service_app(
         KitMiddleware, guard=lambda: app.state.redis_guard,
         limiter=lambda: getattr(app.state, "abuse_limiter", None),
         trace_context=lambda: settings.tracing_enabled and not tracing.exporting(),
-        plain_routes=lambda: plain_routes(app))
+        plain_routes=lambda: plain_routes(app), lean_routes=lambda: lean_routes(app))
     extra = health_extra(app) if health_extra else None
     app.include_router(
         health_router(module, lambda: app.state.db.engine,

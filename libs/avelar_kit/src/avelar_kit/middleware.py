@@ -10,7 +10,8 @@ headers per request):
    line of the request, and the client address (both read by the audit trail, ADR 0017);
 3. the request's Redis budget (``avelar_kit.redis_guard``);
 4. the abuse limits (``avelar_kit.abuse``): 429 before the route runs; then the app's plain
-   routes (``avelar_kit.plain``) are answered here, everything else goes down to FastAPI;
+   routes (``avelar_kit.plain``) and, where they can, its lean reads (``avelar_kit.lean``)
+   are answered here, everything else goes down to FastAPI;
 5. on the answer: the security headers (``avelar_kit.security_headers``) and ``X-Request-ID``;
 6. after it: one access line and one histogram observation (``avelar_kit.metrics``).
 
@@ -74,6 +75,7 @@ class KitMiddleware:
         limiter: Callable[[], AbuseLimiter | None],
         trace_context: Callable[[], bool] = lambda: False,
         plain_routes: Callable[[], Mapping[str, Any]] = dict,
+        lean_routes: Callable[[], Mapping[str, Any]] = dict,
     ) -> None:
         self.app = app
         self._guard = guard
@@ -84,6 +86,9 @@ class KitMiddleware:
         # nothing to do for them. Another method, or a plain route added after the first
         # request, goes down to the router as before.
         self.plain = dict(plain_routes())
+        # The app's lean reads by path prefix (avelar_kit.lean, ADR 0023): a service's GET by
+        # id answered from here when it can; anything they decline goes down to FastAPI.
+        self.lean = dict(lean_routes())
         self.logger = access_logger()
         self._observer: Any = _UNSET
 
@@ -121,7 +126,8 @@ class KitMiddleware:
             elif plain is not None and scope["method"] in plain.methods:
                 scope["route"] = plain
                 await plain.app(scope, receive, send_wrapper)
-            else:
+            elif not (self.lean and scope["method"] == "GET"
+                      and await self._lean(scope, receive, send_wrapper, authorization)):
                 await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - start
@@ -132,6 +138,12 @@ class KitMiddleware:
             client_address_var.reset(address_token)
             if otel_token is not None:
                 otel_context.detach(otel_token)
+
+    async def _lean(self, scope: Any, receive: Any, send: Any,
+                    authorization: bytes | None) -> bool:
+        path: str = scope["path"]
+        lean = self.lean.get(path[:path.rfind("/") + 1])
+        return lean is not None and await lean.try_answer(scope, receive, send, authorization)
 
     async def _limited(self, scope: Any, authorization: bytes | None) -> Any:
         limiter = self._limiter()

@@ -24,6 +24,7 @@ from avadmin.privacy.sources import ModuleSource, ModuleSources
 from avadmin.privacy.worker import PrivacyWork
 from avadmin.security.keys import KeyRing, load_keyring
 from avadmin.security.tokens import TokenIssuer
+from avadmin.users.router import get_user_lean
 from avadmin.users.router import router as users_router
 from avadmin.whatsapp.codes import derive_key
 from avadmin.whatsapp.limits import RateLimiter
@@ -37,6 +38,7 @@ from avelar_kit.auth.caller import checking_resolver
 from avelar_kit.auth.verifier import LocalJWKS, TokenVerifier
 from avelar_kit.events.relay import OutboxRelay
 from avelar_kit.jobs import JobRunner
+from avelar_kit.lean import lean_read
 from avelar_kit.plain import PlainAnswer, plain_route
 from avelar_kit.settings import SERVICE_AUDIENCE
 
@@ -145,6 +147,8 @@ def create_app(settings: Settings | None = None, *, keyring: KeyRing | None = No
                 description="Public keys (by `kid`) with which the other modules verify "
                             "AvAdmin's tokens.")
     app.state.issuer = TokenIssuer(ring, settings)
+    # The internal user lookup of the other modules, answered lean where it can (ADR 0023).
+    lean_read(app, "/api/users/{user_id}", get_user_lean)
     for router in (auth_router, plans_router, accounts_router, users_router, operators_router,
                    billing_router, whatsapp_router, audit_router(AuditLog), privacy_router):
         app.include_router(router)

@@ -4,12 +4,20 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from avadmin.accounts.models import Account, AccountStatus
 from avadmin.users.models import Role, User
 from avelar_kit.db.repository import RepositoryBase
+from avelar_kit.lean import asyncpg_sql
+
+# The internal API's user, for its lean read (avelar_kit.lean, ADR 0023): the columns of
+# InternalUserOut, compiled once from the model to the SQL asyncpg runs (``$1`` the id).
+INTERNAL_USER_SQL = asyncpg_sql(
+    select(User.id, User.full_name, User.cpf, User.whatsapp, User.account_id, User.role,
+           User.is_active, User.sessions_valid_after)
+    .where(User.id == bindparam("id")))
 
 
 class UserRepository(RepositoryBase):

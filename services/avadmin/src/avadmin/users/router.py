@@ -15,6 +15,7 @@ from avadmin.permissions import (
 )
 from avadmin.security.passwords import hash_password
 from avadmin.security.scopes import minimised
+from avadmin.users.repository import INTERNAL_USER_SQL
 from avadmin.users.schemas import (
     AcceptedOut,
     AdminPasswordReset,
@@ -32,6 +33,7 @@ from avelar_kit.auth.principal import Principal
 from avelar_kit.db.session import SessionDep
 from avelar_kit.db.tenancy import act_as_system
 from avelar_kit.errors import TooManyRequests
+from avelar_kit.lean import LeanRead
 
 router = APIRouter(tags=["users"])
 
@@ -61,6 +63,18 @@ async def get_user(user_id: uuid.UUID, principal: ReaderPrincipal,
     user = await UserService(session).get_visible(principal, user_id)
     out = InternalUserOut.model_validate(user, from_attributes=True)
     return InternalUserOut.model_validate(minimised(principal, "user", out.model_dump()))
+
+
+async def get_user_lean(read: LeanRead) -> bytes | None:
+    """``get_user``'s answer to a service, as a lean read (ADR 0023; registered by
+    ``avadmin.main``): one statement, the same fields and the same minimisation; an unknown
+    id is declined, and the route gives its 404."""
+    async with read.system_connection() as conn:
+        row = await conn.fetchrow(INTERNAL_USER_SQL, read.id)
+    if row is None:
+        return None
+    out = minimised(read.principal, "user", dict(row))
+    return InternalUserOut.model_validate(out).model_dump_json().encode()
 
 
 @router.get("/api/accounts/{account_id}/users", response_model=list[UserOut])
