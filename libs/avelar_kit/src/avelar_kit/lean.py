@@ -86,13 +86,14 @@ class LeanRead:
             await raw.execute("COMMIT")
         except BaseException:
             if raw.is_closed() or raw.is_in_transaction():
-                # Never pooled mid-transaction; closing it needs SQLAlchemy's greenlet.
+                # Never pooled mid-transaction.
                 await greenlet_spawn(fairy.invalidate)
             else:
-                fairy.close()
+                await greenlet_spawn(fairy.close)
             raise
-        # Nothing left to await on checkin: the transaction is ended, the adapter began none.
-        fairy.close()
+        # In SQLAlchemy's greenlet: a full pool closes an overflow connection on return, which
+        # awaits the driver.
+        await greenlet_spawn(fairy.close)
 
 
 def asyncpg_sql(statement: ClauseElement) -> str:
