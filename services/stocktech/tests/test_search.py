@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from avelar_kit.db.tenancy import act_as_system, act_for_company
 from stocktech.products import repository
@@ -135,6 +135,7 @@ async def test_the_window_start_is_reused_and_any_start_gives_the_same_pages(
         await create_product(seller, name=f"Película 3D {i}")
     monkeypatch.setattr(repository, "RECENT_WINDOW", 4)
     monkeypatch.setattr(repository, "_window_start", (float("-inf"), 0, None))
+    monkeypatch.setattr(repository, "SHORT_WINDOW_TTL_S", 0.0)  # every page walks the window
 
     async def pages() -> list[Any]:
         got = []
@@ -211,3 +212,52 @@ async def test_as_the_app_role_with_a_company_the_search_stays_on_its_indexes(
             "EXPLAIN SELECT id FROM products WHERE code LIKE 'ST12%'"))).scalars())
     assert "ix_products_search_vector" in words, words
     assert "ix_products_code_prefix" in codes, codes
+
+
+async def test_a_search_whose_window_came_up_short_starts_at_the_index_with_the_same_page(
+    app: Any, client: httpx.AsyncClient, company: Any, create_product: Any,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rare word's window walk found less than a page: for SHORT_WINDOW_TTL_S the same search
+    skips it (one statement fewer, the same page and total); once the entry expires the window
+    is walked again. A word that became common meanwhile is still answered right."""
+    seller: Company = company()
+    viewer: Company = company()
+    [await create_product(seller, name=f"Cabo USB-C {i}") for i in range(3)]
+    for i in range(3):
+        await create_product(seller, name=f"Película 3D {i}")
+    monkeypatch.setattr(repository, "RECENT_WINDOW", 3)
+    monkeypatch.setattr(repository, "_short_windows", type(repository._short_windows)())
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "products" in statement:
+            statements.append(statement)
+
+    async def search() -> tuple[list[str], int, bool, int]:
+        statements.clear()
+        resp = await client.get("/api/products", params={"q": "cabo", "page_size": 2},
+                                headers=viewer.headers)
+        assert resp.status_code == 200, resp.text
+        data = resp.json()
+        return [p["id"] for p in data["items"]], data["total"], data["total_exact"], len(
+            statements)
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = await search()
+        again = await search()
+        assert again[:3] == first[:3] and first[1:3] == (3, True)
+        assert again[3] < first[3]  # the window walk is skipped
+        # Expired: walked again (and remembered again).
+        for key in repository._short_windows:
+            repository._short_windows[key] -= repository.SHORT_WINDOW_TTL_S
+        expired = await search()
+        assert expired[:3] == first[:3] and expired[3] > again[3]
+        # The word became common in the window: the index path still answers it whole.
+        newer = [await create_product(seller, name=f"Cabo novo {i}") for i in range(3)]
+        got = await search()
+        assert got[0] == [newer[2]["id"], newer[1]["id"]] and got[1:3] == (6, True)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -69,6 +70,14 @@ RECENT_WINDOW = 5000
 # under the policies, about 13 ms, more than the search itself.
 WINDOW_START_TTL_S = 10.0
 _window_start: tuple[float, int, Any] = (float("-inf"), 0, None)
+# Searches whose window lately held less than their page (a rare word): for SHORT_WINDOW_TTL_S
+# this process sends them straight to the GIN path, without walking the window first (for a
+# rare word that walk was most of the search's cost in the database: 5,000 index entries tested
+# for nothing). Only the cost depends on it: both paths give the same page and total, so a word
+# that became common meanwhile is answered right, from the index, until its entry expires.
+SHORT_WINDOW_TTL_S = 300.0
+SHORT_WINDOW_ENTRIES = 1024
+_short_windows: OrderedDict[tuple[Any, ...], float] = OrderedDict()
 _MAX_WORDS = 8
 _WORD = re.compile(r"\w+")
 _CODE_PREFIX = re.compile(r"ST[0-9]{1,6}[A-Z]?")
@@ -172,6 +181,23 @@ def _view(row: Any) -> ProductView:
                        category_name=row[3], brand_name=row[4])
 
 
+def _recently_short(key: tuple[Any, ...]) -> bool:
+    seen = _short_windows.get(key)
+    if seen is None:
+        return False
+    if time.monotonic() - seen >= SHORT_WINDOW_TTL_S:
+        del _short_windows[key]
+        return False
+    return True
+
+
+def _remember_short(key: tuple[Any, ...]) -> None:
+    _short_windows[key] = time.monotonic()
+    _short_windows.move_to_end(key)
+    while len(_short_windows) > SHORT_WINDOW_ENTRIES:
+        _short_windows.popitem(last=False)
+
+
 class ProductRepository(RepositoryBase):
     async def view(self, product_id: uuid.UUID, *, fresh: bool = False) -> ProductView | None:
         """``fresh``: overwrite a copy already loaded in this session with the row as it is
@@ -250,8 +276,10 @@ class ProductRepository(RepositoryBase):
            is counted once more over the whole table (bounded, from the GIN index).
         2. Otherwise the word is rare enough: its matches come from the GIN index
            (materialised, so the planner cannot walk the index instead), sorted, counted in
-           the same statement."""
-        if offset + limit <= RECENT_WINDOW:
+           the same statement. A search whose window came up short lately starts here
+           (``SHORT_WINDOW_TTL_S``)."""
+        short_key = (filters, offset + limit, RECENT_WINDOW)
+        if offset + limit <= RECENT_WINDOW and not _recently_short(short_key):
             # The window's start is read first and bound as a value: under row-level security a
             # condition holding a subquery counts as leaky and is evaluated after the policies,
             # row by row, so the walk read all 100,000 products instead of the window's range
@@ -284,6 +312,7 @@ class ProductRepository(RepositoryBase):
                     return rows, TOTAL_BOUND, False
                 total, exact = await self._bounded_count(where)
                 return rows, total, exact
+            _remember_short(short_key)
         hits = (
             select(_p.c.id, _p.c.created_at)
             .select_from(_p.join(_s, _s.c.account_id == _p.c.account_id))
