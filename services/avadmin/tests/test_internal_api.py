@@ -8,9 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from avadmin.security.scopes import KNOWN, STOCKTECH_FIELDS
+from avelar_kit.auth.principal import Principal
 from avelar_kit.auth.signing import SigningKey, base_claims
+from avelar_kit.lean import LeanRead
 from avelar_kit.settings import SERVICE_AUDIENCE, TOKEN_ISSUER
 
 from .conftest import CNPJS, CPFS, number_for
@@ -266,3 +269,69 @@ async def test_lean_reads_past_the_pool_size_close_their_overflow_cleanly(
     assert [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
     pool = app.state.db.engine.sync_engine.pool
     assert pool.checkedout() == 0 and pool.overflow() <= 0
+
+
+async def _pool_is_clean(app: Any) -> None:
+    pool = app.state.db.engine.sync_engine.pool
+    assert pool.checkedout() == 0
+    conns = [await app.state.db.engine.raw_connection() for _ in range(pool.checkedin())]
+    try:
+        for fairy in conns:
+            assert not fairy.driver_connection.is_in_transaction()
+            assert await fairy.driver_connection.fetchval(
+                "SELECT current_setting('avelar.system', true)") in (None, "")
+    finally:
+        for fairy in conns:
+            fairy.close()
+
+
+async def test_a_lean_connection_that_fails_or_is_cancelled_is_never_pooled_as_the_platform(
+        app: Any, client: httpx.AsyncClient, two: Any) -> None:
+    """ADR 0023: the lean transaction acts as the platform; an error in the block is rolled
+    back, and a cancellation mid-statement (asyncpg's state then unreliable) closes the
+    connection. Either way no pooled connection carries the transaction or its setting."""
+    a, _ = two
+    read = LeanRead(app, Principal(kind="service", subject="stocktech", token_id="t"),
+                    a.user_id)
+    async def failing() -> None:
+        async with read.system_connection() as conn:
+            assert await conn.fetchval("SELECT current_setting('avelar.system', true)") == "on"
+            raise LookupError("after the statement")
+
+    with pytest.raises(LookupError):
+        await failing()
+    await _pool_is_clean(app)
+
+    started = asyncio.Event()
+
+    async def slow() -> None:
+        async with read.system_connection() as conn:
+            started.set()
+            await conn.execute("SELECT pg_sleep(5)")
+
+    task = asyncio.create_task(slow())
+    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await _pool_is_clean(app)
+
+
+def test_the_lean_user_lookup_has_the_routes_dependencies_it_was_written_for(app: Any) -> None:
+    """The lean read skips the route's dependencies (ADR 0023): it is written for exactly these.
+    A new check on this route (a scope, a service-client revocation) must be added to
+    ``get_user_lean`` too, then here."""
+    def calls(dependant: Any) -> set[str]:
+        found: set[str] = set()
+        for dep in dependant.dependencies:
+            if dep.call is not None:
+                found.add(getattr(dep.call, "__qualname__", type(dep.call).__name__))
+            found |= calls(dep)
+        return found
+
+    route = next(ctx for ctx in iter_route_contexts(app.routes)
+                 if isinstance(ctx.original_route, APIRoute)
+                 and ctx.path == "/api/users/{user_id}" and "GET" in ctx.methods)
+    assert calls(route.dependant) == {"get_principal", "get_caller", "HTTPBearer",
+                                      "get_session"}, calls(route.dependant)

@@ -15,8 +15,9 @@ same path, which stays the route of record (schema, errors, user tokens):
         return None if row is None else InternalUserOut(...).model_dump_json().encode()
 
 - **Matched here**: a GET whose path is the template's fixed prefix and one UUID (the template
-  ends in its only parameter), with a bearer token that the app's verifier has already verified
-  and still holds in its verified-token cache (``TokenVerifier.cache``), of a service. Anything
+  ends in its only parameter), with no query string and one bearer token that the app's
+  verifier has already verified and still holds in its verified-token cache
+  (``TokenVerifier.cache``), of a service. Anything
   else (another method, a path that is not a UUID, no token, a token not verified yet, a user's
   token) goes down to FastAPI as if no lean read existed: the first request of a new token
   verifies it there, and the error answers stay the ones the route gives.
@@ -28,7 +29,8 @@ same path, which stays the route of record (schema, errors, user tokens):
 - **Row-level security** as for any read: ``system_connection`` opens a transaction with
   ``avelar.system = on`` (``BEGIN; SELECT set_config(...)`` in one round trip, ADR 0020), and
   commits it when the block ends: three round trips, the bound issue 10 sets for a read that
-  needs the setting.
+  needs the setting. A connection whose transaction was not seen to end (an error of the
+  ROLLBACK, a cancellation mid-statement) is closed, never pooled.
 
 Only for reads of a service, by id, whose answer the FastAPI route would give byte for byte
 (its test compares the two): a user's read needs the access checks of the caller resolver,
@@ -37,6 +39,7 @@ which stay in the FastAPI route.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -76,24 +79,27 @@ class LeanRead:
         itself (its idle ping and checkin guard apply), without an SQLAlchemy Connection."""
         fairy = await self.app.state.db.engine.raw_connection()
         raw = fairy.driver_connection
+        ended = False  # set only once COMMIT or ROLLBACK has returned
         try:
             await raw.execute(_SYSTEM)
             try:
                 yield raw
             except BaseException:
-                await raw.execute("ROLLBACK")
+                with contextlib.suppress(Exception):  # the block's own exception goes on
+                    await raw.execute("ROLLBACK")
+                    ended = True
                 raise
             await raw.execute("COMMIT")
-        except BaseException:
-            if raw.is_closed() or raw.is_in_transaction():
-                # Never pooled mid-transaction.
-                await greenlet_spawn(fairy.invalidate)
-            else:
-                await greenlet_spawn(fairy.close)
-            raise
-        # In SQLAlchemy's greenlet: a full pool closes an overflow connection on return, which
-        # awaits the driver.
-        await greenlet_spawn(fairy.close)
+            ended = True
+        finally:
+            # A connection whose transaction was not seen to end (a cancellation mid-statement
+            # leaves asyncpg's own state unreliable) is never pooled again: the next request
+            # would run inside its transaction, as the platform. Cleanup errors never replace
+            # the exception (a cancellation included) that ended the block.
+            try:
+                await greenlet_spawn(fairy.close if ended else fairy.invalidate)
+            except Exception:
+                logger.warning("lean read: the connection could not be released cleanly")
 
 
 def asyncpg_sql(statement: ClauseElement) -> str:
@@ -125,8 +131,11 @@ class LeanRoute:
                          authorization: bytes | None) -> bool:
         """Answer ``scope`` and return True; or False (nothing sent) for FastAPI to answer."""
         tail = scope["path"][len(self.prefix):]
-        if len(tail) != 36 or authorization is None or authorization[:7].lower() != b"bearer ":
+        if (len(tail) != 36 or authorization is None or scope.get("query_string")
+                or authorization[:7].lower() != b"bearer "):
             return False
+        if sum(1 for key, _ in scope["headers"] if key == b"authorization") != 1:
+            return False  # which one the route would read is not ours to guess
         try:
             id_ = uuid.UUID(tail)
         except ValueError:
@@ -141,9 +150,9 @@ class LeanRoute:
             return False
         try:
             body = await self.answer(LeanRead(app, principal, id_))
-        except Exception:
-            logger.warning("lean read of %s declined after an error; the route answers",
-                           self.template, exc_info=True)
+        except Exception as exc:  # a cancellation is not caught: it ends the request
+            logger.warning("lean read of %s declined after %s; the route answers",
+                           self.template, type(exc).__name__)
             return False
         if body is None:
             return False
