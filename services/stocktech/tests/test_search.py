@@ -17,6 +17,13 @@ from stocktech.products.repository import prefix_tsquery
 from .conftest import Company
 
 
+@pytest.fixture(autouse=True)
+def _fresh_search_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's start and the short windows are the process's: each test starts without."""
+    monkeypatch.setattr(repository, "_window_start", (float("-inf"), 0, None))
+    monkeypatch.setattr(repository, "_short_windows", type(repository._short_windows)())
+
+
 async def test_word_prefixes_codes_and_hostile_input(
     client: httpx.AsyncClient, company: Any, create_product: Any
 ) -> None:
@@ -227,11 +234,10 @@ async def test_a_search_whose_window_came_up_short_starts_at_the_index_with_the_
     for i in range(3):
         await create_product(seller, name=f"Película 3D {i}")
     monkeypatch.setattr(repository, "RECENT_WINDOW", 3)
-    monkeypatch.setattr(repository, "_short_windows", type(repository._short_windows)())
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "products" in statement:
+        if "FROM products" in statement:
             statements.append(statement)
 
     async def search() -> tuple[list[str], int, bool, int]:
@@ -249,15 +255,22 @@ async def test_a_search_whose_window_came_up_short_starts_at_the_index_with_the_
         first = await search()
         again = await search()
         assert again[:3] == first[:3] and first[1:3] == (3, True)
-        assert again[3] < first[3]  # the window walk is skipped
+        # The window's start, the walk, the index; then the index only.
+        assert (first[3], again[3]) == (3, 1)
         # Expired: walked again (and remembered again).
         for key in repository._short_windows:
             repository._short_windows[key] -= repository.SHORT_WINDOW_TTL_S
         expired = await search()
-        assert expired[:3] == first[:3] and expired[3] > again[3]
+        assert expired[:3] == first[:3] and expired[3] == 2  # the start is still reused
         # The word became common in the window: the index path still answers it whole.
         newer = [await create_product(seller, name=f"Cabo novo {i}") for i in range(3)]
         got = await search()
         assert got[0] == [newer[2]["id"], newer[1]["id"]] and got[1:3] == (6, True)
+        # Past the bound from the index: forgotten, the next search walks the window again.
+        monkeypatch.setattr(repository, "TOTAL_BOUND", 4)
+        for key in repository._short_windows:
+            repository._short_windows[key] = time.monotonic()
+        got = await search()
+        assert got[1:3] == (4, False) and not repository._short_windows
     finally:
         event.remove(engine, "before_cursor_execute", count)

@@ -339,6 +339,8 @@ class ProductRepository(RepositoryBase):
             total = 0 if offset == 0 else int((await conn.execute(
                 select(total_col))).scalar_one())
         if total > TOTAL_BOUND:
+            # Common now: the next one walks the window again (this path counts every match).
+            _short_windows.pop(short_key, None)
             return rows, TOTAL_BOUND, False
         return rows, total, True
 
