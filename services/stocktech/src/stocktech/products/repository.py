@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
@@ -11,9 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Numeric,
     Select,
-    and_,
+    String,
+    bindparam,
     false,
     func,
     literal,
@@ -110,17 +113,40 @@ def prefix_tsquery(q: str) -> str | None:
     return " & ".join(f"'{w.lower()}':*" for w in words)
 
 
-def search_condition(q: str, *, walk: bool = False) -> Any:
+def _listing_shape(filters: ListingFilters) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Which conditions ``filters`` make (the shape: a listing's statements are built once per
+    shape and reused) and the values they are run with (named parameters)."""
+    values: dict[str, Any] = {}
+    words = code = False
+    if filters.mine_of is not None:
+        values["mine_of"] = filters.mine_of
+    if filters.q:
+        q = filters.q.strip()
+        tsq = prefix_tsquery(q)
+        if tsq is not None:
+            values["tsq"], words = tsq, True
+        prefix = re.sub(r"[\s.-]", "", q).upper()
+        if _CODE_PREFIX.fullmatch(prefix):
+            values["code_like"], code = f"{prefix}%", True
+    for name in ("category_id", "brand_id", "min_price", "max_price"):
+        if getattr(filters, name) is not None:
+            values[name] = getattr(filters, name)
+    shape = (filters.mine_of is not None, bool(filters.q), words, code,
+             *(name in values for name in ("category_id", "brand_id", "min_price", "max_price")),
+             filters.in_stock)
+    return shape, values
+
+
+def _search_condition(words: bool, code: bool, *, walk: bool = False) -> Any:
     """Words of the name or description (prefixes, GIN index on the stored vector), or a
     product code or code prefix (``ST1234``, ``st-123456-k``: index range scan)."""
     alternatives: list[Any] = []
-    tsq = prefix_tsquery(q)
-    if tsq is not None:
+    if words:
         alternatives.append(_p.c.search_vector.op("@@")(
-            func.to_tsquery(literal_column("'portuguese'::regconfig"), tsq)))
-    code = re.sub(r"[\s.-]", "", q).upper()
-    if _CODE_PREFIX.fullmatch(code):
-        alternatives.append(_p.c.code.like(f"{code}%"))
+            func.to_tsquery(literal_column("'portuguese'::regconfig"),
+                            bindparam("tsq", type_=String()))))
+    if code:
+        alternatives.append(_p.c.code.like(bindparam("code_like", type_=String())))
     if not alternatives:
         return false()
     condition = or_(*alternatives)
@@ -131,31 +157,111 @@ def search_condition(q: str, *, walk: bool = False) -> Any:
     return func.coalesce(condition, false()) if walk else condition
 
 
-def _listing_conditions(filters: ListingFilters, *, walk: bool = False) -> list[Any]:
+def _listing_conditions(shape: tuple[Any, ...], *, walk: bool = False) -> list[Any]:
+    mine, searched, words, code, category, brand, min_price, max_price, in_stock = shape
     conditions: list[Any] = []
-    if filters.mine_of is not None:
-        conditions.append(_p.c.account_id == filters.mine_of)
+    if mine:
+        conditions.append(_p.c.account_id == bindparam("mine_of", type_=_p.c.account_id.type))
     else:
         # The marketplace: the join to the local copy of AvAdmin's accounts hides suspended
         # companies without asking AvAdmin anything.
         conditions += [_p.c.is_active.is_(True), _s.c.status == "active"]
-    if filters.q:
-        conditions.append(search_condition(filters.q.strip(), walk=walk))
-    if filters.category_id is not None:
-        conditions.append(_p.c.category_id == filters.category_id)
-    if filters.brand_id is not None:
-        conditions.append(_p.c.brand_id == filters.brand_id)
+    if searched:
+        conditions.append(_search_condition(words, code, walk=walk))
+    if category:
+        conditions.append(_p.c.category_id == bindparam("category_id",
+                                                        type_=_p.c.category_id.type))
+    if brand:
+        conditions.append(_p.c.brand_id == bindparam("brand_id", type_=_p.c.brand_id.type))
     # Bound as plain NUMERIC: compared against the column, the parameter would be cast to
     # NUMERIC(10,2) and a bound above 99,999,999.99 would overflow instead of matching.
-    if filters.min_price is not None:
-        conditions.append(_p.c.price >= literal(filters.min_price, Numeric()))
-    if filters.max_price is not None:
-        conditions.append(_p.c.price <= literal(filters.max_price, Numeric()))
-    if filters.in_stock is True:
+    if min_price:
+        conditions.append(_p.c.price >= bindparam("min_price", type_=Numeric()))
+    if max_price:
+        conditions.append(_p.c.price <= bindparam("max_price", type_=Numeric()))
+    if in_stock is True:
         conditions.append(_p.c.stock_quantity > 0)
-    elif filters.in_stock is False:
+    elif in_stock is False:
         conditions.append(_p.c.stock_quantity == 0)
     return conditions
+
+
+_ORDERS: dict[ProductSort, Any] = {
+    ProductSort.newest: _p.c.created_at.desc(),
+    ProductSort.price_asc: _p.c.price.asc(),
+    ProductSort.price_desc: _p.c.price.desc(),
+    ProductSort.name: func.lower(_p.c.name).asc(),
+}
+_OFFSET = bindparam("offset", type_=Integer())
+_LIMIT = bindparam("limit", type_=Integer())
+_SHAPES = 512  # statements kept per builder: far more than the filters' combinations
+
+
+def _from_seller() -> Any:
+    return _p.join(_s, _s.c.account_id == _p.c.account_id)
+
+
+@functools.lru_cache(maxsize=_SHAPES)
+def _page_statement(shape: tuple[Any, ...], sort: ProductSort) -> Any:
+    # The id breaks ties, so that pages neither repeat nor skip rows.
+    return (_rows_select().where(*_listing_conditions(shape))
+            .order_by(_ORDERS[sort], _p.c.id).offset(_OFFSET).limit(_LIMIT))
+
+
+@functools.lru_cache(maxsize=_SHAPES)
+def _count_statement(shape: tuple[Any, ...], bound: int) -> Any:
+    matching = (select(literal(1)).select_from(_from_seller())
+                .where(*_listing_conditions(shape)).limit(bound + 1).subquery())
+    return select(func.count()).select_from(matching)
+
+
+@functools.lru_cache(maxsize=_SHAPES)
+def _window_statement(shape: tuple[Any, ...], windowed: bool) -> Any:
+    recent = (_p.c.created_at >= bindparam("window_start", type_=_p.c.created_at.type)
+              if windowed else true())
+    walked = (
+        select(_p.c.id, _p.c.created_at)
+        .select_from(_from_seller())
+        .where(*_listing_conditions(shape, walk=True), recent)
+        .order_by(_p.c.created_at.desc(), _p.c.id)
+        .limit(bindparam("walk_limit", type_=Integer()))
+        .cte("walked")
+    )
+    window_page = (
+        select(walked.c.id)
+        .order_by(walked.c.created_at.desc(), walked.c.id)
+        .offset(_OFFSET)
+        .limit(_LIMIT)
+        .subquery("window_page")
+    )
+    seen = select(func.count()).select_from(walked).scalar_subquery()
+    return (_rows_select().add_columns(seen.label("seen"))
+            .join(window_page, window_page.c.id == _p.c.id)
+            .order_by(_p.c.created_at.desc(), _p.c.id))
+
+
+@functools.lru_cache(maxsize=_SHAPES)
+def _index_statements(shape: tuple[Any, ...]) -> tuple[Any, Any]:
+    """The page with its total, and the total alone (for a page past the last)."""
+    hits = (
+        select(_p.c.id, _p.c.created_at)
+        .select_from(_from_seller())
+        .where(*_listing_conditions(shape))
+        .cte("hits")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    page = (
+        select(hits.c.id)
+        .order_by(hits.c.created_at.desc(), hits.c.id)
+        .offset(_OFFSET)
+        .limit(_LIMIT)
+        .subquery("page")
+    )
+    total_col = select(func.count()).select_from(hits).scalar_subquery()
+    stmt = (_rows_select().add_columns(total_col.label("total"))
+            .join(page, page.c.id == _p.c.id)
+            .order_by(_p.c.created_at.desc(), _p.c.id))
+    return stmt, select(total_col)
 
 
 def _rows_select() -> Select[Any]:
@@ -214,9 +320,9 @@ class ProductRepository(RepositoryBase):
         )).one_or_none()
         return _view(row) if row is not None else None
 
-    async def _rows(self, stmt: Any) -> list[Any]:
+    async def _rows(self, stmt: Any, values: dict[str, Any]) -> list[Any]:
         conn = await self.session.connection()
-        return list((await conn.execute(stmt)).all())
+        return list((await conn.execute(stmt, values)).all())
 
     async def listing(
         self, filters: ListingFilters, *, offset: int, limit: int
@@ -227,41 +333,28 @@ class ProductRepository(RepositoryBase):
         The count stops at ``TOTAL_BOUND`` + 1 rows: up to the bound it is exact, past it the
         answer is (``TOTAL_BOUND``, False). A first page shorter than ``limit`` is its own
         count, with no second statement."""
-        where = and_(*_listing_conditions(filters))
-
+        shape, values = _listing_shape(filters)
+        values.update(offset=offset, limit=limit)
         if filters.q and filters.sort == ProductSort.newest and filters.mine_of is None:
-            return await self._search_newest(filters, where, offset=offset, limit=limit)
-        orders: dict[ProductSort, list[Any]] = {
-            ProductSort.newest: [_p.c.created_at.desc()],
-            ProductSort.price_asc: [_p.c.price.asc()],
-            ProductSort.price_desc: [_p.c.price.desc()],
-            ProductSort.name: [func.lower(_p.c.name).asc()],
-        }
-        order = orders[filters.sort]
-        # The id breaks ties, so that pages neither repeat nor skip rows.
-        stmt = _rows_select().where(where).order_by(*order, _p.c.id).offset(offset).limit(limit)
-        rows = await self._rows(stmt)
+            return await self._search_newest(filters, shape, values, offset=offset, limit=limit)
+        rows = await self._rows(_page_statement(shape, filters.sort), values)
         if offset == 0 and len(rows) < limit:
             return rows, len(rows), True
-        total, exact = await self._bounded_count(where)
+        total, exact = await self._bounded_count(shape, values)
         return rows, total, exact
 
-    async def _bounded_count(self, where: Any) -> tuple[int, bool]:
-        matching = (
-            select(literal(1))
-            .select_from(_p.join(_s, _s.c.account_id == _p.c.account_id))
-            .where(where)
-            .limit(TOTAL_BOUND + 1)
-            .subquery()
-        )
+    async def _bounded_count(self, shape: tuple[Any, ...],
+                             values: dict[str, Any]) -> tuple[int, bool]:
         conn = await self.session.connection()
-        total = int((await conn.execute(select(func.count()).select_from(matching))).scalar_one())
+        total = int((await conn.execute(_count_statement(shape, TOTAL_BOUND),
+                                        values)).scalar_one())
         if total > TOTAL_BOUND:
             return TOTAL_BOUND, False
         return total, True
 
     async def _search_newest(
-        self, filters: ListingFilters, where: Any, *, offset: int, limit: int
+        self, filters: ListingFilters, shape: tuple[Any, ...], values: dict[str, Any], *,
+        offset: int, limit: int,
     ) -> tuple[list[Any], int, bool]:
         """A text search in the marketplace, newest first, whatever the word's frequency.
 
@@ -285,59 +378,24 @@ class ProductRepository(RepositoryBase):
             # row by row, so the walk read all 100,000 products instead of the window's range
             # (a rare word: 250 ms -> a few ms as the app role).
             window_start = await self._window_start()
-            recent = (_p.c.created_at >= window_start if window_start is not None
-                      else true())
-            walked = (
-                select(_p.c.id, _p.c.created_at)
-                .select_from(_p.join(_s, _s.c.account_id == _p.c.account_id))
-                .where(*_listing_conditions(filters, walk=True), recent)
-                .order_by(_p.c.created_at.desc(), _p.c.id)
-                .limit(max(TOTAL_BOUND + 1, offset + limit))
-                .cte("walked")
-            )
-            window_page = (
-                select(walked.c.id)
-                .order_by(walked.c.created_at.desc(), walked.c.id)
-                .offset(offset)
-                .limit(limit)
-                .subquery("window_page")
-            )
-            seen = select(func.count()).select_from(walked).scalar_subquery()
-            stmt = (_rows_select().add_columns(seen.label("seen"))
-                    .join(window_page, window_page.c.id == _p.c.id)
-                    .order_by(_p.c.created_at.desc(), _p.c.id))
-            rows = await self._rows(stmt)
+            rows = await self._rows(
+                _window_statement(shape, window_start is not None),
+                {**values, "window_start": window_start,
+                 "walk_limit": max(TOTAL_BOUND + 1, offset + limit)})
             if len(rows) == limit:
                 if int(rows[0].seen) > TOTAL_BOUND:
                     return rows, TOTAL_BOUND, False
-                total, exact = await self._bounded_count(where)
+                total, exact = await self._bounded_count(shape, values)
                 return rows, total, exact
             _remember_short(short_key)
-        hits = (
-            select(_p.c.id, _p.c.created_at)
-            .select_from(_p.join(_s, _s.c.account_id == _p.c.account_id))
-            .where(where)
-            .cte("hits")
-            .prefix_with("MATERIALIZED", dialect="postgresql")
-        )
-        page = (
-            select(hits.c.id)
-            .order_by(hits.c.created_at.desc(), hits.c.id)
-            .offset(offset)
-            .limit(limit)
-            .subquery("page")
-        )
-        total_col = select(func.count()).select_from(hits).scalar_subquery()
-        stmt = (_rows_select().add_columns(total_col.label("total"))
-                .join(page, page.c.id == _p.c.id)
-                .order_by(_p.c.created_at.desc(), _p.c.id))
-        rows = await self._rows(stmt)
+        page_stmt, total_stmt = _index_statements(shape)
+        rows = await self._rows(page_stmt, values)
         if rows:
             total = int(rows[0].total)
         else:
             conn = await self.session.connection()
             total = 0 if offset == 0 else int((await conn.execute(
-                select(total_col))).scalar_one())
+                total_stmt, values)).scalar_one())
         if total > TOTAL_BOUND:
             # Common now: the next one walks the window again (this path counts every match).
             _short_windows.pop(short_key, None)
