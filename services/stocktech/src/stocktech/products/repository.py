@@ -227,17 +227,7 @@ def _window_statement(shape: tuple[Any, ...], windowed: bool) -> Any:
         .limit(bindparam("walk_limit", type_=Integer()))
         .cte("walked")
     )
-    window_page = (
-        select(walked.c.id)
-        .order_by(walked.c.created_at.desc(), walked.c.id)
-        .offset(_OFFSET)
-        .limit(_LIMIT)
-        .subquery("window_page")
-    )
-    seen = select(func.count()).select_from(walked).scalar_subquery()
-    return (_rows_select().add_columns(seen.label("seen"))
-            .join(window_page, window_page.c.id == _p.c.id)
-            .order_by(_p.c.created_at.desc(), _p.c.id))
+    return _page_rows(walked, "window_page", "seen")
 
 
 @functools.lru_cache(maxsize=_SHAPES)
@@ -250,18 +240,23 @@ def _index_statements(shape: tuple[Any, ...]) -> tuple[Any, Any]:
         .cte("hits")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
+    return _page_rows(hits, "page", "total"), select(func.count()).select_from(hits)
+
+
+def _page_rows(ids: Any, page_name: str, counted: str) -> Any:
+    """The rows of one page (``offset``, ``limit``) of ``ids`` (a CTE of ``id`` and
+    ``created_at``), newest first, each with the number of ``ids`` as ``counted``."""
     page = (
-        select(hits.c.id)
-        .order_by(hits.c.created_at.desc(), hits.c.id)
+        select(ids.c.id)
+        .order_by(ids.c.created_at.desc(), ids.c.id)
         .offset(_OFFSET)
         .limit(_LIMIT)
-        .subquery("page")
+        .subquery(page_name)
     )
-    total_col = select(func.count()).select_from(hits).scalar_subquery()
-    stmt = (_rows_select().add_columns(total_col.label("total"))
+    count = select(func.count()).select_from(ids).scalar_subquery()
+    return (_rows_select().add_columns(count.label(counted))
             .join(page, page.c.id == _p.c.id)
             .order_by(_p.c.created_at.desc(), _p.c.id))
-    return stmt, select(total_col)
 
 
 def _rows_select() -> Select[Any]:
