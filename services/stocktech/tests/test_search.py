@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, text
 
 from avelar_kit.db.tenancy import act_as_system, act_for_company
+from avelar_kit.expiring import ExpiringLRU
 from stocktech.products import repository
 from stocktech.products.repository import prefix_tsquery
 
@@ -21,7 +22,8 @@ from .conftest import Company
 def _fresh_search_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """The window's start and the short windows are the process's: each test starts without."""
     monkeypatch.setattr(repository, "_window_start", (float("-inf"), 0, None))
-    monkeypatch.setattr(repository, "_short_windows", type(repository._short_windows)())
+    monkeypatch.setattr(repository, "_short_windows",
+                        ExpiringLRU(repository.SHORT_WINDOW_ENTRIES, clock=time.monotonic))
 
 
 async def test_word_prefixes_codes_and_hostile_input(
@@ -234,6 +236,9 @@ async def test_a_search_whose_window_came_up_short_starts_at_the_index_with_the_
     for i in range(3):
         await create_product(seller, name=f"Película 3D {i}")
     monkeypatch.setattr(repository, "RECENT_WINDOW", 3)
+    now = [0.0]
+    monkeypatch.setattr(repository, "_short_windows",
+                        ExpiringLRU(repository.SHORT_WINDOW_ENTRIES, clock=lambda: now[0]))
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -258,8 +263,7 @@ async def test_a_search_whose_window_came_up_short_starts_at_the_index_with_the_
         # The window's start, the walk, the index; then the index only.
         assert (first[3], again[3]) == (3, 1)
         # Expired: walked again (and remembered again).
-        for key in repository._short_windows:
-            repository._short_windows[key] -= repository.SHORT_WINDOW_TTL_S
+        now[0] += repository.SHORT_WINDOW_TTL_S
         expired = await search()
         assert expired[:3] == first[:3] and expired[3] == 2  # the start is still reused
         # The word became common in the window: the index path still answers it whole.
@@ -268,9 +272,7 @@ async def test_a_search_whose_window_came_up_short_starts_at_the_index_with_the_
         assert got[0] == [newer[2]["id"], newer[1]["id"]] and got[1:3] == (6, True)
         # Past the bound from the index: forgotten, the next search walks the window again.
         monkeypatch.setattr(repository, "TOTAL_BOUND", 4)
-        for key in repository._short_windows:
-            repository._short_windows[key] = time.monotonic()
         got = await search()
-        assert got[1:3] == (4, False) and not repository._short_windows
+        assert got[1:3] == (4, False) and len(repository._short_windows) == 0
     finally:
         event.remove(engine, "before_cursor_execute", count)

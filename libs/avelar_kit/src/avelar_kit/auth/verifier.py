@@ -4,8 +4,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -14,6 +13,7 @@ from jwt import PyJWK
 from jwt.exceptions import PyJWKError, PyJWKSetError
 
 from avelar_kit.auth.principal import Principal
+from avelar_kit.expiring import ExpiringLRU
 
 logger = logging.getLogger("avelar_kit.auth")
 
@@ -150,48 +150,13 @@ class RemoteJWKS:
         return self._keys.get(kid)
 
 
-class VerifiedTokenCache:
+class VerifiedTokenCache(ExpiringLRU[str, Principal]):
     """Callers of tokens whose signature and claims were already verified, each kept until its
     token's own ``exp`` and no longer; a bounded LRU (the least recently used entry goes first).
 
     Only what the token itself proves is cached. Whether the user, the company and the session
     are still valid (suspension, deactivation, a password change: ADR 0006) is asked by the
     access checks that run after verification, on every request, hit or miss."""
-
-    def __init__(self, maxsize: int = 10_000, *, clock: Callable[[], float] = time.time) -> None:
-        self.maxsize = maxsize
-        self.clock = clock
-        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, token: str) -> Principal | None:
-        entry = self._entries.get(token)
-        if entry is None:
-            self.misses += 1
-            return None
-        expires_at, principal = entry
-        if self.clock() >= expires_at:
-            del self._entries[token]
-            self.misses += 1
-            return None
-        self._entries.move_to_end(token)
-        self.hits += 1
-        return principal
-
-    def put(self, token: str, principal: Principal, expires_at: float) -> None:
-        if self.maxsize <= 0 or self.clock() >= expires_at:
-            return
-        self._entries[token] = (expires_at, principal)
-        self._entries.move_to_end(token)
-        while len(self._entries) > self.maxsize:
-            self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        self._entries.clear()
 
 
 # PyJWT's refusals, most specific first, as the reasons TokenError carries.

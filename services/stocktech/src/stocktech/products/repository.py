@@ -6,7 +6,6 @@ import functools
 import re
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 
 from avelar_kit.db.repository import RepositoryBase
+from avelar_kit.expiring import ExpiringLRU
 from stocktech.accounts.models import KnownAccount
 from stocktech.catalog.models import Brand, Category
 from stocktech.products.models import Product
@@ -80,7 +80,8 @@ _window_start: tuple[float, int, Any] = (float("-inf"), 0, None)
 # that became common meanwhile is answered right, from the index, until its entry expires.
 SHORT_WINDOW_TTL_S = 300.0
 SHORT_WINDOW_ENTRIES = 1024
-_short_windows: OrderedDict[tuple[Any, ...], float] = OrderedDict()
+_short_windows: ExpiringLRU[tuple[Any, ...], bool] = ExpiringLRU(SHORT_WINDOW_ENTRIES,
+                                                                 clock=time.monotonic)
 _MAX_WORDS = 8
 _WORD = re.compile(r"\w+")
 _CODE_PREFIX = re.compile(r"ST[0-9]{1,6}[A-Z]?")
@@ -283,20 +284,11 @@ def _view(row: Any) -> ProductView:
 
 
 def _recently_short(key: tuple[Any, ...]) -> bool:
-    seen = _short_windows.get(key)
-    if seen is None:
-        return False
-    if time.monotonic() - seen >= SHORT_WINDOW_TTL_S:
-        del _short_windows[key]
-        return False
-    return True
+    return _short_windows.get(key) is not None
 
 
 def _remember_short(key: tuple[Any, ...]) -> None:
-    _short_windows[key] = time.monotonic()
-    _short_windows.move_to_end(key)
-    while len(_short_windows) > SHORT_WINDOW_ENTRIES:
-        _short_windows.popitem(last=False)
+    _short_windows.put(key, True, _short_windows.clock() + SHORT_WINDOW_TTL_S)
 
 
 class ProductRepository(RepositoryBase):
@@ -393,7 +385,7 @@ class ProductRepository(RepositoryBase):
                 total_stmt, values)).scalar_one())
         if total > TOTAL_BOUND:
             # Common now: the next one walks the window again (this path counts every match).
-            _short_windows.pop(short_key, None)
+            _short_windows.forget(short_key)
             return rows, TOTAL_BOUND, False
         return rows, total, True
 
