@@ -54,11 +54,12 @@ from sqlalchemy.util import greenlet_spawn
 from starlette.types import Receive, Scope, Send
 
 from avelar_kit.auth.principal import Principal
+from avelar_kit.db.tenancy import SYSTEM_SETTING, begin_with_setting
+from avelar_kit.plain import JSON
 
 logger = logging.getLogger("avelar_kit.lean")
 
-JSON_HEADERS = [(b"content-type", b"application/json")]
-_SYSTEM = "BEGIN; SELECT set_config('avelar.system', 'on', true)"
+_SYSTEM = begin_with_setting(SYSTEM_SETTING, "on")
 
 
 class LeanRead:
@@ -160,7 +161,8 @@ class LeanRoute:
             scope["route"] = self.route
         self.answered += 1
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
+                    "headers": [(b"content-type", JSON),
+                                (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
         return True
 

@@ -67,6 +67,18 @@ def _apply_pending(session: Session, transaction: Any, connection: Any) -> None:
             connection.execute(_SET, {"name": name, "value": value})
 
 
+def _set_statement(name: str, value: str) -> str:
+    # Names are this module's constants; values a UUID's rendering or a fixed word.
+    return f"SELECT set_config('{name}', '{value}', true)"
+
+
+def begin_with_setting(name: str, value: str) -> str:
+    """``BEGIN`` and one transaction-local setting, as one simple-protocol message (one round
+    trip) for a raw asyncpg connection: a read session's first setting, a lean read's
+    (``avelar_kit.lean``)."""
+    return f"BEGIN; {_set_statement(name, value)}"
+
+
 async def _apply(session: AsyncSession, name: str, value: str) -> None:
     if not session.info.get(READ_SESSION):
         if session.in_transaction():
@@ -75,11 +87,10 @@ async def _apply(session: AsyncSession, name: str, value: str) -> None:
             session.info.setdefault(_PENDING, {})[name] = value
         return
     raw: Any = await _raw(session)
-    statement = f"SELECT set_config('{name}', '{value}', true)"
     if id(session.info.get(_OPEN)) == id(raw):
-        await raw.execute(statement)
+        await raw.execute(_set_statement(name, value))
         return
-    await raw.execute(f"BEGIN; {statement}")
+    await raw.execute(begin_with_setting(name, value))
     session.info[_OPEN] = raw
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -14,10 +15,16 @@ from avelar_kit.lean import asyncpg_sql
 
 # The internal API's user, for its lean read (avelar_kit.lean, ADR 0023): the columns of
 # InternalUserOut, compiled once from the model to the SQL asyncpg runs (``$1`` the id).
-INTERNAL_USER_SQL = asyncpg_sql(
+_INTERNAL_USER_SQL = asyncpg_sql(
     select(User.id, User.full_name, User.cpf, User.whatsapp, User.account_id, User.role,
            User.is_active, User.sessions_valid_after)
     .where(User.id == bindparam("id")))
+
+
+async def internal_user_row(conn: Any, user_id: uuid.UUID) -> Any:
+    """The internal API's fields of a user (or None), on a lean read's raw asyncpg connection
+    (``LeanRead.system_connection``)."""
+    return await conn.fetchrow(_INTERNAL_USER_SQL, user_id)
 
 
 class UserRepository(RepositoryBase):

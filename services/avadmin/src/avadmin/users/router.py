@@ -15,7 +15,7 @@ from avadmin.permissions import (
 )
 from avadmin.security.passwords import hash_password
 from avadmin.security.scopes import minimised
-from avadmin.users.repository import INTERNAL_USER_SQL
+from avadmin.users.repository import internal_user_row
 from avadmin.users.schemas import (
     AcceptedOut,
     AdminPasswordReset,
@@ -70,7 +70,7 @@ async def get_user_lean(read: LeanRead) -> bytes | None:
     ``avadmin.main``): one statement, the same fields and the same minimisation; an unknown
     id is declined, and the route gives its 404."""
     async with read.system_connection() as conn:
-        row = await conn.fetchrow(INTERNAL_USER_SQL, read.id)
+        row = await internal_user_row(conn, read.id)
     if row is None:
         return None
     out = minimised(read.principal, "user", dict(row))
