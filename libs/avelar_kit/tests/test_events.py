@@ -181,6 +181,24 @@ async def test_redelivered_event_changes_nothing(sm: Any, redis: Any, stream: st
     await redis.delete(stream)
 
 
+async def test_a_type_the_consumer_does_not_act_on_is_acknowledged_without_a_transaction(
+    sm: Any, redis: Any, stream: str
+) -> None:
+    consumer = _consumer(redis, sm, stream, _effect, event_types={"sale.completed"})
+    await consumer.ensure_group()
+    wanted = uuid.uuid4()
+    for event_type in ("sale.created", "sale.completed", "sale.cancelled"):
+        await redis.xadd(stream, {"event": _envelope(
+            event_type, eid=wanted if event_type == "sale.completed" else None)})
+    assert await consumer.poll() == 3
+    assert await _effects(sm) == {wanted: 1}
+    async with sm() as session:  # only the event acted on left a handled-events row
+        assert await session.scalar(select(func.count()).select_from(HandledEvent)) == 1
+    assert consumer.handled == 1 and consumer.skipped == 2
+    assert (await redis.xpending(stream, "g"))["pending"] == 0
+    await redis.delete(stream)
+
+
 async def test_failed_handler_is_not_acked_and_retried_then_dead_lettered(
     sm: Any, redis: Any, stream: str
 ) -> None:

@@ -14,6 +14,10 @@ is killed and comes back under the same name resumes its pending messages at onc
 waiting for the claim. Names left with nothing pending and idle for ``prune_idle_ms`` are
 removed from the group, so dead names do not pile up.
 
+A consumer given ``event_types`` (the types its handler acts on) acknowledges a message of any
+other type as soon as it has read it, without opening a transaction: nothing would have
+changed, and the stream's other events cost their consumer nothing but the read and the XACK.
+
 While an event is handled, log lines carry the request id of the request that caused it and the
 handler runs in a span whose parent is that request's trace (``avelar_kit.tracing``).
 
@@ -32,7 +36,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -139,6 +143,7 @@ class StreamConsumer:
         prune_idle_ms: int = 600_000,
         prune_interval: float = 60.0,
         order_keys: Callable[[EventEnvelope], Sequence[str]] | None = None,
+        event_types: Collection[str] | None = None,
     ) -> None:
         self.redis = redis
         self.stream = stream
@@ -167,6 +172,12 @@ class StreamConsumer:
         self.order_keys = order_keys or company_keys
         self._blocked: dict[str, str] = {}
         self.held_back = 0
+        # The types the handler acts on (None: every type). A message of another type is
+        # acknowledged at once: no transaction, no handled-events row, no round trip to the
+        # database for an event the handler would have returned from without a change (issue
+        # 10: Lucrum reads every StockTech event and acts on one type of four).
+        self.event_types = frozenset(event_types) if event_types is not None else None
+        self.skipped = 0
         self._task: asyncio.Task[None] | None = None
         self.handled = 0
         self.duplicates = 0
@@ -187,6 +198,11 @@ class StreamConsumer:
         except ValidationError:
             logger.error("unreadable message %s on %s: dead-lettered", mid, self.stream)
             await self._dead_letter(mid, fields, "unreadable")
+            return
+        if self.event_types is not None and event.type not in self.event_types:
+            await self.redis.xack(self.stream, self.group, mid)
+            self.skipped += 1
+            metrics.EVENTS_HANDLED.labels(self.stream, self.group, "skipped").inc()
             return
         keys = [str(k) for k in self.order_keys(event)]
         earlier = [self._blocked[k] for k in keys if k in self._blocked

@@ -13,7 +13,7 @@ from avadmin.config import Settings
 from avadmin.messaging.dispatcher import MessageDispatcher
 from avadmin.messaging.whatsapp_cloud import WhatsAppCloudAdapter
 from avadmin.notifications.models import HandledEvent
-from avadmin.notifications.service import handle_event
+from avadmin.notifications.service import ROUTES, handle_event
 from avelar_kit.events.consumer import StreamConsumer
 
 logger = logging.getLogger("avadmin.whatsapp")
@@ -46,7 +46,8 @@ async def start_whatsapp(app: FastAPI, settings: Settings) -> None:
             consumer = StreamConsumer(
                 app.state.redis, stream=stream, group=settings.notifications_group,
                 consumer_name=name, handler=handle_event,
-                sessionmaker=app.state.db.sessionmaker, handled_model=HandledEvent)
+                sessionmaker=app.state.db.sessionmaker, handled_model=HandledEvent,
+                event_types=ROUTES.keys())
             await consumer.start()
             app.state.notification_consumers.append(consumer)
 

@@ -10,7 +10,7 @@ from avelar_kit.errors import ServiceUnavailable
 from avelar_kit.events import EventEnvelope, Handler, StreamConsumer
 from avelar_kit.events.consumer import stable_consumer_name
 from lucrum.config import Settings
-from lucrum.events.handlers import handle_event
+from lucrum.events.handlers import SALE_COMPLETED, handle_event
 from lucrum.events.models import HandledEvent
 
 
@@ -40,4 +40,6 @@ def stocktech_consumer(app: FastAPI, settings: Settings) -> StreamConsumer:
         prune_idle_ms=int(settings.consumer_prune_idle_seconds * 1000),
         handler=stocktech_handler(app.state.avadmin), sessionmaker=app.state.db.sessionmaker,
         handled_model=HandledEvent,
+        # Lucrum posts completed sales; StockTech's other events are acknowledged unread.
+        event_types={SALE_COMPLETED},
     )
