@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import event
 
 from avadmin.security.scopes import KNOWN, STOCKTECH_FIELDS
 from avelar_kit.auth.principal import Principal
@@ -225,37 +226,46 @@ async def test_what_a_lean_read_declines_is_answered_by_the_route(
     assert lean.answered == before
 
 
-async def test_a_lean_read_leaves_no_setting_and_no_transaction_on_the_pool(
+async def test_a_lean_read_is_one_statement_on_the_system_pool_and_none_on_the_requests(
         app: Any, client: httpx.AsyncClient, two: Any, signing_key: SigningKey) -> None:
+    """ADR 0023: a lean read is its one statement, on a connection of the system pool (the
+    setting is the connection's own): no BEGIN, no setting, no COMMIT, and nothing on the
+    request pool, whose connections never act as the platform outside a transaction."""
     a, _ = two
     lean = next(r for r in app.state.lean_routes if r.template == "/api/users/{user_id}")
     h = service_headers(signing_key)
-    before = lean.answered
-    for _ in range(6):
+    for _ in range(2):  # the route (it verifies the token), then a lean read opens its pool
         assert (await client.get(f"/api/users/{a.user_id}", headers=h)).status_code == 200
-    assert lean.answered == before + 5
-    pool = app.state.db.engine.sync_engine.pool
-    assert pool.checkedout() == 0
-    # Every pooled connection, checked out at once: none inside a transaction, none acting as
-    # the platform (the setting was the lean transaction's own).
-    conns = [await app.state.db.engine.raw_connection() for _ in range(pool.checkedin())]
+    statements: list[str] = []
+    logged: set[int] = set()
+    system_pool = app.state.db.system_engine.sync_engine.pool
+
+    def log_statements(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        raw = dbapi_connection.driver_connection
+        if id(raw) not in logged:
+            logged.add(id(raw))
+            raw.add_query_logger(lambda q: statements.append(q.query))
+
+    event.listen(system_pool, "checkout", log_statements)
     try:
-        for fairy in conns:
-            raw = fairy.driver_connection
-            assert not raw.is_in_transaction()
-            assert await raw.fetchval("SELECT current_setting('avelar.system', true)") in (
-                None, "")
+        before = lean.answered
+        for _ in range(5):
+            assert (await client.get(f"/api/users/{a.user_id}", headers=h)).status_code == 200
+        assert lean.answered == before + 5
+        await asyncio.sleep(0.05)  # asyncpg calls its query loggers soon after, not inline
     finally:
-        for fairy in conns:
-            fairy.close()
+        event.remove(system_pool, "checkout", log_statements)
+    assert len(statements) == 5 and all(q == statements[0] for q in statements)
+    assert statements[0].lstrip().upper().startswith("SELECT")
+    await _pools_are_clean(app)
 
 
-async def test_lean_reads_past_the_pool_size_close_their_overflow_cleanly(
+async def test_lean_reads_past_the_pool_size_wait_for_a_connection_and_all_answer(
         app: Any, client: httpx.AsyncClient, two: Any, signing_key: SigningKey,
         caplog: pytest.LogCaptureFixture) -> None:
-    """More lean reads at once than the pool keeps (the tests' pool: 2): the overflow
-    connections are closed on return, which needs SQLAlchemy's greenlet (the bench's log had
-    "Exception closing connection" when they were returned without it)."""
+    """More lean reads at once than the system pool has connections (6, no overflow: a
+    connection opened per burst cost PostgreSQL a backend each time): they wait for one, all
+    answer lean, and the pool ends as it began."""
     a, _ = two
     lean = next(r for r in app.state.lean_routes if r.template == "/api/users/{user_id}")
     h = service_headers(signing_key)
@@ -267,40 +277,46 @@ async def test_lean_reads_past_the_pool_size_close_their_overflow_cleanly(
     assert [r.status_code for r in answers] == [200] * 12
     assert lean.answered == before + 12
     assert [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
-    pool = app.state.db.engine.sync_engine.pool
+    pool = app.state.db.system_engine.sync_engine.pool
     assert pool.checkedout() == 0 and pool.overflow() <= 0
 
 
-async def _pool_is_clean(app: Any) -> None:
-    pool = app.state.db.engine.sync_engine.pool
-    assert pool.checkedout() == 0
-    conns = [await app.state.db.engine.raw_connection() for _ in range(pool.checkedin())]
-    try:
-        for fairy in conns:
-            assert not fairy.driver_connection.is_in_transaction()
-            assert await fairy.driver_connection.fetchval(
-                "SELECT current_setting('avelar.system', true)") in (None, "")
-    finally:
-        for fairy in conns:
-            fairy.close()
+async def _pools_are_clean(app: Any) -> None:
+    """Every pooled connection, checked out at once: none inside a transaction; the request
+    pool's without the platform's setting, the system pool's with it."""
+    for engine, setting in ((app.state.db.engine, (None, "")),
+                            (app.state.db.system_engine, ("on",))):
+        pool = engine.sync_engine.pool
+        assert pool.checkedout() == 0
+        conns = [await engine.raw_connection() for _ in range(pool.checkedin())]
+        try:
+            for fairy in conns:
+                assert not fairy.driver_connection.is_in_transaction()
+                assert await fairy.driver_connection.fetchval(
+                    "SELECT current_setting('avelar.system', true)") in setting
+        finally:
+            for fairy in conns:
+                fairy.close()
 
 
 async def test_a_lean_connection_that_fails_or_is_cancelled_is_never_pooled_as_the_platform(
         app: Any, client: httpx.AsyncClient, two: Any) -> None:
-    """ADR 0023: the lean transaction acts as the platform; an error in the block is rolled
-    back, and a cancellation mid-statement (asyncpg's state then unreliable) closes the
-    connection. Either way no pooled connection carries the transaction or its setting."""
+    """ADR 0023: a system connection acts as the platform; a block that ends in an error (here
+    with a transaction of its own open) or a cancellation mid-statement (asyncpg's state then
+    unreliable) closes its connection. No pooled connection is left inside a transaction, and
+    the request pool never gets the setting."""
     a, _ = two
     read = LeanRead(app, Principal(kind="service", subject="stocktech", token_id="t"),
                     a.user_id)
     async def failing() -> None:
         async with read.system_connection() as conn:
             assert await conn.fetchval("SELECT current_setting('avelar.system', true)") == "on"
+            await conn.execute("BEGIN")
             raise LookupError("after the statement")
 
     with pytest.raises(LookupError):
         await failing()
-    await _pool_is_clean(app)
+    await _pools_are_clean(app)
 
     started = asyncio.Event()
 
@@ -315,7 +331,7 @@ async def test_a_lean_connection_that_fails_or_is_cancelled_is_never_pooled_as_t
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await _pool_is_clean(app)
+    await _pools_are_clean(app)
 
 
 def test_the_lean_user_lookup_has_the_routes_dependencies_it_was_written_for(app: Any) -> None:

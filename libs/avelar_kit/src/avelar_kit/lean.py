@@ -26,11 +26,13 @@ same path, which stays the route of record (schema, errors, user tokens):
   503). A lean answer never sends anything before it has its bytes.
 - **Inside the kit frame**: the request id, the security headers, the access line and the
   metric (labelled with the route's template) apply as to any route.
-- **Row-level security** as for any read: ``system_connection`` opens a transaction with
-  ``avelar.system = on`` (``BEGIN; SELECT set_config(...)`` in one round trip, ADR 0020), and
-  commits it when the block ends: three round trips, the bound issue 10 sets for a read that
-  needs the setting. A connection whose transaction was not seen to end (an error of the
-  ROLLBACK, a cancellation mid-statement) is closed, never pooled.
+- **Row-level security** as for any read of the platform: ``system_connection`` is a
+  connection of the module's system pool (``Database.system_engine``), opened with
+  ``avelar.system = on`` as its session default (ADR 0020, ADR 0023). The statement is one
+  round trip, with no BEGIN, setting or COMMIT around it (three round trips before). That pool
+  serves lean reads only; the request pool's connections never carry the setting beyond a
+  transaction. A connection whose block did not end normally (an error, a cancellation
+  mid-statement) is closed, never pooled.
 
 Only for reads of a service, by id, whose answer the FastAPI route would give byte for byte
 (its test compares the two): a user's read needs the access checks of the caller resolver,
@@ -39,7 +41,6 @@ which stay in the FastAPI route.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -54,12 +55,9 @@ from sqlalchemy.util import greenlet_spawn
 from starlette.types import Receive, Scope, Send
 
 from avelar_kit.auth.principal import Principal
-from avelar_kit.db.tenancy import SYSTEM_SETTING, begin_with_setting
 from avelar_kit.plain import JSON
 
 logger = logging.getLogger("avelar_kit.lean")
-
-_SYSTEM = begin_with_setting(SYSTEM_SETTING, "on")
 
 
 class LeanRead:
@@ -74,31 +72,23 @@ class LeanRead:
 
     @asynccontextmanager
     async def system_connection(self) -> AsyncIterator[Any]:
-        """An asyncpg connection of the module's pool in a transaction acting as the platform
-        (``avelar.system = on``, as the FastAPI route's ``get_caller`` sets for a service);
-        committed when the block ends, rolled back if it raises. Checked out of the pool
-        itself (its idle ping and checkin guard apply), without an SQLAlchemy Connection."""
-        fairy = await self.app.state.db.engine.raw_connection()
-        raw = fairy.driver_connection
-        ended = False  # set only once COMMIT or ROLLBACK has returned
+        """An asyncpg connection acting as the platform (``avelar.system = on``, as the FastAPI
+        route's ``get_caller`` sets for a service), from the module's system pool
+        (``Database.system_engine``: the setting is the connection's own, sent at connect), so
+        a statement on it is one round trip and no transaction. Checked out of that pool itself
+        (its idle ping and checkin guard apply), without an SQLAlchemy Connection."""
+        fairy = await self.app.state.db.system_engine.raw_connection()
+        ok = False
         try:
-            await raw.execute(_SYSTEM)
-            try:
-                yield raw
-            except BaseException:
-                with contextlib.suppress(Exception):  # the block's own exception goes on
-                    await raw.execute("ROLLBACK")
-                    ended = True
-                raise
-            await raw.execute("COMMIT")
-            ended = True
+            yield fairy.driver_connection
+            ok = True
         finally:
-            # A connection whose transaction was not seen to end (a cancellation mid-statement
-            # leaves asyncpg's own state unreliable) is never pooled again: the next request
-            # would run inside its transaction, as the platform. Cleanup errors never replace
-            # the exception (a cancellation included) that ended the block.
+            # A connection whose block did not end normally (a cancellation mid-statement
+            # leaves asyncpg's own state unreliable, a block may have opened a transaction) is
+            # never pooled again. Cleanup errors never replace the exception (a cancellation
+            # included) that ended the block.
             try:
-                await greenlet_spawn(fairy.close if ended else fairy.invalidate)
+                await greenlet_spawn(fairy.close if ok else fairy.invalidate)
             except Exception:
                 logger.warning("lean read: the connection could not be released cleanly")
 

@@ -74,8 +74,7 @@ def _set_statement(name: str, value: str) -> str:
 
 def begin_with_setting(name: str, value: str) -> str:
     """``BEGIN`` and one transaction-local setting, as one simple-protocol message (one round
-    trip) for a raw asyncpg connection: a read session's first setting, a lean read's
-    (``avelar_kit.lean``)."""
+    trip) for a raw asyncpg connection: a read session's first setting."""
     return f"BEGIN; {_set_statement(name, value)}"
 
 
