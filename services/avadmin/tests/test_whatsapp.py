@@ -578,3 +578,33 @@ async def test_a_code_that_expires_before_delivery_is_never_sent(
     assert row.status == "expired" and row.components == []
     assert await inbox(app, FRESH) == []
     assert confirmed_signup is not None
+
+
+async def test_the_notification_consumers_read_under_the_stable_name_and_only_their_types(
+    app: Any,
+) -> None:
+    """AvAdmin's own wiring (``start_whatsapp``): both streams read under the kit's stable
+    consumer name (a restarted replica resumes its pending notices at once), acting only on
+    the event types the notifier routes."""
+    from avadmin.notifications.service import ROUTES
+    from avadmin.whatsapp.runtime import start_whatsapp
+
+    settings = app.state.settings.model_copy(update={
+        "notifications_enabled": True, "messaging_enabled": False,
+        "consumer_name": "avadmin-7"})
+    kept = {k: getattr(app.state, k) for k in
+            ("messaging_port", "dispatcher", "notification_consumers")}
+    try:
+        await start_whatsapp(app, settings)
+        started = app.state.notification_consumers
+        assert [c.stream for c in started] == [settings.notifications_stocktech_stream,
+                                               settings.events_stream]
+        assert {c.consumer_name for c in started} == {"avadmin-7"}
+        assert all(c.event_types == frozenset(ROUTES) for c in started)
+    finally:
+        for consumer in app.state.notification_consumers:
+            await consumer.stop()
+        if app.state.messaging_port is not None:
+            await app.state.messaging_port.aclose()
+        for key, value in kept.items():
+            setattr(app.state, key, value)

@@ -4,8 +4,6 @@ and the consumers of the events that become notifications."""
 from __future__ import annotations
 
 import logging
-import os
-import socket
 
 from fastapi import FastAPI
 
@@ -14,7 +12,7 @@ from avadmin.messaging.dispatcher import MessageDispatcher
 from avadmin.messaging.whatsapp_cloud import WhatsAppCloudAdapter
 from avadmin.notifications.models import HandledEvent
 from avadmin.notifications.service import ROUTES, handle_event
-from avelar_kit.events.consumer import StreamConsumer
+from avelar_kit.events.consumer import StreamConsumer, stable_consumer_name
 
 logger = logging.getLogger("avadmin.whatsapp")
 
@@ -41,7 +39,9 @@ async def start_whatsapp(app: FastAPI, settings: Settings) -> None:
         logger.warning("WhatsApp not configured (AVADMIN_WHATSAPP_PHONE_NUMBER_ID and "
                        "AVADMIN_WHATSAPP_ACCESS_TOKEN): messages wait in the outbox")
     if settings.notifications_enabled:
-        name = f"{socket.gethostname()}-{os.getpid()}"
+        # The kit's stable name (CONSUMER_NAME, POD_NAME, HOSTNAME): a restarted replica
+        # resumes its own pending notices at once instead of waiting for the claim.
+        name = stable_consumer_name(settings.consumer_name)
         for stream in (settings.notifications_stocktech_stream, settings.events_stream):
             consumer = StreamConsumer(
                 app.state.redis, stream=stream, group=settings.notifications_group,
