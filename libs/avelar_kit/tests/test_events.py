@@ -184,18 +184,54 @@ async def test_redelivered_event_changes_nothing(sm: Any, redis: Any, stream: st
 async def test_a_type_the_consumer_does_not_act_on_is_acknowledged_without_a_transaction(
     sm: Any, redis: Any, stream: str
 ) -> None:
-    consumer = _consumer(redis, sm, stream, _effect, event_types={"sale.completed"})
+    sessions = 0
+
+    def counting() -> AsyncSession:
+        nonlocal sessions
+        sessions += 1
+        return sm()
+
+    consumer = StreamConsumer(redis, stream=stream, group="g", consumer_name="c1",
+                              handler=_effect, sessionmaker=counting,  # type: ignore[arg-type]
+                              handled_model=HandledEvent, block_ms=50,
+                              event_types={"sale.completed"})
     await consumer.ensure_group()
     wanted = uuid.uuid4()
     for event_type in ("sale.created", "sale.completed", "sale.cancelled"):
         await redis.xadd(stream, {"event": _envelope(
             event_type, eid=wanted if event_type == "sale.completed" else None)})
     assert await consumer.poll() == 3
+    assert sessions == 1  # the one event acted on; the other two opened nothing
     assert await _effects(sm) == {wanted: 1}
     async with sm() as session:  # only the event acted on left a handled-events row
         assert await session.scalar(select(func.count()).select_from(HandledEvent)) == 1
     assert consumer.handled == 1 and consumer.skipped == 2
     assert (await redis.xpending(stream, "g"))["pending"] == 0
+    await redis.delete(stream)
+
+
+async def test_a_skipped_type_is_acknowledged_even_behind_a_failed_event_of_its_company(
+    sm: Any, redis: Any, stream: str
+) -> None:
+    """Ordering holds back the acted-on events of a company behind its failed one; a type the
+    consumer does not act on changes nothing, so it is acknowledged, not held back."""
+    async def failing(event: EventEnvelope, session: AsyncSession) -> None:
+        raise RuntimeError("handler bug")
+
+    consumer = _consumer(redis, sm, stream, failing, event_types={"sale.completed"})
+    await consumer.ensure_group()
+    company = str(uuid.uuid4())
+
+    def of_company(event_type: str) -> str:
+        return json.dumps({"id": str(uuid.uuid4()), "type": event_type,
+                           "occurred_at": "2025-01-01T00:00:00+00:00", "source": "StockTech",
+                           "schema_version": 1, "data": {"account_id": company}})
+
+    for event_type in ("sale.completed", "sale.created", "sale.completed"):
+        await redis.xadd(stream, {"event": of_company(event_type)})
+    assert await consumer.poll() == 3
+    assert consumer.skipped == 1 and consumer.held_back == 1
+    assert (await redis.xpending(stream, "g"))["pending"] == 2  # the failed one, the held one
     await redis.delete(stream)
 
 

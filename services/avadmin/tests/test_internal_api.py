@@ -226,9 +226,9 @@ async def test_what_a_lean_read_declines_is_answered_by_the_route(
     assert lean.answered == before
 
 
-async def test_a_lean_read_is_one_statement_on_the_system_pool_and_none_on_the_requests(
+async def test_a_lean_read_is_one_statement_on_the_lean_pool_and_none_on_the_requests(
         app: Any, client: httpx.AsyncClient, two: Any, signing_key: SigningKey) -> None:
-    """ADR 0023: a lean read is its one statement, on a connection of the system pool (the
+    """ADR 0023: a lean read is its one statement, on a connection of the lean pool (the
     setting is the connection's own): no BEGIN, no setting, no COMMIT, and nothing on the
     request pool, whose connections never act as the platform outside a transaction."""
     a, _ = two
@@ -236,17 +236,22 @@ async def test_a_lean_read_is_one_statement_on_the_system_pool_and_none_on_the_r
     h = service_headers(signing_key)
     for _ in range(2):  # the route (it verifies the token), then a lean read opens its pool
         assert (await client.get(f"/api/users/{a.user_id}", headers=h)).status_code == 200
-    statements: list[str] = []
+    statements: dict[str, list[str]] = {"system": [], "requests": []}
     logged: set[int] = set()
-    system_pool = app.state.db.system_engine.sync_engine.pool
+    pools = {"system": app.state.db.lean_engine.sync_engine.pool,
+             "requests": app.state.db.engine.sync_engine.pool}
 
-    def log_statements(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        raw = dbapi_connection.driver_connection
-        if id(raw) not in logged:
-            logged.add(id(raw))
-            raw.add_query_logger(lambda q: statements.append(q.query))
+    def logger_for(name: str) -> Any:
+        def log_statements(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+            raw = dbapi_connection.driver_connection
+            if id(raw) not in logged:
+                logged.add(id(raw))
+                raw.add_query_logger(lambda q: statements[name].append(q.query))
+        return log_statements
 
-    event.listen(system_pool, "checkout", log_statements)
+    listeners = {name: logger_for(name) for name in pools}
+    for name, pool in pools.items():
+        event.listen(pool, "checkout", listeners[name])
     try:
         before = lean.answered
         for _ in range(5):
@@ -254,16 +259,19 @@ async def test_a_lean_read_is_one_statement_on_the_system_pool_and_none_on_the_r
         assert lean.answered == before + 5
         await asyncio.sleep(0.05)  # asyncpg calls its query loggers soon after, not inline
     finally:
-        event.remove(system_pool, "checkout", log_statements)
-    assert len(statements) == 5 and all(q == statements[0] for q in statements)
-    assert statements[0].lstrip().upper().startswith("SELECT")
+        for name, pool in pools.items():
+            event.remove(pool, "checkout", listeners[name])
+    system, requests = statements["system"], statements["requests"]
+    assert len(system) == 5 and all(q == system[0] for q in system)
+    assert system[0].lstrip().upper().startswith("SELECT")
+    assert requests == []  # no connection of the request pool was checked out
     await _pools_are_clean(app)
 
 
 async def test_lean_reads_past_the_pool_size_wait_for_a_connection_and_all_answer(
         app: Any, client: httpx.AsyncClient, two: Any, signing_key: SigningKey,
         caplog: pytest.LogCaptureFixture) -> None:
-    """More lean reads at once than the system pool has connections (6, no overflow: a
+    """More lean reads at once than the lean pool has connections (6, no overflow: a
     connection opened per burst cost PostgreSQL a backend each time): they wait for one, all
     answer lean, and the pool ends as it began."""
     a, _ = two
@@ -277,15 +285,15 @@ async def test_lean_reads_past_the_pool_size_wait_for_a_connection_and_all_answe
     assert [r.status_code for r in answers] == [200] * 12
     assert lean.answered == before + 12
     assert [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
-    pool = app.state.db.system_engine.sync_engine.pool
+    pool = app.state.db.lean_engine.sync_engine.pool
     assert pool.checkedout() == 0 and pool.overflow() <= 0
 
 
 async def _pools_are_clean(app: Any) -> None:
     """Every pooled connection, checked out at once: none inside a transaction; the request
-    pool's without the platform's setting, the system pool's with it."""
+    pool's without the platform's setting, the lean pool's with it."""
     for engine, setting in ((app.state.db.engine, (None, "")),
-                            (app.state.db.system_engine, ("on",))):
+                            (app.state.db.lean_engine, ("on",))):
         pool = engine.sync_engine.pool
         assert pool.checkedout() == 0
         conns = [await engine.raw_connection() for _ in range(pool.checkedin())]
@@ -299,7 +307,7 @@ async def _pools_are_clean(app: Any) -> None:
                 fairy.close()
 
 
-async def test_a_lean_connection_that_fails_or_is_cancelled_is_never_pooled_as_the_platform(
+async def test_a_lean_connection_that_fails_or_is_cancelled_is_closed_never_pooled_again(
         app: Any, client: httpx.AsyncClient, two: Any) -> None:
     """ADR 0023: a system connection acts as the platform; a block that ends in an error (here
     with a transaction of its own open) or a cancellation mid-statement (asyncpg's state then
@@ -308,20 +316,25 @@ async def test_a_lean_connection_that_fails_or_is_cancelled_is_never_pooled_as_t
     a, _ = two
     read = LeanRead(app, Principal(kind="service", subject="stocktech", token_id="t"),
                     a.user_id)
+    used: list[Any] = []
+
     async def failing() -> None:
         async with read.system_connection() as conn:
+            used.append(conn)
             assert await conn.fetchval("SELECT current_setting('avelar.system', true)") == "on"
             await conn.execute("BEGIN")
             raise LookupError("after the statement")
 
     with pytest.raises(LookupError):
         await failing()
+    assert used[0].is_closed()  # invalidated, not rolled back and pooled
     await _pools_are_clean(app)
 
     started = asyncio.Event()
 
     async def slow() -> None:
         async with read.system_connection() as conn:
+            used.append(conn)
             started.set()
             await conn.execute("SELECT pg_sleep(5)")
 
@@ -331,6 +344,7 @@ async def test_a_lean_connection_that_fails_or_is_cancelled_is_never_pooled_as_t
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert used[1].is_closed()
     await _pools_are_clean(app)
 
 
@@ -351,3 +365,25 @@ def test_the_lean_user_lookup_has_the_routes_dependencies_it_was_written_for(app
                  and ctx.path == "/api/users/{user_id}" and "GET" in ctx.methods)
     assert calls(route.dependant) == {"get_principal", "get_caller", "HTTPBearer",
                                       "get_session"}, calls(route.dependant)
+
+
+async def test_a_lean_connection_without_the_platform_setting_is_refused_loudly(
+        app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A server or pooler that drops the startup parameter would make every row invisible and
+    every lean read a silent "not found": the lean pool refuses such a connection, and says so."""
+    from avelar_kit.db.session import Database
+
+    db = Database(app.state.settings.database_url, pool_size=1, lean_pool_size=1)
+    # What a pooler that drops startup parameters would leave: the setting not "on".
+    db._lean_options["connect_args"]["server_settings"]["avelar.system"] = "off"
+    try:
+        with caplog.at_level("ERROR"), pytest.raises(RuntimeError, match=r"avelar\.system"):
+            await db.lean_engine.raw_connection()
+        assert any("lean pool" in r.getMessage() for r in caplog.records)
+        assert db.lean_engine.sync_engine.pool.checkedout() == 0
+    finally:
+        await db.dispose()
+    unused = Database(app.state.settings.database_url)
+    await unused.dispose()
+    with pytest.raises(RuntimeError, match="disposed"):  # never opened after its dispose
+        unused.lean_engine  # noqa: B018

@@ -581,19 +581,27 @@ async def test_a_code_that_expires_before_delivery_is_never_sent(
 
 
 async def test_the_notification_consumers_read_under_the_stable_name_and_only_their_types(
-    app: Any,
+    app: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """AvAdmin's own wiring (``start_whatsapp``): both streams read under the kit's stable
-    consumer name (a restarted replica resumes its pending notices at once), acting only on
-    the event types the notifier routes."""
+    consumer name (a restarted replica resumes its pending notices at once), and an event type
+    the notifier does not route is acknowledged without a handled-events row."""
     from avadmin.notifications.service import ROUTES
     from avadmin.whatsapp.runtime import start_whatsapp
 
+    async def not_in_background(self: StreamConsumer) -> None:
+        return None  # the test polls them itself
+
+    monkeypatch.setattr(StreamConsumer, "start", not_in_background)
+    run = uuid.uuid4().hex[:8]
     settings = app.state.settings.model_copy(update={
         "notifications_enabled": True, "messaging_enabled": False,
-        "consumer_name": "avadmin-7"})
+        "consumer_name": "avadmin-7",
+        "notifications_stocktech_stream": f"avelar:test:{run}:wiring:stocktech",
+        "events_stream": f"avelar:test:{run}:wiring:avadmin"})
     kept = {k: getattr(app.state, k) for k in
             ("messaging_port", "dispatcher", "notification_consumers")}
+    redis = app.state.redis
     try:
         await start_whatsapp(app, settings)
         started = app.state.notification_consumers
@@ -601,10 +609,20 @@ async def test_the_notification_consumers_read_under_the_stable_name_and_only_th
                                                settings.events_stream]
         assert {c.consumer_name for c in started} == {"avadmin-7"}
         assert all(c.event_types == frozenset(ROUTES) for c in started)
+        stocktech = started[0]
+        await stocktech.ensure_group()
+        unrouted = {"id": str(uuid.uuid4()), "type": "stocktech.product.created",
+                    "occurred_at": "2025-05-10T02:30:00+00:00", "source": "StockTech",
+                    "schema_version": 1, "data": {"account_id": str(uuid.uuid4())}}
+        await redis.xadd(stocktech.stream, {STREAM_FIELD: json.dumps(unrouted)})
+        assert await stocktech.poll(block_ms=100) == 1
+        assert (stocktech.skipped, stocktech.handled) == (1, 0)
+        assert await rows(app, HandledEvent,
+                          HandledEvent.event_id == uuid.UUID(unrouted["id"])) == []
+        assert (await redis.xpending(stocktech.stream, stocktech.group))["pending"] == 0
     finally:
-        for consumer in app.state.notification_consumers:
-            await consumer.stop()
         if app.state.messaging_port is not None:
             await app.state.messaging_port.aclose()
         for key, value in kept.items():
             setattr(app.state, key, value)
+        await redis.delete(settings.notifications_stocktech_stream, settings.events_stream)

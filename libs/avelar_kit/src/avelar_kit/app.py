@@ -70,6 +70,7 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings.database_url, pool_size=settings.db_pool_size,
                                 max_overflow=settings.db_max_overflow,
+                                lean_pool_size=settings.db_lean_pool_size,
                                 pool_timeout=settings.db_pool_timeout,
                                 connect_timeout=settings.db_connect_timeout)
         # No retry: a request's Redis calls are bounded by the guard (deadline, budget,

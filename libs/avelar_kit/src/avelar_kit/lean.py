@@ -27,7 +27,7 @@ same path, which stays the route of record (schema, errors, user tokens):
 - **Inside the kit frame**: the request id, the security headers, the access line and the
   metric (labelled with the route's template) apply as to any route.
 - **Row-level security** as for any read of the platform: ``system_connection`` is a
-  connection of the module's system pool (``Database.system_engine``), opened with
+  connection of the module's lean pool (``Database.lean_engine``), opened with
   ``avelar.system = on`` as its session default (ADR 0020, ADR 0023). The statement is one
   round trip, with no BEGIN, setting or COMMIT around it (three round trips before). That pool
   serves lean reads only; the request pool's connections never carry the setting beyond a
@@ -73,11 +73,11 @@ class LeanRead:
     @asynccontextmanager
     async def system_connection(self) -> AsyncIterator[Any]:
         """An asyncpg connection acting as the platform (``avelar.system = on``, as the FastAPI
-        route's ``get_caller`` sets for a service), from the module's system pool
-        (``Database.system_engine``: the setting is the connection's own, sent at connect), so
+        route's ``get_caller`` sets for a service), from the module's lean pool
+        (``Database.lean_engine``: the setting is the connection's own, sent at connect), so
         a statement on it is one round trip and no transaction. Checked out of that pool itself
         (its idle ping and checkin guard apply), without an SQLAlchemy Connection."""
-        fairy = await self.app.state.db.system_engine.raw_connection()
+        fairy = await self.app.state.db.lean_engine.raw_connection()
         ok = False
         try:
             yield fairy.driver_connection

@@ -142,7 +142,8 @@ CONSUMER_PENDING = Gauge("avelar_consumer_pending",
 EVENTS_HANDLED = Counter(
     "avelar_events_handled_total",
     "Events a consumer finished: handled (first time), duplicate (already handled, acked), "
-    "failed (handler error, will be retried or dead-lettered).", ["stream", "group", "result"],
+    "failed (handler error, will be retried or dead-lettered), skipped (a type the consumer "
+    "does not act on, acked without a transaction).", ["stream", "group", "result"],
 )
 DEAD_LETTERS = Counter("avelar_events_dead_lettered_total",
                        "Events moved to the dead-letter stream.", ["stream", "group", "reason"])

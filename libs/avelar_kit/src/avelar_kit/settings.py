@@ -120,6 +120,9 @@ class ServiceSettings(BaseSettings):
     # bare stack, with 20 kept 0.30-0.32 (`make bench`).
     db_pool_size: int = 20
     db_max_overflow: int = 10
+    # Connections of the lean reads' own pool (ADR 0023; opened only by a module with lean
+    # reads, AvAdmin): no overflow, a lean read without one declines to its route.
+    db_lean_pool_size: int = Field(default=6, ge=1)
     # Seconds a request waits for a free connection before it gets a 503.
     db_pool_timeout: float = 5.0
     # Seconds to open a new connection (a server whose packets are dropped): then 503.

@@ -18,6 +18,7 @@ replaced before the request sees it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -34,6 +35,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util import await_only
 
 from avelar_kit.db.tenancy import READ_SESSION, SYSTEM_SETTING, act_as_system, finish_read
+
+logger = logging.getLogger("avelar_kit.db")
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _IDLE_SINCE = "avelar_idle_since"
@@ -82,6 +85,25 @@ def _install_idle_ping(engine: AsyncEngine, idle_ping_after: float) -> None:
             raise DisconnectionError("idle connection failed its ping") from exc
 
 
+LEAN_POOL_TIMEOUT = 0.25
+
+
+def _install_platform_check(engine: AsyncEngine) -> None:
+    """Every new connection of the lean pool must act as the platform: a server or pooler
+    that drops the startup parameter would otherwise make every row invisible (row-level
+    security), and every lean read would decline as "not found" without a word."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _check(dbapi_connection: Any, record: Any) -> None:
+        raw = dbapi_connection.driver_connection
+        value = await_only(raw.fetchval(f"SELECT current_setting('{SYSTEM_SETTING}', true)"))
+        if value != "on":
+            logger.error("lean pool: a new connection does not carry %s (a pooler that drops "
+                         "startup parameters?); lean reads decline to their routes",
+                         SYSTEM_SETTING)
+            raise RuntimeError(f"{SYSTEM_SETTING} not set on a lean connection")
+
+
 def _never_pooled_in_a_transaction(dbapi_connection: Any) -> None:
     """A read transaction opened by a company setting and not ended (a read that committed its
     session midway) is rolled back here, so no setting outlives its request on a pooled
@@ -103,7 +125,7 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10,
                  pool_timeout: float = 5.0, idle_ping_after: float = 10.0,
-                 connect_timeout: float = 5.0, system_pool_size: int = 6,
+                 connect_timeout: float = 5.0, lean_pool_size: int = 6,
                  **kw: Any) -> None:
         # connect_timeout: asyncpg's own default is 60 s, which a request would wait for a
         # server whose packets are dropped.
@@ -119,18 +141,21 @@ class Database:
         )
         _install_connect_errors(self.engine)
         _install_idle_ping(self.engine, idle_ping_after)
-        self._system_engine: AsyncEngine | None = None
-        self._system_options = {
+        self._lean_engine: AsyncEngine | None = None
+        self._lean_options = {
             # No overflow: a connection opened and closed per burst costs PostgreSQL a backend
             # each time (the users lookup's PostgreSQL CPU went from 0.15 to 0.72 ms with
             # overflow); a lean read holds its connection for one round trip, so a burst
             # waits briefly for one of these instead.
-            "url": url, "pool_size": system_pool_size, "max_overflow": 0,
-            "pool_pre_ping": False, "pool_timeout": pool_timeout,
+            # A short wait: a lean read that gets no connection declines to the route, which
+            # answers from the request pool (the route's own timeout and 503 apply there).
+            "url": url, "pool_size": lean_pool_size, "max_overflow": 0,
+            "pool_pre_ping": False, "pool_timeout": LEAN_POOL_TIMEOUT,
             "connect_args": {**connect_args, "server_settings": {
                 **connect_args.get("server_settings", {}), SYSTEM_SETTING: "on"}},
             **kw}
         self._idle_ping_after = idle_ping_after
+        self._disposed = False
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_engine: AsyncEngine = self.engine.execution_options(
             isolation_level="AUTOCOMMIT")
@@ -138,23 +163,29 @@ class Database:
                                                     info={READ_SESSION: True})
 
     @property
-    def system_engine(self) -> AsyncEngine:
-        """A small pool of its own whose connections act as the platform for their whole life
-        (``avelar.system = on`` sent at connect, as a session default that ``RESET ALL`` keeps):
-        a read on it needs no transaction for the setting, one round trip for one statement.
-        For the kit's lean reads only (``avelar_kit.lean``, ADR 0023): nothing that works for
-        one company may ever run on it. Opened at its first use."""
-        if self._system_engine is None:
-            engine = create_async_engine(**self._system_options)
+    def lean_engine(self) -> AsyncEngine:
+        """The lean reads' pool (``avelar_kit.lean``, ADR 0023), and nothing else's: its
+        connections act as the platform for their whole life (``avelar.system = on`` sent at
+        connect, a session default that ``RESET ALL`` keeps), so a read on it needs no
+        transaction for the setting: one round trip for one statement. Nothing that works for
+        one company may ever run on it (``test_architecture`` allows the name in the kit's
+        ``lean`` and ``db.session`` only). Opened at its first use; a connection that comes up
+        without the setting (a pooler that drops startup parameters) is refused loudly."""
+        if self._lean_engine is None:
+            if self._disposed:
+                raise RuntimeError("the database was disposed")
+            engine = create_async_engine(**self._lean_options)
             _install_connect_errors(engine)
             _install_idle_ping(engine, self._idle_ping_after)
-            self._system_engine = engine
-        return self._system_engine
+            _install_platform_check(engine)
+            self._lean_engine = engine
+        return self._lean_engine
 
     async def dispose(self) -> None:
+        self._disposed = True
         await self.engine.dispose()
-        if self._system_engine is not None:
-            await self._system_engine.dispose()
+        if self._lean_engine is not None:
+            await self._lean_engine.dispose()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -2,7 +2,8 @@
 
 Row-level security (ADR 0020) keys every company table's policies on two settings that live
 only as long as the transaction (``set_config(..., true)``; never a session setting, which a
-pooled connection would carry to the next request):
+pooled connection would carry to the next request; the one exception is the lean reads' own
+pool (``avelar_kit.lean``, ADR 0023), which nothing else checks out):
 
 - ``avelar.company_id``: the caller's company. ``act_for_company(session, id)``; the kit's
   ``get_caller`` does it for every user's request before anything reads.

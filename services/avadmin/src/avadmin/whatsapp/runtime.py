@@ -46,6 +46,7 @@ async def start_whatsapp(app: FastAPI, settings: Settings) -> None:
             consumer = StreamConsumer(
                 app.state.redis, stream=stream, group=settings.notifications_group,
                 consumer_name=name, handler=handle_event,
+                prune_idle_ms=int(settings.consumer_prune_idle_seconds * 1000),
                 sessionmaker=app.state.db.sessionmaker, handled_model=HandledEvent,
                 event_types=ROUTES.keys())
             await consumer.start()
