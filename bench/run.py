@@ -1070,8 +1070,9 @@ def main() -> int:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-        # The services' own logs (INFO, one access line per request, as in production): errors
-        # are summarised, the files kept next to the results.
+        # The services' own logs (INFO, no access lines: `serve --no-access-log`, as the issue
+        # measures production's start command): errors are summarised, the files kept next to
+        # the results.
         RESULTS.mkdir(parents=True, exist_ok=True)
         for log in home.glob("*.log"):
             text = log.read_text(errors="replace")

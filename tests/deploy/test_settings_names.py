@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from avadmin.config import Settings as AvAdminSettings
-from avelar_kit.ops.serve import serve_options
+from avelar_kit.ops.serve import export_to_workers, serve_options
 from avelar_kit.settings import asyncpg_url
 from lucrum.config import Settings as LucrumSettings
 from stocktech.config import Settings as StockTechSettings
@@ -66,3 +66,19 @@ def test_serve_options_come_from_settings_and_flags_win(monkeypatch: pytest.Monk
     assert serve_options(settings, reload=True).workers == 1
     assert AvAdminSettings().port == 8000
     assert StockTechSettings().port == 8001
+
+
+def test_serve_puts_a_flag_the_settings_lack_where_the_workers_read_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve --no-access-log`` (issue 10: the bench runs production's start command with the
+    access log off): each worker builds its app from the environment, so the flag goes there
+    and the app's own settings see it."""
+    import os
+
+    monkeypatch.setenv("STOCKTECH_ACCESS_LOG", "true")  # restored after the test
+    settings = StockTechSettings()
+    export_to_workers(settings, serve_options(settings, access_log=False))
+    assert os.environ["STOCKTECH_ACCESS_LOG"] == "false"
+    assert StockTechSettings().access_log is False
+    export_to_workers(settings, serve_options(settings))
+    assert StockTechSettings().access_log is True

@@ -100,3 +100,26 @@ async def test_the_kit_layer_answers_plain_routes_and_logs_their_route(
     # A plain route added after the first request is still served (by the router).
     plain_route(app, "/late", PlainAnswer(b'{"late":true}'))
     assert (await c.get("/late")).json() == {"late": True}
+
+
+async def test_with_the_access_log_off_no_access_line_is_written(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``<PREFIX>_ACCESS_LOG=false`` / ``serve --no-access-log`` turns off the kit's access
+    line (the only one: uvicorn's is always off), for plain routes and FastAPI's alike."""
+    import logging
+
+    settings = ServiceSettings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none",
+                               abuse_limits_enabled=False, access_log=False)
+    app = create_service_app(module="Quiet", settings=settings, title="Quiet",
+                             verifier_factory=lambda app: cast(Any, None))
+    plain_route(app, "/keys", PlainAnswer(b'{"n":1}'))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://quiet.test") as c:
+            with caplog.at_level("INFO", logger="avelar.access"):
+                assert (await c.get("/keys")).status_code == 200
+                assert (await c.get("/nothing-here")).status_code == 404
+        assert [r for r in caplog.records if r.name == "avelar.access"] == []
+    finally:
+        frame_app()  # an app with the default setting: the access line is back
+    assert not logging.getLogger("avelar.access").disabled

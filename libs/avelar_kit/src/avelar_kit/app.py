@@ -64,7 +64,8 @@ def create_service_app(
 ) -> FastAPI:
     """``caller_resolver`` builds, at startup, what ``get_caller`` asks for the caller's standing
     (a consuming module's AvAdmin integration sets its own in its startup hook)."""
-    configure_logging(module, settings.log_format, settings.log_level)
+    configure_logging(module, settings.log_format, settings.log_level,
+                      access_log=settings.access_log)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

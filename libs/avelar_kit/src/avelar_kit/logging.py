@@ -165,8 +165,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def configure_logging(module: str, fmt: str = "text", level: str = "INFO") -> None:
+def configure_logging(module: str, fmt: str = "text", level: str = "INFO", *,
+                      access_log: bool = True) -> None:
     """Configure root logging for a service process. Idempotent.
+
+    ``access_log=False`` (``<PREFIX>_ACCESS_LOG=false``, ``serve --no-access-log``): no access
+    line at all. The kit's line is the only one (uvicorn's own is always off, below), so
+    this is what the setting turns off; the request histogram and the traces stay.
 
     The records leave out what no formatter of ours prints, as the Logging HOWTO's
     "Optimization" section says to: the caller's file and line (``logging._srcfile = None``:
@@ -200,6 +205,7 @@ def configure_logging(module: str, fmt: str = "text", level: str = "INFO") -> No
     root.setLevel(level.upper())
     # uvicorn's own access log duplicates ours and has no request id.
     logging.getLogger("uvicorn.access").disabled = True
+    access_logger().disabled = not access_log
     for name in ("uvicorn", "uvicorn.error"):
         lg = logging.getLogger(name)
         lg.handlers = []

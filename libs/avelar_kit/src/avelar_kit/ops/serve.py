@@ -4,6 +4,7 @@ the access log can be turned off (``<PREFIX>_ACCESS_LOG=false`` or ``--no-access
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from avelar_kit.settings import ServiceSettings
@@ -31,13 +32,22 @@ def serve_options(settings: ServiceSettings, *, host: str | None = None, port: i
     )
 
 
+def export_to_workers(settings: ServiceSettings, options: ServeOptions) -> None:
+    """The options the app factory reads from the environment, set there for the workers
+    (``<PREFIX>_ACCESS_LOG``: the kit's access line, ``avelar_kit.logging``)."""
+    prefix = str(type(settings).model_config.get("env_prefix") or "")
+    os.environ[f"{prefix}ACCESS_LOG"] = "true" if options.access_log else "false"
+
+
 def serve(app: str, settings: ServiceSettings, options: ServeOptions) -> None:
     """Run ``app`` (an import string of a ``create_app`` factory, e.g.
-    ``"stocktech.main:create_app"``); each worker builds its app from the environment."""
+    ``"stocktech.main:create_app"``); each worker builds its app from the environment, so a
+    command-line choice the settings do not have yet (``--no-access-log``) is put there."""
     import uvicorn
 
     from avelar_kit.metrics import prepare_multiprocess
 
+    export_to_workers(settings, options)
     prepare_multiprocess(1 if options.reload else options.workers)  # /metrics over workers
     uvicorn.run(
         app,
