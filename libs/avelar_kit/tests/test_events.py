@@ -191,10 +191,7 @@ async def test_a_type_the_consumer_does_not_act_on_is_acknowledged_without_a_tra
         sessions += 1
         return sm()
 
-    consumer = StreamConsumer(redis, stream=stream, group="g", consumer_name="c1",
-                              handler=_effect, sessionmaker=counting,  # type: ignore[arg-type]
-                              handled_model=HandledEvent, block_ms=50,
-                              event_types={"sale.completed"})
+    consumer = _consumer(redis, counting, stream, _effect, event_types={"sale.completed"})
     await consumer.ensure_group()
     wanted = uuid.uuid4()
     for event_type in ("sale.created", "sale.completed", "sale.cancelled"):
