@@ -264,7 +264,9 @@ async def test_a_lean_read_is_one_statement_on_the_lean_pool_and_none_on_the_req
     system, requests = statements["system"], statements["requests"]
     assert len(system) == 5 and all(q == system[0] for q in system)
     assert system[0].lstrip().upper().startswith("SELECT")
-    assert requests == []  # no connection of the request pool was checked out
+    # The request pool ran none of it (background work, the outbox relay, may use that pool
+    # meanwhile: only the lookup's own statement is looked for).
+    assert not [q for q in requests if "FROM users" in q]
     await _pools_are_clean(app)
 
 
