@@ -116,6 +116,18 @@ def _never_pooled_in_a_transaction(dbapi_connection: Any) -> None:
         await_only(raw.execute("ROLLBACK"))
 
 
+def _engine(*, url: str, pool_size: int, max_overflow: int, pool_timeout: float,
+            connect_args: dict[str, Any], idle_ping_after: float, **kw: Any) -> AsyncEngine:
+    """One pool of the module's database, with the kit's connect errors and idle ping (no
+    pre-ping at every checkout)."""
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow,
+                                 pool_pre_ping=False, pool_timeout=pool_timeout,
+                                 connect_args=connect_args, **kw)
+    _install_connect_errors(engine)
+    _install_idle_ping(engine, idle_ping_after)
+    return engine
+
+
 class Database:
     """Engine and session factories of one module's database.
 
@@ -130,17 +142,9 @@ class Database:
         # connect_timeout: asyncpg's own default is 60 s, which a request would wait for a
         # server whose packets are dropped.
         connect_args = {"timeout": connect_timeout, **kw.pop("connect_args", {})}
-        self.engine: AsyncEngine = create_async_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_pre_ping=False,
-            pool_timeout=pool_timeout,
-            connect_args=connect_args,
-            **kw,
-        )
-        _install_connect_errors(self.engine)
-        _install_idle_ping(self.engine, idle_ping_after)
+        self.engine: AsyncEngine = _engine(
+            url=url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
+            connect_args=connect_args, idle_ping_after=idle_ping_after, **kw)
         self._lean_engine: AsyncEngine | None = None
         self._lean_options = {
             # No overflow: a connection opened and closed per burst costs PostgreSQL a backend
@@ -150,11 +154,10 @@ class Database:
             # A short wait: a lean read that gets no connection declines to the route, which
             # answers from the request pool (the route's own timeout and 503 apply there).
             "url": url, "pool_size": lean_pool_size, "max_overflow": 0,
-            "pool_pre_ping": False, "pool_timeout": LEAN_POOL_TIMEOUT,
+            "pool_timeout": LEAN_POOL_TIMEOUT, "idle_ping_after": idle_ping_after,
             "connect_args": {**connect_args, "server_settings": {
                 **connect_args.get("server_settings", {}), SYSTEM_SETTING: "on"}},
             **kw}
-        self._idle_ping_after = idle_ping_after
         self._disposed = False
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_engine: AsyncEngine = self.engine.execution_options(
@@ -168,15 +171,14 @@ class Database:
         connections act as the platform for their whole life (``avelar.system = on`` sent at
         connect, a session default that ``RESET ALL`` keeps), so a read on it needs no
         transaction for the setting: one round trip for one statement. Nothing that works for
-        one company may ever run on it (``test_architecture`` allows the name in the kit's
-        ``lean`` and ``db.session`` only). Opened at its first use; a connection that comes up
-        without the setting (a pooler that drops startup parameters) is refused loudly."""
+        one company may ever run on it (``tests/architecture/test_lean_pool.py`` allows the
+        name in the kit's ``lean`` and ``db.session`` only). Opened at its first use; a
+        connection that comes up without the setting (a pooler that drops startup parameters)
+        is refused loudly."""
         if self._lean_engine is None:
             if self._disposed:
                 raise RuntimeError("the database was disposed")
-            engine = create_async_engine(**self._lean_options)
-            _install_connect_errors(engine)
-            _install_idle_ping(engine, self._idle_ping_after)
+            engine = _engine(**self._lean_options)
             _install_platform_check(engine)
             self._lean_engine = engine
         return self._lean_engine

@@ -40,6 +40,7 @@ def stocktech_consumer(app: FastAPI, settings: Settings) -> StreamConsumer:
         prune_idle_ms=int(settings.consumer_prune_idle_seconds * 1000),
         handler=stocktech_handler(app.state.avadmin), sessionmaker=app.state.db.sessionmaker,
         handled_model=HandledEvent,
-        # Lucrum posts completed sales; StockTech's other events are acknowledged unread.
+        # Lucrum posts completed sales; StockTech's other events are acknowledged without a
+        # transaction.
         event_types={SALE_COMPLETED},
     )
