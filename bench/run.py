@@ -1008,7 +1008,6 @@ def main() -> int:
                     settle(server)
             say(f"round {rnd + 1} done")
 
-        stop_profilers(profilers)
         results: dict[str, Any] = {}
         for spec in specs:
             proj = summarise(runs[spec.name]["project"])
@@ -1059,6 +1058,9 @@ def main() -> int:
             say("login burst: 3 x 20 concurrent logins, probing the health route")
             cpfs = [_cpf(i) for i in range(SELLERS + BUYERS, SELLERS + BUYERS + 60)]
             extra["login_burst"] = login_burst(avadmin_url, health_path, cpfs)
+        # The profiles cover the sell-out and the login burst too (``--only login`` profiles
+        # just the burst).
+        stop_profilers(profilers)
         time.sleep(1)
         memory_after = {n: rss_mb(p.pid) for n, p in procs.items()}
     finally:
