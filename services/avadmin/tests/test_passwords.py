@@ -78,3 +78,30 @@ async def test_an_old_hash_still_logs_in_and_is_rehashed(client: httpx.AsyncClie
         stored = await s.scalar(select(User.password_hash))
     assert stored is not None and extract_parameters(stored).parallelism == 1
     assert await passwords.verify_password(stored, company.password)
+
+
+async def test_a_login_burst_runs_at_most_login_slots_at_once(client: httpx.AsyncClient,
+                                                              monkeypatch: Any) -> None:
+    """Issue 10: of 10 logins at once only ``login_slots()`` do their work together (throttle
+    transactions, user read, hash); the others wait for a slot, so a burst cannot hold the
+    event loop, and the probes behind it, for the whole burst's start."""
+    from avadmin.auth import service
+
+    inner = service.verify_password
+    running = peak = 0
+
+    async def counting(stored: str | None, password: str) -> bool:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            return await inner(stored, password)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(service, "verify_password", counting)
+    answers = await asyncio.gather(*(
+        client.post("/api/auth/login", json={"cpf": cpf, "password": "nenhuma-senha-1"})
+        for cpf in CPFS[:10]))
+    assert [r.status_code for r in answers] == [401] * 10  # no such users: all checked
+    assert 1 <= peak <= passwords.login_slots() < 10

@@ -12,6 +12,8 @@ dozens of threads that each hold the hash's memory: memory for hashing is at mos
 core the loop (health probes, every other request) and the database get it first, and when
 the loop is idle the hashes use every core (issue 10: with cores - 1 threads at the same
 priority, a burst of 20 logins on 2 cores had a p95 of 2.8 s and probes a p99 of 163 ms).
+``AuthService.login`` lets ``login_slots()`` logins work at once, so that a burst waits
+before its database work too, not only before the hash (ADR 0011).
 Hashes made with other parameters (the previous
 m=64 MiB, t=3, p=4) still verify, and are re-hashed with these at the next successful login
 (``needs_rehash``).
@@ -50,6 +52,12 @@ def hashing_threads() -> int:
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
     return max(1, cores)
+
+
+def login_slots() -> int:
+    """How many logins ``AuthService.login`` lets do their work at once: one per hashing
+    thread, and one more that reads its user and counts its attempt while they hash."""
+    return hashing_threads() + 1
 
 
 # Nice increments of a hashing thread over the process (5: about a third of a core's share
