@@ -77,3 +77,12 @@ def test_usage_bar_width() -> None:
     assert f.percent(3, None) == 0
     assert f.percent(0, 0) == 0
     assert f.percent(1, 0) == 100
+
+
+def test_counts_with_thousands_separator() -> None:
+    assert f.count(5000) == "5.000"
+    assert f.count(20000) == "20.000"
+    assert f.count(999) == "999"
+    assert f.count(0) == "0"
+    assert f.count(None) == ""
+    assert f.count("1234567") == "1.234.567"

@@ -161,6 +161,17 @@ def parse_phone(text: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+def count(value: Any) -> str:
+    """A whole number as people read it in Brazil: ``5000`` -> ``"5.000"``; anything else as
+    it came (a plan limit that is absent stays absent)."""
+    if value is None or value == "" or isinstance(value, bool):
+        return "" if value is None else str(value)
+    try:
+        return f"{int(value):,}".replace(",", ".")
+    except (ValueError, TypeError):
+        return str(value)
+
+
 def percent(used: int | None, limit: int | None) -> int:
     """Usage bar width, 0..100 (no limit: 0; a limit of 0 allows nothing: full when used)."""
     if limit is None:
@@ -170,5 +181,5 @@ def percent(used: int | None, limit: int | None) -> int:
     return max(0, min(100, round((used or 0) * 100 / limit)))
 
 
-FILTERS = {"money": money, "money_input": money_input, "br_date": br_date,
+FILTERS = {"count": count, "money": money, "money_input": money_input, "br_date": br_date,
            "br_datetime": br_datetime, "cpf": cpf, "cnpj": cnpj, "phone": phone}
